@@ -1,0 +1,68 @@
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace AmpCan.SharedMem.Doorbells;
+
+/// <summary>
+/// "Notify the other side" and "learn that the other side notified us": the one abstraction behind eventfd kicks,
+/// UIO interrupts with mailbox registers, UNIX-socket kicks and busy polling.
+/// </summary>
+/// <remarks>
+/// A doorbell is waited on by a <see cref="NotificationLoop"/> through <see cref="WaitFd"/>, never by a thread of its own.
+/// </remarks>
+public abstract class Doorbell : IDisposable
+{
+    /// <summary>Notifies the peer. <paramref name="notifyId"/> names the queue where the transport carries it (a mailbox value); others ignore it.</summary>
+    public abstract void Ring(uint notifyId = 0);
+
+    /// <summary>A descriptor that becomes readable when the peer rang, or -1 when this doorbell cannot be waited on.</summary>
+    public virtual int WaitFd => -1;
+
+    /// <summary>Consumes pending notifications without blocking and re-arms the source; true if any was pending.</summary>
+    public virtual bool Acknowledge() => false;
+
+    /// <summary>What this doorbell is, for logs.</summary>
+    public abstract string Description { get; }
+
+    /// <summary>Blocks until the peer rings or <paramref name="timeout"/> passes; consumes the notification.</summary>
+    public unsafe bool Wait(TimeSpan timeout)
+    {
+        int fd = WaitFd;
+        if (fd < 0) throw new NotSupportedException($"doorbell {Description} cannot be waited on; poll the ring instead");
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (true)
+        {
+            if (Acknowledge()) return true;
+            long left = deadline - Environment.TickCount64;
+            if (left <= 0) return false;
+            pollfd p = default;
+            p.fd = fd;
+            p.events = POLLIN;
+            int rc = poll(&p, 1, (int)Math.Min(left, int.MaxValue));
+            if (rc < 0 && errno != EINTR) throw SharedMemoryException.FromErrno($"poll on {Description}", errno);
+        }
+    }
+
+    /// <summary>Releases the descriptors this doorbell owns.</summary>
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the descriptors this doorbell owns.</summary>
+    protected virtual void Dispose(bool disposing) { }
+
+    /// <inheritdoc/>
+    public override string ToString() => Description;
+}
+
+/// <summary>No notifications at all: both sides busy-poll the rings (lowest latency, one core per side).</summary>
+public sealed class PollingDoorbell : Doorbell
+{
+    /// <inheritdoc/>
+    public override void Ring(uint notifyId = 0) { }
+
+    /// <inheritdoc/>
+    public override string Description => "polling";
+}

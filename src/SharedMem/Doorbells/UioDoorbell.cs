@@ -1,0 +1,77 @@
+using static Tmds.Linux.LibC;
+
+namespace AmpCan.SharedMem.Doorbells;
+
+/// <summary>
+/// A mailbox register in a mapped window: writing it interrupts the remote. The value is
+/// <c>Value | (notifyId &lt;&lt; NotifyIdShift)</c>, which covers both "write any value" mailboxes and ones that carry
+/// the queue number (ivshmem doorbell: peer &lt;&lt; 16 | vector; i.MX MU: vq id &lt;&lt; 16).
+/// </summary>
+/// <param name="Registers">The window holding the register (a UIO or /dev/mem map).</param>
+/// <param name="Offset">Offset of the 32-bit register in the window.</param>
+/// <param name="Value">Constant part of the value written.</param>
+/// <param name="NotifyIdShift">Where the notify id goes in the value, or -1 to leave it out.</param>
+public sealed record MailboxRegister(IoRegion Registers, ulong Offset, uint Value = 0, int NotifyIdShift = -1)
+{
+    /// <summary>Writes the register; every store to shared memory before it is visible first.</summary>
+    public void Ring(uint notifyId)
+    {
+        uint v = NotifyIdShift >= 0 ? Value | (notifyId << NotifyIdShift) : Value;
+        IoRegion.FullFence();
+        Registers.WriteU32Release(Offset, v);
+    }
+}
+
+/// <summary>
+/// Interrupts from a UIO device (<c>/dev/uioN</c>): a 4-byte read returns the event count, writing 1 re-enables the
+/// interrupt (uio_pdrv_genirq semantics). Kicks to the remote go through a <see cref="MailboxRegister"/>.
+/// </summary>
+public sealed unsafe class UioDoorbell : Doorbell
+{
+    private int _fd;
+    private readonly MailboxRegister? _outgoing;
+    private readonly string _path;
+
+    /// <summary>Opens <paramref name="uioDevicePath"/> and enables its interrupt.</summary>
+    public UioDoorbell(string uioDevicePath, MailboxRegister? outgoing)
+    {
+        _path = uioDevicePath;
+        _outgoing = outgoing;
+        _fd = Posix.Open(uioDevicePath, O_RDWR | O_NONBLOCK);
+        Rearm();
+    }
+
+    /// <inheritdoc/>
+    public override int WaitFd => _fd;
+
+    /// <inheritdoc/>
+    public override string Description => $"uio({_path})";
+
+    /// <inheritdoc/>
+    public override void Ring(uint notifyId = 0)
+    {
+        if (_outgoing is null) throw new InvalidOperationException($"{Description} has no mailbox register to kick the remote with");
+        _outgoing.Ring(notifyId);
+    }
+
+    /// <inheritdoc/>
+    public override bool Acknowledge()
+    {
+        uint count;
+        long n = Posix.Read(_fd, &count, 4);
+        if (n == -EAGAIN) return false;
+        if (n != 4) throw SharedMemoryException.FromErrno($"read from {Description}", n < 0 ? (int)-n : EIO);
+        Rearm();
+        return true;
+    }
+
+    private void Rearm()
+    {
+        int one = 1;
+        long n = Posix.Write(_fd, &one, 4);
+        if (n != 4) throw SharedMemoryException.FromErrno($"re-enabling the interrupt of {Description}", n < 0 ? (int)-n : EIO);
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing) => Posix.Close(Interlocked.Exchange(ref _fd, -1));
+}

@@ -1,0 +1,194 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+
+namespace AmpCan.SharedMem;
+
+/// <summary>
+/// A bounds-checked window of shared memory: little-endian accessors, acquire loads and release stores for the
+/// indices two cores hand each other, and span views for payloads. Offsets are relative to the window.
+/// </summary>
+/// <remarks>
+/// Everything here may be written concurrently by the other side. Read a value once into a local before you
+/// validate and use it; a span is a live view, not a snapshot.
+/// </remarks>
+public sealed unsafe class IoRegion
+{
+    private readonly MappedRegion _owner; // keeps the mapping alive while any view is reachable
+    private readonly byte* _base;
+    private readonly ulong _length;
+
+    internal IoRegion(MappedRegion owner, byte* @base, ulong length, ulong deviceAddress, string name)
+    {
+        _owner = owner;
+        _base = @base;
+        _length = length;
+        DeviceAddress = deviceAddress;
+        Name = name;
+    }
+
+    /// <summary>Bytes in this window.</summary>
+    public ulong Length => _length;
+
+    /// <summary>The remote's address for offset 0 of this window.</summary>
+    public ulong DeviceAddress { get; }
+
+    /// <summary>Name of the mapping this window belongs to, for errors and logs.</summary>
+    public string Name { get; }
+
+    /// <summary>The mapping this window is part of.</summary>
+    public MappedRegion Mapping => _owner;
+
+    /// <summary>A sub-window of <paramref name="length"/> bytes at <paramref name="offset"/>.</summary>
+    public IoRegion Slice(ulong offset, ulong length)
+    {
+        Check(offset, length);
+        return new IoRegion(_owner, _base + offset, length, DeviceAddress + offset, Name);
+    }
+
+    /// <summary>True when [offset, offset + length) lies inside this window.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Contains(ulong offset, ulong length) => offset <= _length && length <= _length - offset;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Check(ulong offset, ulong length)
+    {
+        if (offset > _length || length > _length - offset) Throw(offset, length);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte* At(ulong offset, ulong size)
+    {
+        if (offset > _length || size > _length - offset) Throw(offset, size);
+        return _base + offset;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte* Aligned(ulong offset, ulong size)
+    {
+        byte* p = At(offset, size);
+        if (((nuint)p & (nuint)(size - 1)) != 0) ThrowMisaligned(offset, size);
+        return p;
+    }
+
+    private void Throw(ulong offset, ulong length) =>
+        throw new SharedMemoryBoundsException($"access of {length} bytes at offset 0x{offset:x} is outside '{Name}' (0x{_length:x} bytes)");
+
+    private void ThrowMisaligned(ulong offset, ulong size) =>
+        throw new SharedMemoryBoundsException($"atomic access of {size} bytes at offset 0x{offset:x} of '{Name}' is not naturally aligned");
+
+    /// <summary>Reads a byte.</summary>
+    public byte ReadU8(ulong offset) => *At(offset, 1);
+
+    /// <summary>Reads a little-endian u16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ushort ReadU16(ulong offset) => Le(Unsafe.ReadUnaligned<ushort>(At(offset, 2)));
+
+    /// <summary>Reads a little-endian u32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint ReadU32(ulong offset) => Le(Unsafe.ReadUnaligned<uint>(At(offset, 4)));
+
+    /// <summary>Reads a little-endian u64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong ReadU64(ulong offset) => Le(Unsafe.ReadUnaligned<ulong>(At(offset, 8)));
+
+    /// <summary>Writes a byte.</summary>
+    public void WriteU8(ulong offset, byte value) => *At(offset, 1) = value;
+
+    /// <summary>Writes a little-endian u16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteU16(ulong offset, ushort value) => Unsafe.WriteUnaligned(At(offset, 2), Le(value));
+
+    /// <summary>Writes a little-endian u32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteU32(ulong offset, uint value) => Unsafe.WriteUnaligned(At(offset, 4), Le(value));
+
+    /// <summary>Writes a little-endian u64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteU64(ulong offset, ulong value) => Unsafe.WriteUnaligned(At(offset, 8), Le(value));
+
+    /// <summary>Acquire load of a byte: later reads are not performed before it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte ReadU8Acquire(ulong offset) => Volatile.Read(ref *At(offset, 1));
+
+    /// <summary>Acquire load of an aligned little-endian u16 (an index the peer publishes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ushort ReadU16Acquire(ulong offset) => Le(Volatile.Read(ref *(ushort*)Aligned(offset, 2)));
+
+    /// <summary>Acquire load of an aligned little-endian u32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint ReadU32Acquire(ulong offset) => Le(Volatile.Read(ref *(uint*)Aligned(offset, 4)));
+
+    /// <summary>Release store of a byte: earlier writes are visible before it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteU8Release(ulong offset, byte value) => Volatile.Write(ref *At(offset, 1), value);
+
+    /// <summary>Release store of an aligned little-endian u16 (publishing an index to the peer).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteU16Release(ulong offset, ushort value) => Volatile.Write(ref *(ushort*)Aligned(offset, 2), Le(value));
+
+    /// <summary>Release store of an aligned little-endian u32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteU32Release(ulong offset, uint value) => Volatile.Write(ref *(uint*)Aligned(offset, 4), Le(value));
+
+    /// <summary>
+    /// Full barrier: stores before it are visible before loads after it. Needed between publishing an index and reading
+    /// the peer's event index or flags (the store-load ordering acquire/release do not give).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FullFence() => Interlocked.MemoryBarrier();
+
+    /// <summary>A live, writable view of <paramref name="length"/> bytes at <paramref name="offset"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Span<byte> GetSpan(ulong offset, int length)
+    {
+        if (length < 0) Throw(offset, unchecked((ulong)length));
+        return new Span<byte>(At(offset, (ulong)length), length);
+    }
+
+    /// <summary>Copies bytes out of the window.</summary>
+    public void Read(ulong offset, Span<byte> destination) => GetSpan(offset, destination.Length).CopyTo(destination);
+
+    /// <summary>Copies bytes into the window.</summary>
+    public void Write(ulong offset, ReadOnlySpan<byte> source) => source.CopyTo(GetSpan(offset, source.Length));
+
+    /// <summary>Zeroes <paramref name="length"/> bytes at <paramref name="offset"/>.</summary>
+    public void Clear(ulong offset, ulong length)
+    {
+        Check(offset, length);
+        byte* p = _base + offset;
+        while (length > 0)
+        {
+            int n = (int)Math.Min(length, int.MaxValue);
+            new Span<byte>(p, n).Clear();
+            p += n;
+            length -= (ulong)n;
+        }
+    }
+
+    /// <summary>Copies an unmanaged wire struct out in one read, so it can be validated without the peer changing it underneath.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T Read<T>(ulong offset) where T : unmanaged => Unsafe.ReadUnaligned<T>(At(offset, (ulong)sizeof(T)));
+
+    /// <summary>Writes an unmanaged wire struct.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Write<T>(ulong offset, in T value) where T : unmanaged => Unsafe.WriteUnaligned(At(offset, (ulong)sizeof(T)), value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ushort Le(ushort v) => BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Le(uint v) => BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Le(ulong v) => BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v);
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Name} [0x{DeviceAddress:x}+0x{_length:x}]";
+}
+
+/// <summary>An access fell outside its window or was misaligned; the shared memory was not touched.</summary>
+public sealed class SharedMemoryBoundsException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    public SharedMemoryBoundsException(string message) : base(message) { }
+}

@@ -1,0 +1,245 @@
+using AmpCan.SharedMem;
+using AmpCan.Vring.Wire;
+
+namespace AmpCan.Vring;
+
+/// <summary>Where a device-side queue stands: what it pops next and what it fills next (saved for re-attach and recovery).</summary>
+/// <param name="NextAvail">Free-running index of the next available entry to pop.</param>
+/// <param name="NextUsed">Free-running index of the next used entry to fill.</param>
+public readonly record struct DeviceQueueState(ushort NextAvail, ushort NextUsed);
+
+/// <summary>
+/// The device side of a split virtqueue: pops chains the driver made available, validating every index, flag,
+/// address and length the driver wrote, and returns them through the used ring.
+/// </summary>
+/// <remarks>
+/// One thread owns an instance. Any protocol violation throws <see cref="VirtqueueException"/> and leaves the queue
+/// broken (every later call throws the same error) until the owner resets it; no access ever leaves the memory map.
+/// </remarks>
+public sealed class SplitVirtqueueDevice
+{
+    private readonly SplitRing _ring;
+    private readonly MemoryMap _memory;
+    private readonly int _size;
+    private readonly int _mask;
+    private readonly ulong _usedEventOffset;
+    private readonly ulong _availEventOffset;
+    private readonly BufferSegment[] _scratch;
+    private readonly bool[] _inFlight;
+    private ushort _nextAvail;
+    private ushort _cachedAvailIndex;
+    private ushort _nextUsed;
+    private ushort _publishedUsed;
+    private VirtqueueException? _broken;
+
+    /// <summary>
+    /// Creates the device side over <paramref name="ring"/>. Buffers are resolved through <paramref name="memory"/>.
+    /// Without <paramref name="state"/> the queue starts where the used ring says (so it attaches to a live ring).
+    /// </summary>
+    public SplitVirtqueueDevice(SplitRing ring, MemoryMap memory, bool eventIndex, bool indirectDescriptors, DeviceQueueState? state = null)
+    {
+        _ring = ring;
+        _memory = memory;
+        _size = ring.QueueSize;
+        _mask = _size - 1;
+        EventIndex = eventIndex;
+        IndirectDescriptors = indirectDescriptors;
+        _usedEventOffset = SplitRingOffsets.UsedEvent(_size);
+        _availEventOffset = SplitRingOffsets.AvailEvent(_size);
+        _scratch = new BufferSegment[_size];
+        _inFlight = new bool[_size];
+        DeviceQueueState s = state ?? CurrentRingState(ring);
+        _nextAvail = _cachedAvailIndex = s.NextAvail;
+        _nextUsed = _publishedUsed = s.NextUsed;
+    }
+
+    /// <summary>The state a fresh device side would resume from: both indices at the used ring's index.</summary>
+    public static DeviceQueueState CurrentRingState(SplitRing ring)
+    {
+        ushort used = ring.Used.ReadU16Acquire(SplitRingOffsets.Index);
+        return new DeviceQueueState(used, used);
+    }
+
+    /// <summary>The ring this queue works on.</summary>
+    public SplitRing Ring => _ring;
+
+    /// <summary>True when VIRTIO_RING_F_EVENT_IDX was negotiated.</summary>
+    public bool EventIndex { get; }
+
+    /// <summary>True when VIRTIO_RING_F_INDIRECT_DESC was negotiated.</summary>
+    public bool IndirectDescriptors { get; }
+
+    /// <summary>Where this queue stands now.</summary>
+    public DeviceQueueState State => new(_nextAvail, _nextUsed);
+
+    /// <summary>The violation that stopped this queue, or null.</summary>
+    public VirtqueueException? Fault => _broken;
+
+    /// <summary>True when the driver has made chains available that were not popped yet (reads the ring).</summary>
+    public bool HasAvailable
+    {
+        get
+        {
+            ThrowIfBroken();
+            return _nextAvail != _cachedAvailIndex || _ring.Available.ReadU16Acquire(SplitRingOffsets.Index) != _nextAvail;
+        }
+    }
+
+    /// <summary>Pops the next available chain; false when the driver has made none available.</summary>
+    /// <exception cref="VirtqueueException">The driver broke the protocol; the queue is now broken.</exception>
+    public bool TryPop(out DescriptorChain chain)
+    {
+        ThrowIfBroken();
+        if (_nextAvail == _cachedAvailIndex)
+        {
+            ushort idx = _ring.Available.ReadU16Acquire(SplitRingOffsets.Index);
+            if (idx == _nextAvail)
+            {
+                chain = default;
+                return false;
+            }
+            if ((ushort)(idx - _nextAvail) > _size)
+                Break(VirtqueueError.AvailIndexOutOfRange, $"available index {idx} is {(ushort)(idx - _nextAvail)} ahead of {_nextAvail}, more than the queue size {_size}");
+            _cachedAvailIndex = idx;
+        }
+        ushort head = _ring.Available.ReadU16(SplitRingOffsets.AvailEntry(_nextAvail & _mask));
+        if (head >= _size) Break(VirtqueueError.DescriptorIndexOutOfRange, $"available entry {_nextAvail} names head {head}, beyond the queue size {_size}");
+        if (_inFlight[head]) Break(VirtqueueError.HeadAlreadyInFlight, $"head {head} was made available again before it was used");
+        chain = Walk(head);
+        _inFlight[head] = true;
+        _nextAvail++;
+        return true;
+    }
+
+    private DescriptorChain Walk(ushort head)
+    {
+        int count = 0, readable = 0;
+        ulong readBytes = 0, writeBytes = 0;
+        bool seenWritable = false;
+        IoRegion table = _ring.Descriptors;
+        int tableSize = _size;
+        bool inIndirect = false;
+        ushort index = head;
+        int steps = 0;
+        while (true)
+        {
+            if (++steps > tableSize)
+                Break(VirtqueueError.DescriptorChainTooLong, $"chain at head {head} has more than {tableSize} descriptors{(inIndirect ? " in its indirect table" : "")} (a loop?)");
+            VirtqDescriptor d = table.Read<VirtqDescriptor>((ulong)index * VirtqDescriptor.Size);
+            VirtqDescFlags flags = d.Flags;
+            if ((flags & VirtqDescFlags.Indirect) != 0)
+            {
+                if (inIndirect) Break(VirtqueueError.NestedIndirectTable, $"chain at head {head}: indirect table contains an indirect descriptor");
+                if (!IndirectDescriptors) Break(VirtqueueError.IndirectNotNegotiated, $"chain at head {head}: indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC");
+                if ((flags & VirtqDescFlags.Next) != 0) Break(VirtqueueError.IndirectWithNext, $"chain at head {head}: descriptor {index} has both INDIRECT and NEXT");
+                uint len = d.Length;
+                if (len == 0 || len % VirtqDescriptor.Size != 0 || len / VirtqDescriptor.Size > (uint)_size)
+                    Break(VirtqueueError.InvalidIndirectTable, $"chain at head {head}: indirect table of {len} bytes (must be a non-zero multiple of 16, at most {_size} entries)");
+                if (d.Address > ulong.MaxValue - len)
+                    Break(VirtqueueError.LengthOverflow, $"chain at head {head}: indirect table at 0x{d.Address:x}+{len} wraps");
+                if (!_memory.TryTranslate(d.Address, len, out IoRegion r, out ulong off))
+                    Break(VirtqueueError.AddressOutOfMap, $"chain at head {head}: indirect table 0x{d.Address:x}+{len} is outside the memory map");
+                table = r.Slice(off, len);
+                tableSize = (int)(len / VirtqDescriptor.Size);
+                inIndirect = true;
+                index = 0;
+                steps = 0;
+                continue;
+            }
+
+            bool writable = (flags & VirtqDescFlags.Write) != 0;
+            if (!writable && seenWritable)
+                Break(VirtqueueError.ReadableAfterWritable, $"chain at head {head}: readable descriptor {index} after a writable one");
+            ulong addr = d.Address;
+            uint length = d.Length;
+            if (addr > ulong.MaxValue - length)
+                Break(VirtqueueError.LengthOverflow, $"chain at head {head}: buffer 0x{addr:x}+{length} wraps");
+            if (!_memory.TryTranslate(addr, length, out IoRegion region, out ulong offset))
+                Break(VirtqueueError.AddressOutOfMap, $"chain at head {head}: buffer 0x{addr:x}+{length} is outside the memory map");
+            if (count == _size)
+                Break(VirtqueueError.DescriptorChainTooLong, $"chain at head {head} has more than {_size} buffers");
+            if (writable)
+            {
+                seenWritable = true;
+                writeBytes += length;
+            }
+            else
+            {
+                readable++;
+                readBytes += length;
+            }
+            if (readBytes + writeBytes > uint.MaxValue)
+                Break(VirtqueueError.LengthOverflow, $"chain at head {head} totals {readBytes + writeBytes} bytes, beyond 2^32 - 1");
+            _scratch[count++] = new BufferSegment(region, offset, length, addr, writable);
+
+            if ((flags & VirtqDescFlags.Next) == 0) break;
+            index = d.Next;
+            if (index >= tableSize)
+                Break(VirtqueueError.DescriptorIndexOutOfRange, $"chain at head {head}: next index {index} is beyond the {(inIndirect ? "indirect table" : "queue")} size {tableSize}");
+        }
+        return new DescriptorChain(head, _scratch, count, readable, readBytes, writeBytes);
+    }
+
+    /// <summary>
+    /// Returns a popped chain to the driver with the number of bytes written into it. Staged until
+    /// <see cref="PublishUsed"/>.
+    /// </summary>
+    public void AddUsed(ushort head, uint writtenLength)
+    {
+        ThrowIfBroken();
+        if (head >= _size || !_inFlight[head])
+            throw new InvalidOperationException($"head {head} is not a chain this queue popped and has not returned");
+        _inFlight[head] = false;
+        _ring.Used.Write(SplitRingOffsets.UsedEntry(_nextUsed & _mask), new VirtqUsedElement(head, writtenLength));
+        _nextUsed++;
+    }
+
+    /// <summary>
+    /// Publishes staged used entries and reports whether the driver asked to be notified (EVENT_IDX or
+    /// NO_INTERRUPT). Remembers what it published, so each call only reports new entries.
+    /// </summary>
+    public bool PublishUsed()
+    {
+        ThrowIfBroken();
+        ushort old = _publishedUsed, now = _nextUsed;
+        if (old == now) return false;
+        _ring.Used.WriteU16Release(SplitRingOffsets.Index, now);
+        _publishedUsed = now;
+        IoRegion.FullFence();
+        if (EventIndex)
+            return SplitRing.NeedsEvent(_ring.Available.ReadU16(_usedEventOffset), now, old);
+        return (_ring.Available.ReadU16(SplitRingOffsets.Flags) & (ushort)VirtqAvailFlags.NoInterrupt) == 0;
+    }
+
+    /// <summary>
+    /// Asks the driver to kick on its next available buffer; returns true if chains are already available (then
+    /// process them rather than wait).
+    /// </summary>
+    public bool EnableNotifications()
+    {
+        ThrowIfBroken();
+        if (EventIndex) _ring.Used.WriteU16(_availEventOffset, _nextAvail);
+        else _ring.Used.WriteU16(SplitRingOffsets.Flags, 0);
+        IoRegion.FullFence();
+        return _ring.Available.ReadU16Acquire(SplitRingOffsets.Index) != _nextAvail;
+    }
+
+    /// <summary>Tells the driver kicks are not needed (NO_NOTIFY; with EVENT_IDX the stale event index already does that).</summary>
+    public void DisableNotifications()
+    {
+        ThrowIfBroken();
+        if (!EventIndex) _ring.Used.WriteU16(SplitRingOffsets.Flags, (ushort)VirtqUsedFlags.NoNotify);
+    }
+
+    private void ThrowIfBroken()
+    {
+        if (_broken is not null) throw new VirtqueueException(_broken.Error, $"queue stopped after an earlier violation: {_broken.Message}");
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void Break(VirtqueueError error, string message)
+    {
+        _broken = new VirtqueueException(error, message);
+        throw _broken;
+    }
+}

@@ -1,0 +1,111 @@
+using AmpCan.SharedMem;
+
+namespace AmpCan.Tests.SharedMem;
+
+public class MappedRegionTests
+{
+    [Test]
+    public void MemfdIsSharedBetweenTwoMappingsOfTheSameDescriptor()
+    {
+        using var a = MappedRegion.CreateMemfd("t-shared", 8192, deviceAddress: 0x1000_0000);
+        int dup = DuplicateFd(a.FileDescriptor);
+        using var b = MappedRegion.MapMemfd(dup, 8192, deviceAddress: 0x1000_0000);
+
+        a.Io.WriteU32(0x100, 0xDEADBEEF);
+        b.Io.WriteU16(0x1FFE, 0x1234);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(b.Io.ReadU32(0x100), Is.EqualTo(0xDEADBEEF));
+            Assert.That(a.Io.ReadU16(0x1FFE), Is.EqualTo(0x1234));
+            Assert.That(a.Kind, Is.EqualTo(MappingKind.Memfd));
+            Assert.That(a.Io.DeviceAddress, Is.EqualTo(0x1000_0000UL));
+            Assert.That(a.Size, Is.EqualTo(8192UL));
+        });
+    }
+
+    [Test]
+    public void MapMemfdRefusesADescriptorSmallerThanAsked()
+    {
+        using var a = MappedRegion.CreateMemfd("t-small", 4096);
+        var e = Assert.Throws<SharedMemoryException>(() => MappedRegion.MapMemfd(DuplicateFd(a.FileDescriptor), 8192, name: "peer-memfd"));
+        Assert.That(e!.Message, Does.Contain("peer-memfd").And.Contain("4096").And.Contain("8192"));
+    }
+
+    [Test]
+    public void DevShmFileIsSharedAndGrownOnlyWhenAsked()
+    {
+        string path = $"/dev/shm/ampcan-test-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            using var a = MappedRegion.MapFile(path, 0x2000, deviceAddress: 0x3000_0000, create: true);
+            using var b = MappedRegion.MapFile(path, 0x1000, deviceAddress: 0x3000_1000, fileOffset: 0x1000);
+            a.Io.WriteU64(0x1008, 0x0102030405060708);
+            Assert.That(b.Io.ReadU64(8), Is.EqualTo(0x0102030405060708UL));
+            Assert.That(new FileInfo(path).Length, Is.EqualTo(0x2000));
+
+            var e = Assert.Throws<SharedMemoryException>(() => MappedRegion.MapFile(path, 0x4000));
+            Assert.That(e!.Message, Does.Contain(path).And.Contain("too small"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void MissingFileErrorNamesThePathAndTheReason()
+    {
+        var e = Assert.Throws<SharedMemoryException>(() => MappedRegion.MapFile("/dev/shm/ampcan-does-not-exist", 4096));
+        Assert.That(e!.Message, Does.Contain("/dev/shm/ampcan-does-not-exist").And.Contain("No such file"));
+        Assert.That(e.Errno, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void UnalignedFileOffsetIsRefusedWithAClearError()
+    {
+        var e = Assert.Throws<SharedMemoryException>(() => MappedRegion.MapFile("/dev/shm/whatever", 4096, fileOffset: 100));
+        Assert.That(e!.Message, Does.Contain("page size"));
+    }
+
+    [Test]
+    public void MissingUioMapIsNamedInTheError()
+    {
+        string root = Path.Combine(Path.GetTempPath(), $"ampcan-no-uio-{Guid.NewGuid():N}");
+        var e = Assert.Throws<SharedMemoryException>(() => MappedRegion.MapUio(3, 1, sysfsRoot: root));
+        Assert.That(e!.Message, Does.Contain("uio3").And.Contain("map 1"));
+    }
+
+    [Test]
+    public void PhysicalWindowErrorNamesTheDevice()
+    {
+        var e = Assert.Throws<SharedMemoryException>(() => MappedRegion.MapPhysical(0x1000, 4096, devMemPath: "/dev/ampcan-no-such-mem"));
+        Assert.That(e!.Message, Does.Contain("/dev/ampcan-no-such-mem"));
+    }
+
+    [Test]
+    public void EmptyRegionIsRefused()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => MappedRegion.CreateMemfd("empty", 0));
+    }
+
+    [Test]
+    public void DisposeDetachesViewsFromTheSharedMemoryWithoutFaulting()
+    {
+        using var a = MappedRegion.CreateMemfd("t-detach", 4096);
+        using var b = MappedRegion.MapMemfd(DuplicateFd(a.FileDescriptor), 4096);
+        IoRegion stale = a.Io.Slice(0, 64);
+        a.Io.WriteU32(0, 7);
+        a.Dispose();
+
+        stale.WriteU32(0, 99); // lands in private memory now
+        Assert.Multiple(() =>
+        {
+            Assert.That(a.IsDisposed, Is.True);
+            Assert.That(b.Io.ReadU32(0), Is.EqualTo(7u), "a write through a disposed view must not reach the peer");
+            Assert.That(stale.ReadU32(0), Is.EqualTo(99u));
+        });
+    }
+
+    internal static int DuplicateFd(int fd) => Tmds.Linux.LibC.dup(fd);
+}

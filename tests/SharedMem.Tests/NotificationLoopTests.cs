@@ -1,0 +1,91 @@
+using AmpCan.SharedMem.Doorbells;
+
+namespace AmpCan.Tests.SharedMem;
+
+public class NotificationLoopTests
+{
+    private sealed class CountingHandler(Func<bool> work) : INotificationHandler
+    {
+        public int Armed, Disarmed;
+        public readonly ManualResetEventSlim Done = new();
+        public bool Process() => work();
+        public bool ArmNotifications() { Interlocked.Increment(ref Armed); return false; }
+        public void DisarmNotifications() => Interlocked.Increment(ref Disarmed);
+    }
+
+    [TestCase(NotificationMode.Doorbell)]
+    [TestCase(NotificationMode.Adaptive)]
+    [TestCase(NotificationMode.Polling)]
+    public void WorkSignalledThroughADoorbellIsProcessed(NotificationMode mode)
+    {
+        var (ours, theirs) = EventFdDoorbell.CreatePair();
+        int pending = 0, processed = 0;
+        CountingHandler h = null!;
+        h = new CountingHandler(() =>
+        {
+            if (Interlocked.Exchange(ref pending, 0) == 0) return false;
+            if (Interlocked.Increment(ref processed) == 100) h.Done.Set();
+            return true;
+        });
+        using var loop = new NotificationLoop("test", mode, TimeSpan.FromMicroseconds(10));
+        loop.Add(h, ours);
+        loop.Start();
+        for (int i = 0; i < 100; i++)
+        {
+            while (Volatile.Read(ref processed) != i) Thread.Yield(); // one item at a time
+            Interlocked.Exchange(ref pending, 1);
+            theirs.Ring();
+        }
+        Assert.That(h.Done.Wait(TimeSpan.FromSeconds(20)), Is.True, "all 100 notifications must be processed");
+        loop.Stop();
+        if (mode == NotificationMode.Polling) Assert.That(loop.Parks, Is.Zero);
+        else Assert.That(h.Armed, Is.GreaterThan(0), "the loop arms notifications before parking");
+        ours.Dispose();
+        theirs.Dispose();
+    }
+
+    [Test]
+    public void AHandlerThatThrowsIsRemovedAndTheOthersKeepRunning()
+    {
+        var (ours, theirs) = EventFdDoorbell.CreatePair();
+        int good = 0;
+        var bad = new CountingHandler(() => throw new InvalidDataException("hostile remote"));
+        var ok = new CountingHandler(() => Interlocked.Exchange(ref good, 0) == 1);
+        using var faulted = new ManualResetEventSlim();
+        Exception? seen = null;
+        using var loop = new NotificationLoop("test", NotificationMode.Doorbell);
+        loop.HandlerFaulted += (h, e) => { if (h == bad) { seen = e; faulted.Set(); } };
+        loop.Add(bad, ours);
+        loop.Add(ok, ours);
+        loop.Start();
+        Assert.That(faulted.Wait(TimeSpan.FromSeconds(10)), Is.True);
+        Assert.That(seen, Is.TypeOf<InvalidDataException>());
+        Volatile.Write(ref good, 1);
+        theirs.Ring();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (Volatile.Read(ref good) != 0 && sw.Elapsed < TimeSpan.FromSeconds(10)) Thread.Yield();
+        Assert.That(Volatile.Read(ref good), Is.Zero, "the healthy handler still runs");
+        loop.Stop();
+        ours.Dispose();
+        theirs.Dispose();
+    }
+
+    [Test]
+    public void AdaptiveLoopParksWhenIdleAndDisarmsAfterWaking()
+    {
+        var (ours, theirs) = EventFdDoorbell.CreatePair();
+        var h = new CountingHandler(() => false);
+        using var loop = new NotificationLoop("test", NotificationMode.Adaptive, TimeSpan.FromMicroseconds(100));
+        loop.Add(h, ours);
+        loop.Start();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (loop.Parks == 0 && sw.Elapsed < TimeSpan.FromSeconds(10)) Thread.Yield();
+        Assert.That(loop.Parks, Is.GreaterThan(0), "an idle adaptive loop parks");
+        theirs.Ring();
+        while (Volatile.Read(ref h.Disarmed) == 0 && sw.Elapsed < TimeSpan.FromSeconds(10)) Thread.Yield();
+        Assert.That(Volatile.Read(ref h.Disarmed), Is.GreaterThan(0), "after waking it spins with notifications disarmed");
+        loop.Stop();
+        ours.Dispose();
+        theirs.Dispose();
+    }
+}
