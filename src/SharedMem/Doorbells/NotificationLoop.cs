@@ -48,7 +48,10 @@ public sealed unsafe class NotificationLoop : IDisposable
     private INotificationHandler[] _handlers = [];
     private Doorbell[] _doorbells = [];
     private Thread? _thread;
+    private Thread? _runner;
+    private readonly ManualResetEventSlim _exited = new(true);
     private volatile bool _stopping;
+    private int _disposed;
     private long _parks;
 
     /// <summary>Creates a loop; handlers are added before or after <see cref="Start"/>.</summary>
@@ -104,11 +107,16 @@ public sealed unsafe class NotificationLoop : IDisposable
         Posix.Check(epoll_ctl(_epollFd, EPOLL_CTL_ADD, fd, &ev), $"epoll_ctl add fd {fd}");
     }
 
-    /// <summary>Runs the loop on a dedicated thread.</summary>
-    public void Start()
+    /// <summary>Runs the loop on a dedicated thread, pinned to <paramref name="cpu"/> when it is not negative.</summary>
+    public void Start(int cpu = -1)
     {
         if (_thread is not null) throw new InvalidOperationException($"loop {Name} already started");
-        _thread = new Thread(Run) { Name = Name, IsBackground = true };
+        _exited.Reset();
+        _thread = new Thread(() =>
+        {
+            if (cpu >= 0) ThreadAffinity.Pin(cpu);
+            Run();
+        }) { Name = Name, IsBackground = true };
         _thread.Start();
     }
 
@@ -119,16 +127,33 @@ public sealed unsafe class NotificationLoop : IDisposable
         Posix.Write(_wakeFd, &one, 8);
     }
 
-    /// <summary>Stops the loop and waits for its thread.</summary>
+    /// <summary>Stops the loop and waits until it has left <see cref="Run"/> (unless called from the loop itself).</summary>
     public void Stop()
     {
         _stopping = true;
+        if (Volatile.Read(ref _disposed) != 0) return;
         Wake();
-        if (_thread is not null && _thread != Thread.CurrentThread) _thread.Join();
+        if (Volatile.Read(ref _runner) != Thread.CurrentThread) _exited.Wait();
     }
 
     /// <summary>Runs the loop on the calling thread until <see cref="Stop"/>.</summary>
     public void Run()
+    {
+        if (Interlocked.CompareExchange(ref _runner, Thread.CurrentThread, null) is not null)
+            throw new InvalidOperationException($"loop {Name} is already running");
+        _exited.Reset();
+        try
+        {
+            RunLoop();
+        }
+        finally
+        {
+            Volatile.Write(ref _runner, null);
+            _exited.Set();
+        }
+    }
+
+    private void RunLoop()
     {
         const int MaxEvents = 16;
         epoll_event* events = stackalloc epoll_event[MaxEvents];
@@ -216,6 +241,7 @@ public sealed unsafe class NotificationLoop : IDisposable
     public void Dispose()
     {
         Stop();
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Posix.Close(_wakeFd);
         Posix.Close(_epollFd);
     }
