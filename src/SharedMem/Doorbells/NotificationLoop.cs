@@ -157,7 +157,8 @@ public sealed unsafe class NotificationLoop : IDisposable
     {
         const int MaxEvents = 16;
         epoll_event* events = stackalloc epoll_event[MaxEvents];
-        long lastWork = Stopwatch.GetTimestamp();
+        long idleSince = 0;  // when the current idle stretch began; 0 while working
+        int idleSpins = 0;
         while (!_stopping)
         {
             INotificationHandler[] handlers = Volatile.Read(ref _handlers);
@@ -169,13 +170,27 @@ public sealed unsafe class NotificationLoop : IDisposable
             }
             if (did)
             {
-                if (Mode == NotificationMode.Adaptive) lastWork = Stopwatch.GetTimestamp();
+                idleSince = 0;
                 continue;
             }
-            if (Mode == NotificationMode.Polling || (Mode == NotificationMode.Adaptive && Stopwatch.GetTimestamp() - lastWork < _spinTicks))
+            if (Mode == NotificationMode.Polling)
             {
                 CpuRelax();
                 continue;
+            }
+            if (Mode == NotificationMode.Adaptive)
+            {
+                // Read the clock once per idle stretch and then every 64 spins, not on every pass of the hot loop.
+                if (idleSince == 0)
+                {
+                    idleSince = Stopwatch.GetTimestamp();
+                    idleSpins = 0;
+                }
+                if ((++idleSpins & 63) != 0 || Stopwatch.GetTimestamp() - idleSince < _spinTicks)
+                {
+                    CpuRelax();
+                    continue;
+                }
             }
 
             bool pending = false;
@@ -216,7 +231,7 @@ public sealed unsafe class NotificationLoop : IDisposable
                     try { h.DisarmNotifications(); }
                     catch (Exception e) { Fault(h, e); }
                 }
-                lastWork = Stopwatch.GetTimestamp();
+                idleSince = 0;
             }
         }
     }
