@@ -43,6 +43,7 @@ public sealed class SplitVirtqueueDriver
     private int _outstanding;
     private ushort _availIndex;      // next slot to fill
     private ushort _publishedAvail;  // what the device can see
+    private ushort _kickedAvail;     // available index at the last kick decision
     private ushort _lastUsed;
     private ushort _cachedUsedIndex;
     private bool _callbacksDisabled;
@@ -146,7 +147,7 @@ public sealed class SplitVirtqueueDriver
             _freeHead = i;
             _freeCount++;
         }
-        _availIndex = _publishedAvail = avail;
+        _availIndex = _publishedAvail = _kickedAvail = avail;
         _lastUsed = _cachedUsedIndex = used;
     }
 
@@ -242,14 +243,15 @@ public sealed class SplitVirtqueueDriver
     }
 
     /// <summary>
-    /// Publishes added chains and reports whether the device wants a kick for them (EVENT_IDX, else its NO_NOTIFY
-    /// flag), as Linux <c>virtqueue_kick_prepare</c>.
+    /// Publishes added chains and reports whether the device wants a kick for everything made available since the
+    /// last call (EVENT_IDX, else its NO_NOTIFY flag), as Linux <c>virtqueue_kick_prepare</c>. Chains published early
+    /// with <see cref="Publish"/> (before DRIVER_OK, say) still count.
     /// </summary>
     public bool KickPrepare()
     {
-        ushort old = _publishedAvail;
         Publish();
-        ushort now = _availIndex;
+        ushort old = _kickedAvail, now = _availIndex;
+        _kickedAvail = now;
         if (old == now) return false;
         IoRegion.FullFence();
         if (EventIndex) return SplitRing.NeedsEvent(_ring.Used.ReadU16(_availEventOffset), now, old);

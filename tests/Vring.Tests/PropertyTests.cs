@@ -35,7 +35,7 @@ public class PropertyTests
             ring.Available.Write(0, t.Avail);
             ring.Used.Write(0, t.Used);
             DrainDevice(ring, f.Memory, t.EventIdx, t.Indirect);
-        }, iter: 3000);
+        }, iter: 3000, threads: 1);
     }
 
     [Test]
@@ -50,7 +50,7 @@ public class PropertyTests
             for (int i = 0; i < 8; i++) f.Ring.Available.WriteU16(SplitRingOffsets.AvailEntry(i), (ushort)(heads[i] % 10));
             f.Ring.Available.WriteU16(SplitRingOffsets.Index, availIdx);
             DrainDevice(f.Ring, f.Memory, eventIdx: false, indirect);
-        }, iter: 5000);
+        }, iter: 5000, threads: 1);
     }
 
     [Test]
@@ -73,7 +73,7 @@ public class PropertyTests
                 driver.EnableCallbacks();
             }
             catch (VirtqueueException) { }
-        }, iter: 3000);
+        }, iter: 3000, threads: 1);
     }
 
     private static void DrainDevice(SplitRing ring, MemoryMap memory, bool eventIdx, bool indirect)

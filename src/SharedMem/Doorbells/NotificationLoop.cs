@@ -72,6 +72,9 @@ public sealed unsafe class NotificationLoop : IDisposable
     /// <summary>How the loop waits.</summary>
     public NotificationMode Mode { get; }
 
+    /// <summary>True when called from the thread running the loop (a handler or a callback it made).</summary>
+    public bool IsCurrentThread => Volatile.Read(ref _runner) == Thread.CurrentThread;
+
     /// <summary>How many times the loop has parked in epoll (a measure of wake-ups).</summary>
     public long Parks => Interlocked.Read(ref _parks);
 

@@ -1,0 +1,219 @@
+using System.Text;
+using AmpCan.Remoteproc.Wire;
+using AmpCan.SharedMem;
+using AmpCan.Vring;
+using static AmpCan.Remoteproc.Wire.ResourceTableLayout;
+
+namespace AmpCan.Remoteproc;
+
+/// <summary>A carveout or devmem entry.</summary>
+public sealed record CarveoutResource(int Index, ResourceType Type, uint DeviceAddress, uint PhysicalAddress, uint Length, uint Flags, string Name);
+
+/// <summary>A trace-buffer entry.</summary>
+public sealed record TraceResource(int Index, uint DeviceAddress, uint Length, string Name);
+
+/// <summary>
+/// A resource table living in shared memory, parsed and validated once; vdev entries stay live views (status,
+/// features, vring addresses), because host and remote both read and write them after load.
+/// </summary>
+public sealed class ResourceTable
+{
+    private ResourceTable(IoRegion table, IReadOnlyList<CarveoutResource> carveouts, IReadOnlyList<TraceResource> traces, IReadOnlyList<VdevResource> vdevs)
+    {
+        Window = table;
+        Carveouts = carveouts;
+        Traces = traces;
+        Vdevs = vdevs;
+    }
+
+    /// <summary>The bytes of the table.</summary>
+    public IoRegion Window { get; }
+
+    /// <summary>Carveout and devmem entries in table order.</summary>
+    public IReadOnlyList<CarveoutResource> Carveouts { get; }
+
+    /// <summary>Trace entries in table order.</summary>
+    public IReadOnlyList<TraceResource> Traces { get; }
+
+    /// <summary>Virtio devices in table order.</summary>
+    public IReadOnlyList<VdevResource> Vdevs { get; }
+
+    /// <summary>Parses the table in <paramref name="table"/> (the window bounds every offset and length in it).</summary>
+    /// <exception cref="ResourceTableException">Any field is out of range; the message says which.</exception>
+    public static ResourceTable Parse(IoRegion table)
+    {
+        if (table.Length < HeaderSize) throw new ResourceTableException($"resource table of {table.Length} bytes is shorter than its {HeaderSize}-byte header");
+        uint ver = table.ReadU32(0);
+        if (ver != TableVersion) throw new ResourceTableException($"resource table version {ver} is not supported (expected {TableVersion})");
+        uint num = table.ReadU32(4);
+        if (num > (table.Length - HeaderSize) / 4) throw new ResourceTableException($"resource table claims {num} entries; its offset array does not fit in {table.Length} bytes");
+        var carveouts = new List<CarveoutResource>();
+        var traces = new List<TraceResource>();
+        var vdevs = new List<VdevResource>();
+        for (int i = 0; i < num; i++)
+        {
+            uint off = table.ReadU32(HeaderSize + 4 * (ulong)i);
+            if (off < HeaderSize + 4 * num || off > table.Length - 4)
+                throw new ResourceTableException($"resource entry {i}: offset 0x{off:x} is outside the table (0x{table.Length:x} bytes) or inside its header");
+            uint type = table.ReadU32(off);
+            switch (type)
+            {
+                case (uint)ResourceType.Carveout or (uint)ResourceType.DevMem:
+                    Need(table, i, off, CarveoutSize, "carveout");
+                    carveouts.Add(new CarveoutResource(i, (ResourceType)type, table.ReadU32(off + CarveoutDa), table.ReadU32(off + CarveoutPa),
+                        table.ReadU32(off + CarveoutLen), table.ReadU32(off + CarveoutFlags), Name(table, off + CarveoutName)));
+                    break;
+                case (uint)ResourceType.Trace:
+                    Need(table, i, off, TraceSize, "trace");
+                    traces.Add(new TraceResource(i, table.ReadU32(off + TraceDa), table.ReadU32(off + TraceLen), Name(table, off + TraceName)));
+                    break;
+                case (uint)ResourceType.Vdev:
+                    vdevs.Add(VdevResource.Parse(table, i, off));
+                    break;
+                case >= VendorStart and < VendorEnd:
+                    break;
+                default:
+                    throw new ResourceTableException($"resource entry {i} at 0x{off:x}: unknown type {type}");
+            }
+        }
+        return new ResourceTable(table, carveouts, traces, vdevs);
+    }
+
+    internal static void Need(IoRegion table, int index, ulong off, ulong size, string what)
+    {
+        if (!table.Contains(off, size))
+            throw new ResourceTableException($"resource entry {index} ({what}) at 0x{off:x} needs {size} bytes; the table ends at 0x{table.Length:x}");
+    }
+
+    internal static string Name(IoRegion table, ulong off)
+    {
+        Span<byte> raw = stackalloc byte[NameSize];
+        table.Read(off, raw);
+        int n = raw.IndexOf((byte)0);
+        return Encoding.UTF8.GetString(raw[..(n < 0 ? NameSize : n)]);
+    }
+}
+
+/// <summary>One vring of a vdev entry, as the table gives it (da may be <see cref="ResourceTableLayout.AddressAny"/>).</summary>
+public sealed record VringResource(int Index, uint DeviceAddress, uint Align, uint QueueSize, uint NotifyId);
+
+/// <summary>
+/// A vdev entry, live in shared memory: the host writes status and accepted features into it and the remote reads
+/// them (remoteproc_virtio.c / OpenAMP remoteproc_virtio.c). Implements <see cref="IVirtioConfig"/>.
+/// </summary>
+public sealed class VdevResource : IVirtioConfig
+{
+    private readonly IoRegion _entry;
+
+    private VdevResource(IoRegion entry, int index, ulong offset, int vrings, int configLength)
+    {
+        _entry = entry;
+        Index = index;
+        Offset = offset;
+        QueueCount = vrings;
+        ConfigLength = configLength;
+    }
+
+    internal static VdevResource Parse(IoRegion table, int index, ulong off)
+    {
+        ResourceTable.Need(table, index, off, VdevSize, "vdev");
+        int vrings = table.ReadU8(off + VdevNumVrings);
+        uint configLen = table.ReadU32(off + VdevConfigLength);
+        ulong size = VdevSize + (ulong)vrings * VringSize + configLen;
+        ResourceTable.Need(table, index, off, size, $"vdev with {vrings} vrings and {configLen} config bytes");
+        var v = new VdevResource(table.Slice(off, size), index, off, vrings, (int)configLen);
+        for (int q = 0; q < vrings; q++)
+        {
+            VringResource r = v.Vring(q);
+            if (r.QueueSize == 0 || r.Align == 0)
+                throw new ResourceTableException($"vdev {index} (id {v.DeviceId}) vring {q}: invalid queue size {r.QueueSize} or alignment {r.Align}");
+            if (r.QueueSize > VringLayout.MaxQueueSize || (r.QueueSize & (r.QueueSize - 1)) != 0)
+                throw new ResourceTableException($"vdev {index} (id {v.DeviceId}) vring {q}: queue size {r.QueueSize} is not a power of two up to {VringLayout.MaxQueueSize}");
+            if (r.Align < 4 || (r.Align & (r.Align - 1)) != 0)
+                throw new ResourceTableException($"vdev {index} (id {v.DeviceId}) vring {q}: alignment {r.Align} is not a power of two of at least 4");
+        }
+        return v;
+    }
+
+    /// <summary>Position of the entry in the table.</summary>
+    public int Index { get; }
+
+    /// <summary>Offset of the entry in the table.</summary>
+    public ulong Offset { get; }
+
+    /// <inheritdoc/>
+    public uint DeviceId => _entry.ReadU32(VdevId);
+
+    /// <summary>Notify id of the vdev itself (config changes).</summary>
+    public uint NotifyId => _entry.ReadU32(VdevNotifyId);
+
+    /// <inheritdoc/>
+    public ulong DeviceFeatures => _entry.ReadU32(VdevDeviceFeatures);
+
+    /// <inheritdoc/>
+    public ulong DriverFeatures
+    {
+        get => _entry.ReadU32(VdevDriverFeatures);
+        set
+        {
+            if (value > uint.MaxValue)
+                throw new ArgumentOutOfRangeException(nameof(value), $"a resource-table vdev holds 32 feature bits; 0x{value:x} does not fit");
+            _entry.WriteU32(VdevDriverFeatures, (uint)value);
+        }
+    }
+
+    /// <inheritdoc/>
+    public VirtioStatus Status
+    {
+        get => (VirtioStatus)_entry.ReadU8Acquire(VdevStatus);
+        set
+        {
+            IoRegion.FullFence();
+            _entry.WriteU8Release(VdevStatus, (byte)value);
+        }
+    }
+
+    /// <inheritdoc/>
+    public int QueueCount { get; }
+
+    /// <inheritdoc/>
+    public int ConfigLength { get; }
+
+    /// <summary>The table's description of vring <paramref name="queue"/>.</summary>
+    public VringResource Vring(int queue)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(queue);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(queue, QueueCount);
+        ulong o = VdevVrings + (ulong)queue * VringSize;
+        return new VringResource(queue, _entry.ReadU32(o + VringDa), _entry.ReadU32(o + VringAlign), _entry.ReadU32(o + VringNum), _entry.ReadU32(o + VringNotifyId));
+    }
+
+    /// <summary>Writes back where the host placed vring <paramref name="queue"/> (when the table said "any").</summary>
+    public void SetVringAddress(int queue, uint deviceAddress)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(queue, QueueCount);
+        _entry.WriteU32(VdevVrings + (ulong)queue * VringSize + VringDa, deviceAddress);
+    }
+
+    /// <inheritdoc/>
+    public void ReadConfig(int offset, Span<byte> destination)
+    {
+        CheckConfig(offset, destination.Length);
+        _entry.Read(ConfigStart + (ulong)offset, destination);
+    }
+
+    /// <inheritdoc/>
+    public void WriteConfig(int offset, ReadOnlySpan<byte> source)
+    {
+        CheckConfig(offset, source.Length);
+        _entry.Write(ConfigStart + (ulong)offset, source);
+    }
+
+    private ulong ConfigStart => VdevVrings + (ulong)QueueCount * VringSize;
+
+    private void CheckConfig(int offset, int length)
+    {
+        if (offset < 0 || length < 0 || offset > ConfigLength - length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"config access of {length} bytes at {offset} exceeds the {ConfigLength}-byte config space of vdev {Index}");
+    }
+}

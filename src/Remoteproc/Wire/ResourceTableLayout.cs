@@ -1,0 +1,62 @@
+namespace AmpCan.Remoteproc.Wire;
+
+/// <summary>Resource entry types (Linux include/linux/remoteproc.h, OpenAMP remoteproc.h).</summary>
+public enum ResourceType : uint
+{
+    /// <summary>RSC_CARVEOUT: memory the host allocates (or the remote fixes) for the remote.</summary>
+    Carveout = 0,
+    /// <summary>RSC_DEVMEM: a device window the remote needs mapped.</summary>
+    DevMem = 1,
+    /// <summary>RSC_TRACE: a trace buffer the remote writes text into.</summary>
+    Trace = 2,
+    /// <summary>RSC_VDEV: a virtio device with its vrings and config space.</summary>
+    Vdev = 3,
+}
+
+/// <summary>
+/// Byte offsets of the resource table (all little-endian u32 unless noted). Entry offsets include the 4-byte type.
+/// <code>
+/// resource_table { u32 ver @0; u32 num @4; u32 reserved[2] @8; u32 offset[num] @16 }
+/// fw_rsc_carveout / devmem { type @0; da @4; pa @8; len @12; flags @16; reserved @20; name[32] @24 }   56 bytes
+/// fw_rsc_trace   { type @0; da @4; len @8; reserved @12; name[32] @16 }                                48 bytes
+/// fw_rsc_vdev    { type @0; id @4; notifyid @8; dfeatures @12; gfeatures @16; config_len @20;
+///                  u8 status @24; u8 num_of_vrings @25; u8 reserved[2] @26; vring[n] @28 (20 bytes each); config }
+/// fw_rsc_vdev_vring { da @0; align @4; num @8; notifyid @12; pa (OpenAMP: reserved) @16 }                20 bytes
+/// </code>
+/// </summary>
+public static class ResourceTableLayout
+{
+    /// <summary>The only table version defined.</summary>
+    public const uint TableVersion = 1;
+    /// <summary>Bytes before the offset array.</summary>
+    public const int HeaderSize = 16;
+    /// <summary>FW_RSC_ADDR_ANY: "allocate it for me".</summary>
+    public const uint AddressAny = 0xFFFF_FFFF;
+    /// <summary>Length of the name fields.</summary>
+    public const int NameSize = 32;
+
+    /// <summary>Size of a carveout or devmem entry including its type.</summary>
+    public const int CarveoutSize = 56;
+    /// <summary>Size of a trace entry including its type.</summary>
+    public const int TraceSize = 48;
+    /// <summary>Size of a vdev entry without vrings and config, including its type.</summary>
+    public const int VdevSize = 28;
+    /// <summary>Size of one vring descriptor in a vdev entry.</summary>
+    public const int VringSize = 20;
+
+    /// <summary>Offsets inside a vdev entry.</summary>
+    public const int VdevId = 4, VdevNotifyId = 8, VdevDeviceFeatures = 12, VdevDriverFeatures = 16, VdevConfigLength = 20,
+        VdevStatus = 24, VdevNumVrings = 25, VdevVrings = 28;
+
+    /// <summary>Offsets inside a vring descriptor.</summary>
+    public const int VringDa = 0, VringAlign = 4, VringNum = 8, VringNotifyId = 12, VringPa = 16;
+
+    /// <summary>Offsets inside a carveout/devmem entry.</summary>
+    public const int CarveoutDa = 4, CarveoutPa = 8, CarveoutLen = 12, CarveoutFlags = 16, CarveoutName = 24;
+
+    /// <summary>Offsets inside a trace entry.</summary>
+    public const int TraceDa = 4, TraceLen = 8, TraceName = 16;
+
+    /// <summary>Vendor-specific entry types are skipped, not refused.</summary>
+    public const uint VendorStart = 128, VendorEnd = 512;
+}

@@ -1,0 +1,606 @@
+using System.Collections.Concurrent;
+using AmpCan.Rpmsg.Wire;
+using AmpCan.SharedMem.Doorbells;
+using AmpCan.Vring;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AmpCan.Rpmsg;
+
+/// <summary>Where an rpmsg device stands.</summary>
+public enum RpmsgDeviceState
+{
+    /// <summary>Created, waiting for DRIVER_OK.</summary>
+    Starting,
+    /// <summary>Exchanging messages.</summary>
+    Ready,
+    /// <summary>The peer broke the protocol (or the device was torn down); every endpoint is gone.</summary>
+    Failed,
+}
+
+/// <summary>
+/// The role-independent rpmsg core, as Linux <c>rpmsg_core.c</c> + <c>rpmsg_ns.c</c>: endpoints and their addresses,
+/// the name service on address 53, channels announced by the peer, dispatch of received messages, and the send paths
+/// (copy, try, blocking with timeout, zero copy). A transport (<see cref="VirtioRpmsgHost"/>, <see cref="VirtioRpmsgRemote"/>)
+/// supplies buffers and moves them over the vrings.
+/// </summary>
+public abstract class RpmsgBus : IDisposable
+{
+    private readonly ConcurrentDictionary<uint, RpmsgEndpoint> _endpoints = new();
+    private readonly Lock _gate = new();
+    private readonly List<RpmsgChannel> _channels = [];
+    private readonly Dictionary<string, Func<RpmsgChannel, RpmsgEndpoint?>> _drivers = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(string Name, uint Address, NameServiceFlags Flags)> _pendingAnnouncements = new();
+    private readonly object _txWait = new(); // Monitor.Wait/PulseAll need a monitor
+    private readonly int[] _txOwner;     // generation of a zero-copy tx buffer held by a caller, 0 if none
+    private readonly int[] _rxHeld;      // generation of a held rx buffer, 0 if none
+    private int _generation;
+    private uint _nextAddress = RpmsgAddress.FirstDynamic;
+    private int _txWaiters;
+    private volatile RpmsgDeviceState _state;
+    private Exception? _failure;
+    private int _holdCandidate = -1;
+    private RpmsgHeldBuffer? _held;
+    private long _loggedDrops;
+
+    /// <summary>Creates the core; <paramref name="txIds"/> and <paramref name="rxIds"/> bound the transport's buffer ids.</summary>
+    protected RpmsgBus(string name, int txIds, int rxIds, TimeSpan? sendTimeout, int endpointQueueCapacity, ILogger? logger)
+    {
+        Name = name;
+        Logger = logger ?? NullLogger.Instance;
+        SendTimeout = sendTimeout ?? VirtioRpmsg.DefaultSendTimeout;
+        EndpointQueueCapacity = endpointQueueCapacity > 0 ? endpointQueueCapacity
+            : throw new ArgumentOutOfRangeException(nameof(endpointQueueCapacity), "endpoint queue capacity must be positive");
+        _txOwner = new int[txIds];
+        _rxHeld = new int[rxIds];
+        Statistics = new RpmsgStatistics(name);
+    }
+
+    /// <summary>Name of the device (for logs and metrics).</summary>
+    public string Name { get; }
+
+    /// <summary>Logger of the device.</summary>
+    protected ILogger Logger { get; }
+
+    /// <summary>How long a blocking send waits for a transmit buffer by default.</summary>
+    public TimeSpan SendTimeout { get; }
+
+    /// <summary>Messages a queued endpoint keeps before it drops (and counts) new ones.</summary>
+    public int EndpointQueueCapacity { get; }
+
+    /// <summary>Counters.</summary>
+    public RpmsgStatistics Statistics { get; }
+
+    /// <summary>Where the device stands.</summary>
+    public RpmsgDeviceState State => _state;
+
+    /// <summary>True when messages can flow.</summary>
+    public bool IsReady => _state == RpmsgDeviceState.Ready;
+
+    /// <summary>The violation or error that failed the device, if any.</summary>
+    public Exception? Failure => _failure;
+
+    /// <summary>True when VIRTIO_RPMSG_F_NS was negotiated.</summary>
+    public bool NameServiceEnabled { get; protected set; }
+
+    /// <summary>Largest payload one message can carry.</summary>
+    public abstract int Mtu { get; }
+
+    /// <summary>Raised (on the loop thread) when the peer announces a channel.</summary>
+    public event Action<RpmsgChannel>? ChannelCreated;
+
+    /// <summary>Raised when the peer withdraws a channel or the device fails.</summary>
+    public event Action<RpmsgChannel>? ChannelRemoved;
+
+    /// <summary>Raised once when the device fails.</summary>
+    public event Action<Exception>? DeviceFailed;
+
+    /// <summary>Channels the peer has announced and not withdrawn.</summary>
+    public IReadOnlyList<RpmsgChannel> Channels { get { lock (_gate) return [.. _channels]; } }
+
+    /// <summary>Local endpoints.</summary>
+    public IReadOnlyCollection<RpmsgEndpoint> Endpoints => [.. _endpoints.Values];
+
+    /// <summary>
+    /// Creates an endpoint. <paramref name="address"/> ANY allocates the lowest free address from 1024 up.
+    /// Without a callback the endpoint queues messages for <see cref="RpmsgEndpoint.ReceiveAsync"/>. With
+    /// <paramref name="announce"/> the name service tells the peer about it (and about its destruction).
+    /// </summary>
+    public RpmsgEndpoint CreateEndpoint(string name, RpmsgReceiveCallback? callback, uint address = RpmsgAddress.Any, uint destination = RpmsgAddress.Any, bool announce = false)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (System.Text.Encoding.UTF8.GetByteCount(name) >= NameServiceMessage.NameSize)
+            throw new ArgumentException($"endpoint name '{name}' is longer than {NameServiceMessage.NameSize - 1} bytes", nameof(name));
+        if (announce && name.Length == 0) throw new ArgumentException("an announced endpoint needs a name", nameof(name));
+        if (_state == RpmsgDeviceState.Failed) throw DeviceFailure();
+        RpmsgEndpoint ep;
+        lock (_gate)
+        {
+            if (address == RpmsgAddress.Any) address = AllocateAddress();
+            else if (address == RpmsgAddress.NameService && NameServiceEnabled && name != "name_service")
+                throw new RpmsgException(RpmsgError.InvalidAddress, "address 53 belongs to the name service");
+            ep = new RpmsgEndpoint(this, name, address, destination, callback, EndpointQueueCapacity, announce);
+            if (!_endpoints.TryAdd(address, ep))
+                throw new RpmsgException(RpmsgError.InvalidAddress, $"address 0x{address:x} is already taken by {_endpoints[address]}");
+            if (destination == RpmsgAddress.Any && name.Length > 0)
+                foreach (RpmsgChannel ch in _channels)
+                    if (ch.Name == name) { ep.Destination = ch.RemoteAddress; break; } // OpenAMP: bind to an announced service
+        }
+        if (announce) Announce(name, address, NameServiceFlags.Create);
+        return ep;
+    }
+
+    private uint AllocateAddress()
+    {
+        for (uint tries = 0; tries < uint.MaxValue - RpmsgAddress.FirstDynamic; tries++)
+        {
+            uint a = _nextAddress;
+            _nextAddress = a >= RpmsgAddress.Any - 1 ? RpmsgAddress.FirstDynamic : a + 1;
+            if (!_endpoints.ContainsKey(a)) return a;
+        }
+        throw new RpmsgException(RpmsgError.InvalidAddress, "no free rpmsg address");
+    }
+
+    /// <summary>
+    /// Binds channels named <paramref name="name"/> (already announced or announced later) to a driver: the probe
+    /// creates the channel's endpoint, which is destroyed when the channel goes away.
+    /// </summary>
+    public void RegisterDriver(string name, Func<RpmsgChannel, RpmsgEndpoint?> probe)
+    {
+        List<RpmsgChannel> existing;
+        lock (_gate)
+        {
+            _drivers[name] = probe;
+            existing = _channels.Where(c => c.Name == name && c.Endpoint is null).ToList();
+        }
+        foreach (RpmsgChannel ch in existing) Probe(ch, probe);
+    }
+
+    private void Probe(RpmsgChannel ch, Func<RpmsgChannel, RpmsgEndpoint?> probe)
+    {
+        try { ch.Endpoint = probe(ch); }
+        catch (Exception e) { Logger.LogError(e, "{Device}: driver for channel '{Name}' failed to probe", Name, ch.Name); }
+    }
+
+    internal void DestroyEndpoint(RpmsgEndpoint ep)
+    {
+        if (!ep.MarkDestroyed()) return;
+        _endpoints.TryRemove(new KeyValuePair<uint, RpmsgEndpoint>(ep.Address, ep));
+        if (ep.Announced && _state == RpmsgDeviceState.Ready) Announce(ep.Name, ep.Address, NameServiceFlags.Destroy);
+    }
+
+    private void Announce(string name, uint address, NameServiceFlags flags)
+    {
+        if (_state == RpmsgDeviceState.Ready && NameServiceEnabled && TrySendAnnouncement(name, address, flags)) return;
+        _pendingAnnouncements.Enqueue((name, address, flags));
+        Interlocked.Increment(ref _txWaiters);
+        TxWaitersChanged();
+    }
+
+    private bool TrySendAnnouncement(string name, uint address, NameServiceFlags flags)
+    {
+        Span<byte> msg = stackalloc byte[NameServiceMessage.Size];
+        new NameServiceMessage(name, address, flags).Write(msg);
+        return Send(address, RpmsgAddress.NameService, msg, wait: false, null, default);
+    }
+
+    /// <summary>Sends announcements that could not go out at once (before ready, or no buffer); called on the loop thread.</summary>
+    protected bool FlushAnnouncements()
+    {
+        if (_state != RpmsgDeviceState.Ready || _pendingAnnouncements.IsEmpty) return false;
+        bool did = false;
+        while (_pendingAnnouncements.TryPeek(out var a))
+        {
+            if (NameServiceEnabled && !TrySendAnnouncement(a.Name, a.Address, a.Flags)) break;
+            _pendingAnnouncements.TryDequeue(out _);
+            Interlocked.Decrement(ref _txWaiters);
+            did = true;
+        }
+        return did;
+    }
+
+    // ---- send paths ----
+
+    internal bool Send(uint source, uint destination, ReadOnlySpan<byte> payload, bool wait, TimeSpan? timeout, CancellationToken cancellation)
+    {
+        if (source == RpmsgAddress.Any || destination == RpmsgAddress.Any)
+            throw new RpmsgException(RpmsgError.InvalidAddress, $"cannot send from 0x{source:x} to 0x{destination:x}: RPMSG_ADDR_ANY is not an address");
+        if (payload.Length > Mtu)
+            throw new RpmsgException(RpmsgError.MessageTooLarge, $"payload of {payload.Length} bytes exceeds the {Mtu}-byte MTU of {Name}");
+        if (!AcquireTx(wait, timeout, cancellation, out int id, out int capacity)) return false;
+        if (payload.Length > capacity)
+        {
+            ReturnTx(id);
+            throw new RpmsgException(RpmsgError.MessageTooLarge, $"payload of {payload.Length} bytes exceeds the {capacity}-byte payload of the peer's buffer");
+        }
+        Span<byte> buf = TxSpan(id);
+        new RpmsgHeader(source, destination, 0, (ushort)payload.Length, 0).Write(buf);
+        payload.CopyTo(buf[RpmsgHeader.Size..]);
+        Submit(id, payload.Length);
+        return true;
+    }
+
+    internal bool TryGetTxBuffer(bool wait, TimeSpan? timeout, CancellationToken cancellation, out RpmsgTxBuffer buffer)
+    {
+        if (!AcquireTx(wait, timeout, cancellation, out int id, out int capacity))
+        {
+            buffer = default;
+            return false;
+        }
+        int gen = NextGeneration();
+        Volatile.Write(ref _txOwner[id], gen);
+        buffer = new RpmsgTxBuffer(this, id, capacity, gen);
+        return true;
+    }
+
+    internal Span<byte> TxPayload(RpmsgTxBuffer b)
+    {
+        CheckOwned(b);
+        return TxSpan(b.Id).Slice(RpmsgHeader.Size, b.Capacity);
+    }
+
+    internal void SendNoCopy(in RpmsgTxBuffer b, uint source, uint destination, int length)
+    {
+        if (source == RpmsgAddress.Any || destination == RpmsgAddress.Any)
+            throw new RpmsgException(RpmsgError.InvalidAddress, $"cannot send from 0x{source:x} to 0x{destination:x}: RPMSG_ADDR_ANY is not an address");
+        if ((uint)length > (uint)b.Capacity)
+            throw new RpmsgException(RpmsgError.MessageTooLarge, $"length {length} is outside the {b.Capacity}-byte buffer");
+        Disown(b);
+        new RpmsgHeader(source, destination, 0, (ushort)length, 0).Write(TxSpan(b.Id));
+        Submit(b.Id, length);
+    }
+
+    internal void ReleaseTxBuffer(in RpmsgTxBuffer b)
+    {
+        Disown(b);
+        ReturnTx(b.Id);
+        SignalTxAvailable();
+    }
+
+    private void CheckOwned(in RpmsgTxBuffer b)
+    {
+        if (b.Generation == 0 || Volatile.Read(ref _txOwner[b.Id]) != b.Generation)
+            throw new InvalidOperationException("this transmit buffer was already sent or released");
+    }
+
+    private void Disown(in RpmsgTxBuffer b)
+    {
+        if (b.Generation == 0 || Interlocked.CompareExchange(ref _txOwner[b.Id], 0, b.Generation) != b.Generation)
+            throw new InvalidOperationException("this transmit buffer was already sent or released");
+    }
+
+    private int NextGeneration()
+    {
+        int g = Interlocked.Increment(ref _generation);
+        return g == 0 ? Interlocked.Increment(ref _generation) : g;
+    }
+
+    private void Submit(int id, int payloadLength)
+    {
+        try
+        {
+            SubmitTx(id, RpmsgHeader.Size + payloadLength);
+        }
+        catch (VirtqueueException e)
+        {
+            Fail(e);
+            throw DeviceFailure();
+        }
+        Interlocked.Increment(ref Statistics.Sent);
+        Interlocked.Add(ref Statistics.BytesSent, payloadLength);
+    }
+
+    private bool AcquireTx(bool wait, TimeSpan? timeout, CancellationToken cancellation, out int id, out int capacity)
+    {
+        ThrowIfNotReady();
+        if (TryAcquire(out id, out capacity)) return true;
+        if (!wait) return false;
+        Interlocked.Increment(ref Statistics.SendWaits);
+        long deadline = Environment.TickCount64 + (long)(timeout ?? SendTimeout).TotalMilliseconds;
+        if (OnLoopThread) return PollForTx(deadline, timeout, cancellation, out id, out capacity);
+        Interlocked.Increment(ref _txWaiters);
+        TxWaitersChanged();
+        try
+        {
+            using CancellationTokenRegistration reg = cancellation.CanBeCanceled ? cancellation.Register(SignalTxAvailable) : default;
+            lock (_txWait)
+            {
+                while (true)
+                {
+                    if (TryAcquire(out id, out capacity)) return true;
+                    ThrowIfNotReady();
+                    if (cancellation.IsCancellationRequested)
+                        throw new RpmsgException(RpmsgError.Cancelled, "send cancelled while waiting for a transmit buffer");
+                    long left = deadline - Environment.TickCount64;
+                    if (left <= 0)
+                        throw new RpmsgException(RpmsgError.Timeout, $"no transmit buffer became free within {(timeout ?? SendTimeout).TotalMilliseconds:F0} ms on {Name}");
+                    Monitor.Wait(_txWait, (int)Math.Min(left, int.MaxValue));
+                }
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _txWaiters);
+            TxWaitersChanged();
+        }
+    }
+
+    // A send from a receive callback runs on the loop that would wake a sleeping sender; it polls the ring instead.
+    private bool PollForTx(long deadline, TimeSpan? timeout, CancellationToken cancellation, out int id, out int capacity)
+    {
+        var spin = new SpinWait();
+        while (!TryAcquire(out id, out capacity))
+        {
+            ThrowIfNotReady();
+            if (cancellation.IsCancellationRequested)
+                throw new RpmsgException(RpmsgError.Cancelled, "send cancelled while waiting for a transmit buffer");
+            if (Environment.TickCount64 >= deadline)
+                throw new RpmsgException(RpmsgError.Timeout, $"no transmit buffer became free within {(timeout ?? SendTimeout).TotalMilliseconds:F0} ms on {Name}");
+            spin.SpinOnce();
+        }
+        return true;
+    }
+
+    private bool TryAcquire(out int id, out int capacity)
+    {
+        try
+        {
+            return TryAcquireTx(out id, out capacity);
+        }
+        catch (VirtqueueException e)
+        {
+            Fail(e);
+            throw DeviceFailure();
+        }
+    }
+
+    /// <summary>Senders waiting for a transmit buffer, plus announcements not sent yet.</summary>
+    protected int TxWaiters => Volatile.Read(ref _txWaiters);
+
+    /// <summary>Wakes blocked senders (the transport calls it when transmit buffers may have become free).</summary>
+    protected void SignalTxAvailable()
+    {
+        lock (_txWait) Monitor.PulseAll(_txWait);
+    }
+
+    private void ThrowIfNotReady()
+    {
+        switch (_state)
+        {
+            case RpmsgDeviceState.Ready: return;
+            case RpmsgDeviceState.Failed: throw DeviceFailure();
+            default: throw new RpmsgException(RpmsgError.NotReady, $"{Name} is not ready (waiting for DRIVER_OK)");
+        }
+    }
+
+    private RpmsgException DeviceFailure() =>
+        new(RpmsgError.DeviceFailed, $"{Name} has failed: {_failure?.Message ?? "stopped"}");
+
+    // ---- receive path ----
+
+    /// <summary>
+    /// Parses and dispatches one received buffer (<paramref name="buffer"/> = the bytes the peer wrote). Returns true
+    /// when a callback held it; otherwise the transport recycles it at once. Malformed messages, unknown destinations
+    /// and name-service traffic are handled here and never held.
+    /// </summary>
+    protected bool Deliver(ReadOnlySpan<byte> buffer, int bufferId)
+    {
+        if (buffer.Length < RpmsgHeader.Size)
+        {
+            Interlocked.Increment(ref Statistics.MalformedMessages);
+            LogDrop("received buffer of {Length} bytes is shorter than the rpmsg header", buffer.Length, 0);
+            return false;
+        }
+        RpmsgHeader h = RpmsgHeader.Read(buffer);
+        if (h.Length > buffer.Length - RpmsgHeader.Size)
+        {
+            Interlocked.Increment(ref Statistics.MalformedMessages);
+            LogDrop("header claims {Claimed} payload bytes but the buffer holds {Length}", h.Length, buffer.Length - RpmsgHeader.Size);
+            return false;
+        }
+        ReadOnlySpan<byte> payload = buffer.Slice(RpmsgHeader.Size, h.Length);
+        if (h.Destination == RpmsgAddress.NameService && NameServiceEnabled && !_endpoints.ContainsKey(RpmsgAddress.NameService))
+        {
+            OnNameService(payload, h.Source);
+            return false;
+        }
+        if (!_endpoints.TryGetValue(h.Destination, out RpmsgEndpoint? ep))
+        {
+            Interlocked.Increment(ref Statistics.UnknownDestination);
+            LogDrop("message for 0x{Destination:x}, which has no endpoint (from 0x{Source:x})", h.Destination, h.Source);
+            return false;
+        }
+        if (ep.Destination == RpmsgAddress.Any) ep.Destination = h.Source;
+        Interlocked.Increment(ref Statistics.Received);
+        Interlocked.Add(ref Statistics.BytesReceived, h.Length);
+        _holdCandidate = bufferId;
+        _held = null;
+        try
+        {
+            ep.Deliver(new RpmsgReceivedMessage(this, ep, h.Source, payload, bufferId));
+        }
+        catch (Exception e)
+        {
+            Interlocked.Increment(ref Statistics.CallbackFailures);
+            Logger.LogError(e, "{Device}: receive callback of {Endpoint} threw; message dropped", Name, ep);
+        }
+        _holdCandidate = -1;
+        return _held is not null;
+    }
+
+    internal RpmsgHeldBuffer HoldCurrent(int bufferId, uint source, int length)
+    {
+        if (bufferId != _holdCandidate || _held is not null)
+            throw new InvalidOperationException("a message can be held only once, and only inside its receive callback");
+        int gen = NextGeneration();
+        Volatile.Write(ref _rxHeld[bufferId], gen);
+        _held = new RpmsgHeldBuffer(this, bufferId, gen, source, length);
+        return _held.Value;
+    }
+
+    internal ReadOnlySpan<byte> HeldPayload(int bufferId, int generation, int length)
+    {
+        if (generation == 0 || Volatile.Read(ref _rxHeld[bufferId]) != generation)
+            throw new InvalidOperationException("this receive buffer was already released");
+        return RxSpan(bufferId).Slice(RpmsgHeader.Size, length);
+    }
+
+    internal void ReleaseHeld(int bufferId, int generation)
+    {
+        if (generation == 0 || Interlocked.CompareExchange(ref _rxHeld[bufferId], 0, generation) != generation)
+            throw new InvalidOperationException("this receive buffer was already released");
+        RecycleRx(bufferId);
+    }
+
+    private void LogDrop(string message, object a, object b)
+    {
+        long n = Interlocked.Increment(ref _loggedDrops);
+        if (n <= 10 || n % 1000 == 0)
+#pragma warning disable CA2254 // the template is one of a few constants
+            Logger.LogWarning($"{{Device}}: dropped: {message} (drop #{{Count}})", Name, a, b, n);
+#pragma warning restore CA2254
+    }
+
+    private void OnNameService(ReadOnlySpan<byte> payload, uint source)
+    {
+        NameServiceFault fault = NameServiceMessage.TryRead(payload, out NameServiceMessage m);
+        if (fault != NameServiceFault.None)
+        {
+            Interlocked.Increment(ref Statistics.NameServiceMalformed);
+            Logger.LogWarning("{Device}: malformed name-service message from 0x{Source:x} ({Length} bytes): {Fault}", Name, source, payload.Length, fault);
+            return;
+        }
+        RpmsgChannel? created = null, removed = null;
+        Func<RpmsgChannel, RpmsgEndpoint?>? driver = null;
+        lock (_gate)
+        {
+            int i = _channels.FindIndex(c => c.Name == m.Name && c.RemoteAddress == m.Address);
+            if (m.Flags == NameServiceFlags.Destroy)
+            {
+                if (i < 0)
+                {
+                    Interlocked.Increment(ref Statistics.NameServiceUnknownDestroy);
+                    Logger.LogWarning("{Device}: name service destroys unknown channel '{Name}' at 0x{Address:x}", Name, m.Name, m.Address);
+                    return;
+                }
+                removed = _channels[i];
+                _channels.RemoveAt(i);
+            }
+            else
+            {
+                if (i >= 0)
+                {
+                    Interlocked.Increment(ref Statistics.NameServiceDuplicates);
+                    Logger.LogWarning("{Device}: channel '{Name}' at 0x{Address:x} already exists", Name, m.Name, m.Address);
+                    return;
+                }
+                created = new RpmsgChannel(m.Name, m.Address);
+                _channels.Add(created);
+                _drivers.TryGetValue(m.Name, out driver);
+                foreach (RpmsgEndpoint ep in _endpoints.Values)
+                    if (ep.Name == m.Name && ep.Destination == RpmsgAddress.Any) ep.Destination = m.Address;
+            }
+        }
+        if (created is not null)
+        {
+            Logger.LogInformation("{Device}: channel '{Name}' announced at 0x{Address:x}", Name, m.Name, m.Address);
+            if (driver is not null) Probe(created, driver);
+            Raise(ChannelCreated, created);
+        }
+        if (removed is not null)
+        {
+            Logger.LogInformation("{Device}: channel '{Name}' at 0x{Address:x} withdrawn", Name, m.Name, m.Address);
+            removed.Endpoint?.Dispose();
+            Raise(ChannelRemoved, removed);
+        }
+    }
+
+    private void Raise(Action<RpmsgChannel>? handler, RpmsgChannel ch)
+    {
+        try { handler?.Invoke(ch); }
+        catch (Exception e) { Logger.LogError(e, "{Device}: channel event handler failed", Name); }
+    }
+
+    // ---- lifecycle ----
+
+    /// <summary>Marks the device ready and sends queued announcements.</summary>
+    protected void MarkReady()
+    {
+        if (_state != RpmsgDeviceState.Starting) return;
+        _state = RpmsgDeviceState.Ready;
+        FlushAnnouncements();
+    }
+
+    /// <summary>
+    /// Fails the device: every endpoint is destroyed, every channel removed, blocked senders return
+    /// <see cref="RpmsgError.DeviceFailed"/>. Other devices and the process are untouched.
+    /// </summary>
+    protected internal void Fail(Exception reason)
+    {
+        lock (_gate)
+        {
+            if (_state == RpmsgDeviceState.Failed) return;
+            _failure = reason;
+            _state = RpmsgDeviceState.Failed;
+        }
+        Logger.LogError(reason, "{Device}: failed: {Reason}", Name, reason.Message);
+        OnFailed(reason);
+        foreach (RpmsgEndpoint ep in _endpoints.Values) ep.MarkDestroyed();
+        _endpoints.Clear();
+        List<RpmsgChannel> gone;
+        lock (_gate)
+        {
+            gone = [.. _channels];
+            _channels.Clear();
+        }
+        foreach (RpmsgChannel ch in gone) Raise(ChannelRemoved, ch);
+        SignalTxAvailable();
+        try { DeviceFailed?.Invoke(reason); }
+        catch (Exception e) { Logger.LogError(e, "{Device}: failure handler failed", Name); }
+    }
+
+    /// <summary>Lets the transport record the failure where the peer can see it (status byte).</summary>
+    protected virtual void OnFailed(Exception reason) { }
+
+    /// <summary>Stops the device.</summary>
+    public virtual void Dispose()
+    {
+        Fail(new ObjectDisposedException(Name, $"{Name} was stopped"));
+        GC.SuppressFinalize(this);
+    }
+
+    // ---- transport hooks ----
+
+    /// <summary>Takes a free transmit buffer; <paramref name="capacity"/> is its payload size.</summary>
+    protected abstract bool TryAcquireTx(out int id, out int capacity);
+
+    /// <summary>The whole transmit buffer (header + payload).</summary>
+    protected abstract Span<byte> TxSpan(int id);
+
+    /// <summary>Hands a filled transmit buffer to the peer.</summary>
+    protected abstract void SubmitTx(int id, int totalLength);
+
+    /// <summary>Takes back a transmit buffer that was not sent.</summary>
+    protected abstract void ReturnTx(int id);
+
+    /// <summary>The whole receive buffer (header + payload) of a held message.</summary>
+    protected abstract ReadOnlySpan<byte> RxSpan(int id);
+
+    /// <summary>Gives a released receive buffer back to the peer (called from any thread).</summary>
+    protected abstract void RecycleRx(int id);
+
+    /// <summary>True on the thread of the loop that drives this device.</summary>
+    protected abstract bool OnLoopThread { get; }
+
+    /// <summary>The number of waiting senders changed: arm or disarm transmit notifications (called from any thread).</summary>
+    protected abstract void TxWaitersChanged();
+}
+
+/// <summary>Glue between a transport and the <see cref="NotificationLoop"/> of its remote.</summary>
+internal sealed class LoopHandler(Func<bool> process, Func<bool> arm, Action disarm, string name) : INotificationHandler
+{
+    public bool Process() => process();
+    public bool ArmNotifications() => arm();
+    public void DisarmNotifications() => disarm();
+    public override string ToString() => name;
+}

@@ -1,0 +1,237 @@
+using AmpCan.SharedMem;
+using AmpCan.SharedMem.Doorbells;
+using AmpCan.Vring;
+using Microsoft.Extensions.Logging;
+
+namespace AmpCan.Rpmsg;
+
+/// <summary>Behaviour of the remote side of an rpmsg device.</summary>
+public sealed record RpmsgRemoteOptions
+{
+    /// <summary>Blocking-send timeout.</summary>
+    public TimeSpan? SendTimeout { get; init; }
+    /// <summary>Messages a queued endpoint keeps before dropping.</summary>
+    public int EndpointQueueCapacity { get; init; } = 256;
+    /// <summary>Received buffers handled per loop pass.</summary>
+    public int RxBatch { get; init; } = 64;
+    /// <summary>Size of the host's buffers, for <see cref="RpmsgBus.Mtu"/> before any buffer was seen (each send checks the real one).</summary>
+    public int ExpectedBufferSize { get; init; } = VirtioRpmsg.DefaultBufferSize;
+}
+
+/// <summary>
+/// The remote (virtio device) side of rpmsg, as OpenAMP's remote: waits for DRIVER_OK, then sends by filling the
+/// host's receive buffers (vq0) and receives from the host's transmit buffers (vq1). Every buffer the host offers is
+/// validated by <see cref="SplitVirtqueueDevice"/> before it is touched.
+/// </summary>
+public sealed class VirtioRpmsgRemote : RpmsgBus
+{
+    private const int MaxBuffer = Wire.RpmsgHeader.Size + ushort.MaxValue;
+
+    private readonly IVirtioConfig _config;
+    private readonly SplitRing _txRing, _rxRing;
+    private readonly MemoryMap _memory;
+    private readonly Doorbell _doorbell;
+    private readonly uint _txNotifyId, _rxNotifyId;
+    private readonly RpmsgRemoteOptions _options;
+    private readonly Lock _tx = new();
+    private readonly Stack<int> _txSpare = new();
+    private readonly BufferSegment[] _txSegments, _rxSegments;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<int> _rxReleased = new();
+    private SplitVirtqueueDevice? _txq, _rxq;
+    private NotificationLoop? _loop;
+
+    /// <summary>
+    /// Creates the remote side over the host's receive ring (vq0, which this side fills) and transmit ring (vq1,
+    /// which this side drains).
+    /// </summary>
+    public VirtioRpmsgRemote(string name, IVirtioConfig config, SplitRing hostRxRing, SplitRing hostTxRing, MemoryMap memory, Doorbell doorbell,
+        uint hostRxNotifyId, uint hostTxNotifyId, RpmsgRemoteOptions? options = null, ILogger? logger = null)
+        : base(name, hostRxRing.QueueSize, hostTxRing.QueueSize, (options ??= new RpmsgRemoteOptions()).SendTimeout, options.EndpointQueueCapacity, logger)
+    {
+        _config = config;
+        _txRing = hostRxRing;
+        _rxRing = hostTxRing;
+        _memory = memory;
+        _doorbell = doorbell;
+        _txNotifyId = hostRxNotifyId;
+        _rxNotifyId = hostTxNotifyId;
+        _options = options;
+        _txSegments = new BufferSegment[hostRxRing.QueueSize];
+        _rxSegments = new BufferSegment[hostTxRing.QueueSize];
+    }
+
+    /// <inheritdoc/>
+    public override int Mtu => _options.ExpectedBufferSize - Wire.RpmsgHeader.Size;
+
+    /// <summary>Features in force (what the host accepted of what this device offers).</summary>
+    public ulong NegotiatedFeatures { get; private set; }
+
+    /// <summary>
+    /// Waits for the host's DRIVER_OK (polling the status byte, as OpenAMP's remote does), attaches to both rings and
+    /// hands the work to <paramref name="loop"/>. Returns false if DRIVER_OK did not come in time.
+    /// </summary>
+    public bool Start(NotificationLoop loop, TimeSpan waitForDriver, CancellationToken cancellation = default)
+    {
+        if (_rxq is not null) throw new InvalidOperationException($"{Name} already started");
+        long deadline = Environment.TickCount64 + (long)waitForDriver.TotalMilliseconds;
+        var spin = new SpinWait();
+        while ((_config.Status & VirtioStatus.DriverOk) == 0)
+        {
+            if (Environment.TickCount64 > deadline || cancellation.IsCancellationRequested) return false;
+            if (spin.Count < 100) spin.SpinOnce(sleep1Threshold: -1);
+            else Thread.Sleep(1); // polling a status byte the host writes; there is no notification for it
+        }
+        ulong features = _config.DriverFeatures & _config.DeviceFeatures;
+        NegotiatedFeatures = features;
+        bool eventIdx = VirtioRingFeatures.Has(features, VirtioRingFeatures.EventIndex);
+        bool indirect = VirtioRingFeatures.Has(features, VirtioRingFeatures.IndirectDescriptors);
+        NameServiceEnabled = VirtioRingFeatures.Has(features, VirtioRpmsg.FeatureNameService);
+        _txq = new SplitVirtqueueDevice(_txRing, _memory, eventIdx, indirect);
+        _rxq = new SplitVirtqueueDevice(_rxRing, _memory, eventIdx, indirect);
+        _txq.DisableNotifications();
+        _loop = loop;
+        loop.Add(new LoopHandler(ProcessRx, () => Guard(_rxq.EnableNotifications), () => Guard(_rxq.DisableNotifications), $"{Name} rx"), _doorbell);
+        loop.Add(new LoopHandler(ProcessTx, ArmTx, DisarmTx, $"{Name} tx"), _doorbell);
+        Logger.LogInformation("{Device}: host set DRIVER_OK, features 0x{Features:x}", Name, features);
+        MarkReady();
+        return true;
+    }
+
+    private bool ProcessRx()
+    {
+        if (State == RpmsgDeviceState.Failed) return false;
+        int n = 0;
+        try
+        {
+            while (_rxReleased.TryDequeue(out int released))
+            {
+                _rxq!.AddUsed((ushort)released, 0);
+                n++;
+            }
+            while (n < _options.RxBatch && _rxq!.TryPop(out DescriptorChain chain))
+            {
+                n++;
+                if (chain.ReadableCount == 0)
+                {
+                    Interlocked.Increment(ref Statistics.MalformedMessages);
+                    _rxq.AddUsed(chain.Head, 0);
+                    continue;
+                }
+                BufferSegment seg = chain.Readable[0];
+                _rxSegments[chain.Head] = seg;
+                if (!Deliver(View(seg), chain.Head)) _rxq.AddUsed(chain.Head, 0);
+            }
+            if (n > 0 && _rxq!.PublishUsed()) _doorbell.Ring(_rxNotifyId);
+        }
+        catch (VirtqueueException e)
+        {
+            Fail(e);
+        }
+        return n > 0;
+    }
+
+    private static Span<byte> View(in BufferSegment s) => s.Region.GetSpan(s.Offset, (int)Math.Min(s.Length, MaxBuffer));
+
+    private bool ProcessTx()
+    {
+        if (State == RpmsgDeviceState.Failed) return false;
+        bool did = FlushAnnouncements();
+        if (TxWaiters > 0 && TxAvailable()) SignalTxAvailable();
+        return did;
+    }
+
+    private bool TxAvailable()
+    {
+        lock (_tx) return _txSpare.Count > 0 || _txq!.HasAvailable;
+    }
+
+    private bool ArmTx()
+    {
+        if (TxWaiters == 0 || State == RpmsgDeviceState.Failed) return false;
+        lock (_tx) return Guard(_txq!.EnableNotifications);
+    }
+
+    private void DisarmTx()
+    {
+        if (State == RpmsgDeviceState.Failed) return;
+        lock (_tx) Guard(() => { _txq!.DisableNotifications(); return false; });
+    }
+
+    private bool Guard(Func<bool> op)
+    {
+        if (State == RpmsgDeviceState.Failed) return false;
+        try { return op(); }
+        catch (VirtqueueException e) { Fail(e); return false; }
+    }
+
+    private void Guard(Action op) => Guard(() => { op(); return false; });
+
+    /// <inheritdoc/>
+    protected override bool TryAcquireTx(out int id, out int capacity)
+    {
+        lock (_tx)
+        {
+            if (!_txSpare.TryPop(out id))
+            {
+                if (!_txq!.TryPop(out DescriptorChain chain))
+                {
+                    id = -1;
+                    capacity = 0;
+                    return false;
+                }
+                if (chain.Writable.Length == 0 || chain.Writable[0].Length <= Wire.RpmsgHeader.Size)
+                {
+                    var e = new InvalidDataException($"{Name}: the host offered receive buffer {chain.Head} that is not device-writable or not longer than the rpmsg header");
+                    Fail(e);
+                    throw new RpmsgException(RpmsgError.DeviceFailed, e.Message);
+                }
+                id = chain.Head;
+                _txSegments[id] = chain.Writable[0];
+            }
+            capacity = (int)Math.Min(_txSegments[id].Length, MaxBuffer) - Wire.RpmsgHeader.Size;
+            return true;
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override Span<byte> TxSpan(int id) => View(_txSegments[id]);
+
+    /// <inheritdoc/>
+    protected override void SubmitTx(int id, int totalLength)
+    {
+        lock (_tx)
+        {
+            _txq!.AddUsed((ushort)id, (uint)totalLength);
+            if (_txq.PublishUsed()) _doorbell.Ring(_txNotifyId);
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void ReturnTx(int id)
+    {
+        lock (_tx) _txSpare.Push(id);
+    }
+
+    /// <inheritdoc/>
+    protected override ReadOnlySpan<byte> RxSpan(int id) => View(_rxSegments[id]);
+
+    /// <inheritdoc/>
+    protected override void RecycleRx(int id)
+    {
+        _rxReleased.Enqueue(id);
+        _loop?.Wake();
+    }
+
+    /// <inheritdoc/>
+    protected override void TxWaitersChanged() => _loop?.Wake();
+
+    /// <inheritdoc/>
+    protected override bool OnLoopThread => _loop?.IsCurrentThread ?? false;
+
+    /// <inheritdoc/>
+    protected override void OnFailed(Exception reason)
+    {
+        try { _config.Status |= VirtioStatus.DeviceNeedsReset; }
+        catch (Exception e) { Logger.LogError(e, "{Device}: could not set DEVICE_NEEDS_RESET", Name); }
+    }
+}
