@@ -1,6 +1,13 @@
 using System.CommandLine;
 using AmpCan.Host.Bench;
 using AmpCan.Host.Peers;
+using AmpCan.Host.Service;
+using AmpCan.Remoteproc.Boards;
+using AmpCan.Remoteproc.Simulation;
+using AmpCan.SharedMem.Doorbells;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace AmpCan.Host;
 
@@ -8,12 +15,34 @@ namespace AmpCan.Host;
 public static class Program
 {
     /// <summary>Entry point.</summary>
-    public static int Main(string[] args) => BuildCommandLine().Parse(args).Invoke();
+    public static int Main(string[] args)
+    {
+        try
+        {
+            return BuildCommandLine().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (BoardException e)
+        {
+            Console.Error.WriteLine($"ampcan: {e.Message}");
+            return 1;
+        }
+    }
 
     /// <summary>Builds the command tree (separate for tests).</summary>
     public static RootCommand BuildCommandLine()
     {
-        var root = new RootCommand("AmpCan: AMP IPC backend (shared memory, vrings, rpmsg, virtio-can, remoteproc) for the Linux master");
+        var board = new Option<string>("--board", "-b") { Description = "Board file, or a name under boards/ (sim, openamp-linux)", DefaultValueFactory = _ => "sim" };
+        var remote = new Option<RemoteKind?>("--remote") { Description = "Where the remote runs: simulated (a thread), simulated-process, external" };
+        remote.CustomParser = r => ParseEnum<RemoteKind>(r.Tokens[0].Value, "--remote", r);
+        remote.HelpName = "simulated|simulated-process|external";
+        var mode = new Option<NotificationMode?>("--mode") { Description = "How the event loop waits: polling, doorbell, adaptive" };
+        mode.CustomParser = r => ParseEnum<NotificationMode>(r.Tokens[0].Value, "--mode", r);
+        mode.HelpName = "polling|doorbell|adaptive";
+        var root = new RootCommand("AmpCan: AMP IPC backend for the Linux master. Without a command it serves a board (default: the simulated board).")
+        {
+            board, remote, mode,
+        };
+        root.SetAction((r, ct) => RunService(r.GetValue(board)!, r.GetValue(remote), r.GetValue(mode), ct));
 
         var bench = new Command("bench", "Measure the stack; figures go to BENCHMARKS.md");
         var json = new Option<bool>("--json") { Description = "End with one JSON line holding every figure and ratio" };
@@ -29,11 +58,51 @@ public static class Program
         bench.Subcommands.Add(vring);
         root.Subcommands.Add(bench);
 
+        var remoteBoard = new Option<string>("--board", "-b") { Description = "Board file, or a name under boards/", DefaultValueFactory = _ => "sim" };
+        var handoff = new Option<string?>("--handoff") { Description = "UNIX socket on which the host hands over the memfd and doorbell" };
+        var remoteSim = new Command("remote-sim", "Run the simulated remote core in this process (for memfd boards the host starts it with --handoff)") { remoteBoard, handoff };
+        remoteSim.SetAction((r, ct) =>
+        {
+            using ILoggerFactory loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }));
+            return Task.FromResult(SimulatedRemoteProcess.Run(BoardFiles.Resolve(r.GetValue(remoteBoard)!), r.GetValue(handoff), loggers, ct));
+        });
+        root.Subcommands.Add(remoteSim);
+
         var socket = new Option<string>("--socket") { Description = "UNIX socket to receive the memfd and doorbells from", Required = true };
         var peer = new Command("vring-peer", "Serve one virtqueue as an echo or sink device in this process (used by tests and benchmarks)") { socket };
         peer.Hidden = true;
         peer.SetAction(r => VringPeer.Run(r.GetValue(socket)!));
         root.Subcommands.Add(peer);
         return root;
+    }
+
+    private static T? ParseEnum<T>(string text, string option, System.CommandLine.Parsing.ArgumentResult r) where T : struct, Enum
+    {
+        string norm = text.Replace("-", "", StringComparison.Ordinal);
+        if (Enum.TryParse(norm, ignoreCase: true, out T v) && !int.TryParse(text, out _)) return v;
+        r.AddError($"{option}: '{text}' is not one of {string.Join(", ", Enum.GetNames<T>().Select(Kebab))}");
+        return null;
+    }
+
+    private static string Kebab(string s) => string.Concat(s.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
+    private static async Task<int> RunService(string board, RemoteKind? remote, NotificationMode? mode, CancellationToken ct)
+    {
+        BoardFiles.Resolve(board); // a wrong board is a usage error, reported before the host starts
+        HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        builder.Services.Configure<AmpCanOptions>(builder.Configuration.GetSection("AmpCan"));
+        builder.Services.PostConfigure<AmpCanOptions>(o =>
+        {
+            o.Board = board;
+            if (remote is not null) o.Remote = remote;
+            if (mode is not null) o.Mode = mode;
+        });
+        builder.Services.AddSingleton<BoardService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<BoardService>());
+        using IHost host = builder.Build();
+        await host.RunAsync(ct).ConfigureAwait(false);
+        return Environment.ExitCode;
     }
 }

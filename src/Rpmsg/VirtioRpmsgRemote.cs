@@ -193,6 +193,23 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
         }
     }
 
+    /// <summary>
+    /// Fault injection for simulators: fills the next host receive buffer with exactly <paramref name="bytes"/>
+    /// (header included, however wrong) and reports <paramref name="usedLength"/> as written. False when no buffer is free.
+    /// </summary>
+    public bool InjectRaw(ReadOnlySpan<byte> bytes, uint usedLength)
+    {
+        if (!TryAcquireTx(out int id, out int capacity)) return false;
+        Span<byte> buf = TxSpan(id);
+        bytes[..Math.Min(bytes.Length, buf.Length)].CopyTo(buf);
+        lock (_tx)
+        {
+            _txq!.AddUsed((ushort)id, usedLength);
+            if (_txq.PublishUsed()) _doorbell.Ring(_txNotifyId);
+        }
+        return true;
+    }
+
     /// <inheritdoc/>
     protected override Span<byte> TxSpan(int id) => View(_txSegments[id]);
 

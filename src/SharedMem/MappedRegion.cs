@@ -33,6 +33,7 @@ public sealed unsafe class MappedRegion : IDisposable
     private readonly ulong _mapLength;
     private int _fd;
     private int _disposed;
+    private ulong _fileOffset;
 
     private MappedRegion(string name, MappingKind kind, byte* mapBase, ulong mapLength, ulong innerOffset, ulong size, ulong deviceAddress, int fd)
     {
@@ -124,7 +125,9 @@ public sealed unsafe class MappedRegion : IDisposable
                     throw new SharedMemoryException($"file '{path}' is {actual} bytes, too small for a window of {size} bytes at offset 0x{fileOffset:x}");
                 Posix.Check(ftruncate(fd, (long)(fileOffset + size)), $"ftruncate '{path}' to {fileOffset + size} bytes");
             }
-            return Map(path, MappingKind.File, fd, fileOffset, size, deviceAddress, keepFd: false, PROT_READ | PROT_WRITE);
+            MappedRegion r = Map(path, MappingKind.File, fd, fileOffset, size, deviceAddress, keepFd: false, PROT_READ | PROT_WRITE);
+            r._fileOffset = fileOffset;
+            return r;
         }
         finally
         {
@@ -179,6 +182,25 @@ public sealed unsafe class MappedRegion : IDisposable
         finally
         {
             close(fd);
+        }
+    }
+
+    /// <summary>
+    /// A second, independent mapping of the same memory (memfd or file), as another process would have it; used to
+    /// give an in-process simulated remote its own view.
+    /// </summary>
+    public MappedRegion MapAgain()
+    {
+        switch (Kind)
+        {
+            case MappingKind.Memfd:
+                int fd = Volatile.Read(ref _fd);
+                if (fd < 0) throw new ObjectDisposedException(Name);
+                return MapMemfd(Posix.Check(fcntl(fd, F_DUPFD_CLOEXEC, 0), $"dup '{Name}'"), Size, DeviceAddress, Name);
+            case MappingKind.File:
+                return MapFile(Name, Size, DeviceAddress, _fileOffset);
+            default:
+                throw new NotSupportedException($"'{Name}' ({Kind}) cannot be mapped a second time from here");
         }
     }
 

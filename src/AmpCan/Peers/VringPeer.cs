@@ -86,12 +86,8 @@ public sealed class VringPeerProcess : IDisposable
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(path));
         listener.Listen(1);
-        var psi = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet") { RedirectStandardError = true, UseShellExecute = false };
-        if (ampcanDll.EndsWith(".dll", StringComparison.Ordinal)) psi.ArgumentList.Add(ampcanDll);
-        else psi.FileName = ampcanDll;
-        psi.ArgumentList.Add("vring-peer");
-        psi.ArgumentList.Add("--socket");
-        psi.ArgumentList.Add(path);
+        ProcessStartInfo psi = ProgramLauncher.StartInfo(ampcanDll, "vring-peer", "--socket", path);
+        psi.RedirectStandardOutput = false;
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the vring peer");
         var stderr = new StringBuilder();
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };

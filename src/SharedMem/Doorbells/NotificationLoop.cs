@@ -46,7 +46,7 @@ public sealed unsafe class NotificationLoop : IDisposable
     private readonly long _spinTicks;
     private readonly Lock _gate = new();
     private INotificationHandler[] _handlers = [];
-    private Doorbell[] _doorbells = [];
+    private Doorbell?[] _doorbells = [];
     private Thread? _thread;
     private Thread? _runner;
     private readonly ManualResetEventSlim _exited = new(true);
@@ -80,6 +80,9 @@ public sealed unsafe class NotificationLoop : IDisposable
 
     /// <summary>Raised on the loop thread when a handler threw and was removed.</summary>
     public event Action<INotificationHandler, Exception>? HandlerFaulted;
+
+    /// <summary>Raised on the loop thread when a doorbell failed (the peer closed it) and is no longer watched.</summary>
+    public event Action<Doorbell, Exception>? DoorbellFailed;
 
     /// <summary>Adds a handler and the doorbell that announces its work (null when the peer never rings).</summary>
     public void Add(INotificationHandler handler, Doorbell? incoming = null)
@@ -212,7 +215,7 @@ public sealed unsafe class NotificationLoop : IDisposable
                 if (e == EINTR) continue;
                 throw SharedMemoryException.FromErrno($"epoll_wait in loop {Name}", e);
             }
-            Doorbell[] doorbells = Volatile.Read(ref _doorbells);
+            Doorbell?[] doorbells = Volatile.Read(ref _doorbells);
             for (int i = 0; i < n; i++)
             {
                 ulong token = events[i].data.u64;
@@ -221,10 +224,19 @@ public sealed unsafe class NotificationLoop : IDisposable
                     ulong count;
                     Posix.Read(_wakeFd, &count, 8);
                 }
-                else if (token < (ulong)doorbells.Length)
+                else if (token < (ulong)doorbells.Length && doorbells[token] is Doorbell bell)
                 {
-                    try { doorbells[token].Acknowledge(); }
-                    catch (Exception e) { _logger.LogError(e, "loop {Loop}: doorbell {Doorbell} failed", Name, doorbells[token]); }
+                    try { bell.Acknowledge(); }
+                    catch (Exception e)
+                    {
+                        // A doorbell that fails (the peer closed its socket, say) would fire forever: stop watching it.
+                        _logger.LogError(e, "loop {Loop}: doorbell {Doorbell} failed and is no longer watched", Name, bell);
+                        epoll_event none = default;
+                        epoll_ctl(_epollFd, EPOLL_CTL_DEL, bell.WaitFd, &none);
+                        lock (_gate) _doorbells[token] = null;
+                        try { DoorbellFailed?.Invoke(bell, e); }
+                        catch (Exception inner) { _logger.LogError(inner, "loop {Loop}: doorbell fault callback failed", Name); }
+                    }
                 }
             }
             if (Mode == NotificationMode.Adaptive)

@@ -1,0 +1,94 @@
+using AmpCan.Remoteproc.Boards;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AmpCan.Host.Service;
+
+/// <summary>Configuration of the service (section "AmpCan").</summary>
+public sealed class AmpCanOptions
+{
+    /// <summary>Board file or name under boards/ (default "sim").</summary>
+    public string Board { get; set; } = "sim";
+    /// <summary>Where the remote runs, overriding the board (simulated, simulated-process, external).</summary>
+    public RemoteKind? Remote { get; set; }
+    /// <summary>Overrides the board's notification mode.</summary>
+    public AmpCan.SharedMem.Doorbells.NotificationMode? Mode { get; set; }
+}
+
+/// <summary>Runs one board: brings up shared memory, doorbell, remote and the rpmsg bus, logs channels, runs the sample driver.</summary>
+public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory loggers, IHostApplicationLifetime lifetime) : BackgroundService
+{
+    private readonly ILogger _logger = loggers.CreateLogger<BoardService>();
+    private BoardHost? _board;
+
+    /// <summary>The running board (after start).</summary>
+    public BoardHost? Board => _board;
+
+    /// <inheritdoc/>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        string path = BoardFiles.Resolve(options.Value.Board);
+        BoardDescriptor board = BoardDescriptor.Load(path);
+        _logger.LogInformation("board {Board} ({Description}) from {Path}", board.Name, board.Description, path);
+        try
+        {
+            _board = BoardHost.Start(board, new BoardHostOptions
+            {
+                BoardPath = path,
+                AmpcanPath = AmpcanExecutable(),
+                Remote = options.Value.Remote,
+                Mode = options.Value.Mode,
+                Loggers = loggers,
+            }, stoppingToken);
+        }
+        catch (Exception e) when (e is BoardException or IOException or TimeoutException or AmpCan.Remoteproc.ResourceTableException)
+        {
+            _logger.LogCritical("cannot start board {Board}: {Reason}", board.Name, e.Message);
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+            return Task.CompletedTask;
+        }
+        var rpmsg = _board.Rpmsg;
+        rpmsg.ChannelCreated += c => _logger.LogInformation("rpmsg channel '{Name}' at 0x{Address:x}", c.Name, c.RemoteAddress);
+        rpmsg.ChannelRemoved += c => _logger.LogInformation("rpmsg channel '{Name}' at 0x{Address:x} removed", c.Name, c.RemoteAddress);
+        rpmsg.DeviceFailed += e => _logger.LogError("rpmsg device failed: {Reason}", e.Message);
+        new RpmsgClientSample(rpmsg, loggers.CreateLogger("rpmsg_client_sample")).Register();
+        _logger.LogInformation("AmpCan is serving board {Board}; Ctrl+C stops", board.Name);
+        return Task.Delay(Timeout.Infinite, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    /// <inheritdoc/>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        _board?.Dispose();
+    }
+
+    /// <summary>The path to start this program again (for the remote process).</summary>
+    public static string AmpcanExecutable() => typeof(BoardService).Assembly.Location;
+}
+
+/// <summary>Finds board files: a path, or a name under boards/ in the working directory or next to the program.</summary>
+public static class BoardFiles
+{
+    /// <summary>Resolves <paramref name="board"/> to an existing file or throws an error listing where it looked.</summary>
+    public static string Resolve(string board)
+    {
+        var tried = new List<string>();
+        foreach (string candidate in Candidates(board))
+        {
+            tried.Add(candidate);
+            if (File.Exists(candidate)) return Path.GetFullPath(candidate);
+        }
+        throw new BoardException($"board '{board}' not found (looked at {string.Join(", ", tried)})");
+    }
+
+    private static IEnumerable<string> Candidates(string board)
+    {
+        yield return board;
+        string file = board.EndsWith(".json", StringComparison.Ordinal) ? board : board + ".json";
+        yield return Path.Combine("boards", file);
+        yield return Path.Combine(AppContext.BaseDirectory, "boards", file);
+    }
+}

@@ -1,0 +1,234 @@
+using System.Buffers.Binary;
+using System.Text;
+using AmpCan.Remoteproc.Wire;
+using AmpCan.Rpmsg;
+using AmpCan.SharedMem;
+using AmpCan.SharedMem.Doorbells;
+using AmpCan.Vring;
+using AmpCan.Vring.Wire;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AmpCan.Remoteproc.Simulation;
+
+/// <summary>
+/// What the simulated remote's "firmware" declares: its resource table (where, which features, where the vrings
+/// are) and the services it announces. The defaults match OpenAMP's Linux machine port: table at 0, two 256-entry
+/// vrings with align 0x1000 at 0x4000 and 0x8000, notify ids 1 and 2, feature NS.
+/// </summary>
+public sealed record SimulatedFirmware
+{
+    /// <summary>Offset of the resource table in the shared memory.</summary>
+    public ulong TableOffset { get; init; }
+    /// <summary>Features the rpmsg vdev offers.</summary>
+    public uint Features { get; init; } = 1u << VirtioRpmsg.FeatureNameService;
+    /// <summary>Entries per vring.</summary>
+    public int QueueSize { get; init; } = 256;
+    /// <summary>Vring alignment.</summary>
+    public uint Align { get; init; } = 0x1000;
+    /// <summary>Offsets of vring 0 (remote→host) and vring 1 (host→remote) in the shared memory.</summary>
+    public ulong Vring0Offset { get; init; } = 0x4000;
+    /// <inheritdoc cref="Vring0Offset"/>
+    public ulong Vring1Offset { get; init; } = 0x8000;
+    /// <summary>Name of the echo service.</summary>
+    public string EchoService { get; init; } = "rpmsg-echo";
+    /// <summary>Name of the counter service (Linux's rpmsg_client_sample talks to it).</summary>
+    public string SampleService { get; init; } = "rpmsg-client-sample";
+    /// <summary>Name of the raw loopback channel (becomes /dev/rpmsgN on the host).</summary>
+    public string RawService { get; init; } = "rpmsg-raw";
+    /// <summary>Replies the counter service sends before it falls silent (rpmsg_client_sample's MSG_LIMIT).</summary>
+    public int SampleLimit { get; init; } = 100;
+
+    /// <summary>The resource table this firmware carries, for a shared memory whose first byte the remote sees at <paramref name="deviceBase"/>.</summary>
+    public byte[] ResourceTable(ulong deviceBase) => new ResourceTableBuilder()
+        .Vdev(VirtioRpmsg.DeviceId, 0, Features,
+        [
+            new VringSpec(checked((uint)(deviceBase + Vring0Offset)), Align, (uint)QueueSize, 1),
+            new VringSpec(checked((uint)(deviceBase + Vring1Offset)), Align, (uint)QueueSize, 2),
+        ])
+        .Build();
+}
+
+/// <summary>Kinds of garbage the simulated remote can write to test the host's defences.</summary>
+public enum GarbageKind
+{
+    /// <summary>Random bytes over the used ring of vq0 (costs the host that device).</summary>
+    UsedRing,
+    /// <summary>A message whose header claims more payload than its buffer (costs that message).</summary>
+    OversizedHeader,
+    /// <summary>A 39-byte name-service message (counted, not fatal).</summary>
+    NameService,
+}
+
+/// <summary>
+/// A remote core in software, run the way a small RTOS would: one loop thread, the rpmsg device role, a handful
+/// of services announced through the name service. Its behaviour can be scripted for tests: reply latency, silence,
+/// crash, flood, garbage.
+/// </summary>
+public sealed class SimulatedRemote : IDisposable
+{
+    private readonly IoRegion _shm;
+    private readonly Doorbell _doorbell;
+    private readonly SimulatedFirmware _firmware;
+    private readonly NotificationLoop _loop;
+    private readonly ILogger _logger;
+    private readonly TaskCompletionSource<bool> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stop = new();
+    private int _sampleCount;
+    private VirtioRpmsgRemote? _rpmsg;
+
+    /// <summary>Creates the remote over <paramref name="sharedMemory"/> (its whole window); nothing runs until <see cref="Boot"/>.</summary>
+    public SimulatedRemote(IoRegion sharedMemory, Doorbell doorbell, SimulatedFirmware? firmware = null, NotificationMode mode = NotificationMode.Adaptive, ILogger? logger = null)
+    {
+        _shm = sharedMemory;
+        _doorbell = doorbell;
+        _firmware = firmware ?? new SimulatedFirmware();
+        _logger = logger ?? NullLogger.Instance;
+        _loop = new NotificationLoop("remote-sim", mode, logger: _logger);
+        _loop.DoorbellFailed += (_, e) =>
+        {
+            _logger.LogWarning("simulated remote: the host went away ({Reason})", e.Message);
+            HostGone?.Invoke();
+        };
+    }
+
+    /// <summary>Raised when the host closed the doorbell (a UNIX-socket host exited).</summary>
+    public event Action? HostGone;
+
+    /// <summary>Delay before each reply (a slow remote).</summary>
+    public TimeSpan ReplyLatency { get; set; }
+
+    /// <summary>When set, services swallow messages without answering (a hung task).</summary>
+    public bool Silent { get; set; }
+
+    /// <summary>True once the host set DRIVER_OK and the services are announced; false if the host never came.</summary>
+    public Task<bool> Ready => _ready.Task;
+
+    /// <summary>The remote's rpmsg device (after <see cref="Boot"/>).</summary>
+    public VirtioRpmsgRemote Rpmsg => _rpmsg ?? throw new InvalidOperationException("the simulated remote has not booted");
+
+    /// <summary>Echo endpoint, counter endpoint and raw endpoint, once ready.</summary>
+    public RpmsgEndpoint? Echo { get; private set; }
+    /// <inheritdoc cref="Echo"/>
+    public RpmsgEndpoint? Sample { get; private set; }
+    /// <inheritdoc cref="Echo"/>
+    public RpmsgEndpoint? Raw { get; private set; }
+
+    /// <summary>
+    /// "Boots" the firmware: writes its resource table (unless already written, see <paramref name="writeTable"/>), starts the loop and waits (in the background, up to
+    /// <paramref name="waitForHost"/>) for DRIVER_OK, then announces the services.
+    /// </summary>
+    public void Boot(TimeSpan waitForHost, bool writeTable = true)
+    {
+        if (writeTable) _shm.Write(_firmware.TableOffset, _firmware.ResourceTable(_shm.DeviceAddress));
+        ResourceTable table = ResourceTable.Parse(_shm.Slice(_firmware.TableOffset, 0x1000));
+        VdevResource vdev = table.Vdevs[0];
+        _rpmsg = RpmsgVdev.CreateRemote("remote-sim", vdev, new MemoryMap(_shm), _doorbell, logger: _logger);
+        _loop.Start();
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                if (!_rpmsg.Start(_loop, waitForHost, _stop.Token))
+                {
+                    _logger.LogWarning("simulated remote: the host did not set DRIVER_OK within {Wait}", waitForHost);
+                    _ready.TrySetResult(false);
+                    return;
+                }
+                Echo = _rpmsg.CreateEndpoint(_firmware.EchoService, OnEcho, announce: true);
+                Sample = _rpmsg.CreateEndpoint(_firmware.SampleService, OnSample, announce: true);
+                Raw = _rpmsg.CreateEndpoint(_firmware.RawService, OnEcho, announce: true);
+                _logger.LogInformation("simulated remote: services {Echo}@0x{EchoAddr:x}, {Sample}@0x{SampleAddr:x}, {Raw}@0x{RawAddr:x} announced",
+                    Echo.Name, Echo.Address, Sample.Name, Sample.Address, Raw.Name, Raw.Address);
+                _ready.TrySetResult(true);
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "simulated remote: boot failed");
+                _ready.TrySetException(e);
+            }
+        });
+    }
+
+    private void OnEcho(in RpmsgReceivedMessage m)
+    {
+        if (Silent) return;
+        Delay();
+        m.Endpoint.SendTo(m.Source, m.Payload);
+    }
+
+    private void OnSample(in RpmsgReceivedMessage m)
+    {
+        if (Silent) return;
+        int n = Interlocked.Increment(ref _sampleCount);
+        if (n > _firmware.SampleLimit) return;
+        Delay();
+        Span<byte> msg = stackalloc byte[32];
+        int len = Encoding.ASCII.GetBytes($"hello world! #{n}", msg);
+        m.Endpoint.SendTo(m.Source, msg[..len]);
+    }
+
+    private void Delay()
+    {
+        TimeSpan d = ReplyLatency;
+        if (d > TimeSpan.Zero) Thread.Sleep(d); // the simulated task is slow; the loop thread is its only core
+    }
+
+    /// <summary>Sends <paramref name="count"/> messages of <paramref name="size"/> bytes to <paramref name="destination"/> as fast as buffers allow.</summary>
+    public void Flood(uint destination, int count, int size)
+    {
+        RpmsgEndpoint ep = Raw ?? throw new InvalidOperationException("the simulated remote is not ready");
+        byte[] payload = new byte[size];
+        for (int i = 0; i < count; i++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(payload, i);
+            ep.SendTo(destination, payload);
+        }
+    }
+
+    /// <summary>Writes garbage of the given kind where the host will read it, and kicks.</summary>
+    public void InjectGarbage(GarbageKind kind)
+    {
+        switch (kind)
+        {
+            case GarbageKind.UsedRing:
+            {
+                var ring = SplitRing.Legacy(new MemoryMap(_shm), _shm.DeviceAddress + _firmware.Vring0Offset, _firmware.QueueSize, _firmware.Align);
+                byte[] junk = new byte[ring.Used.Length];
+                Random.Shared.NextBytes(junk);
+                ushort idx = ring.Used.ReadU16(SplitRingOffsets.Index);
+                ring.Used.Write(0, junk);
+                ring.Used.WriteU16Release(SplitRingOffsets.Index, (ushort)(idx + 1 + Random.Shared.Next(1, 1000)));
+                _doorbell.Ring(1);
+                break;
+            }
+            case GarbageKind.OversizedHeader:
+            {
+                byte[] hdr = new byte[16];
+                new AmpCan.Rpmsg.Wire.RpmsgHeader(Raw?.Address ?? 0x400, RpmsgAddress.FirstDynamic, 0, 4000, 0).Write(hdr);
+                Rpmsg.InjectRaw(hdr, 16 + 8);
+                break;
+            }
+            case GarbageKind.NameService:
+                (Raw ?? throw new InvalidOperationException("the simulated remote is not ready")).SendTo(RpmsgAddress.NameService, new byte[39]);
+                break;
+        }
+    }
+
+    /// <summary>The core crashes: its loop stops dead, nothing is answered or announced any more.</summary>
+    public void Crash()
+    {
+        _logger.LogWarning("simulated remote: crash");
+        _stop.Cancel();
+        _loop.Dispose();
+    }
+
+    /// <summary>Stops the remote.</summary>
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _loop.Dispose();
+        _rpmsg?.Dispose();
+        _stop.Dispose();
+    }
+}

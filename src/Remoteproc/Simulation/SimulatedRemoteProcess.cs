@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using AmpCan.Remoteproc.Boards;
+using AmpCan.SharedMem;
+using AmpCan.SharedMem.Doorbells;
+using Microsoft.Extensions.Logging;
+
+namespace AmpCan.Remoteproc.Simulation;
+
+/// <summary>
+/// The simulated remote in a process of its own (<c>ampcan remote-sim</c>), so that it shares nothing managed with the
+/// host: for memfd boards the host hands it the memfd and the eventfds over a UNIX socket; for file boards it creates
+/// the file and listens for the host itself, as OpenAMP's Linux remote does.
+/// </summary>
+public sealed class SimulatedRemoteProcess : IDisposable
+{
+    private const string HandoffMagic = "ampcan-remote-sim/1";
+    private readonly Process _process;
+    private readonly Socket? _handoff;
+    private readonly StringBuilder _stderr;
+
+    private SimulatedRemoteProcess(Process process, Socket? handoff, StringBuilder stderr)
+    {
+        _process = process;
+        _handoff = handoff;
+        _stderr = stderr;
+    }
+
+    /// <summary>Process id of the remote.</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>What the process wrote to standard error so far.</summary>
+    public string StandardError { get { lock (_stderr) return _stderr.ToString(); } }
+
+    /// <summary>True once the process has exited.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>
+    /// Starts <c>ampcan remote-sim --board <paramref name="boardPath"/></c>. With <paramref name="memfd"/> the memory and
+    /// the remote's doorbell are handed over and this returns once the remote has written its resource table;
+    /// without, the remote creates the board's file and listens on its doorbell socket.
+    /// </summary>
+    public static SimulatedRemoteProcess Start(string ampcanPath, string boardPath, MappedRegion? memfd, EventFdDoorbell? remoteBell, TimeSpan timeout)
+    {
+        string? sockPath = memfd is null ? null : Path.Combine(Path.GetTempPath(), $"ampcan-remote-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
+        using Socket? listener = sockPath is null ? null : new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        if (listener is not null)
+        {
+            listener.Bind(new UnixDomainSocketEndPoint(sockPath!));
+            listener.Listen(1);
+        }
+        ProcessStartInfo psi = ProgramLauncher.StartInfo(ampcanPath, "remote-sim", "--board", boardPath);
+        if (sockPath is not null)
+        {
+            psi.ArgumentList.Add("--handoff");
+            psi.ArgumentList.Add(sockPath);
+        }
+        Process p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start '{ampcanPath} remote-sim'");
+        var stderr = new StringBuilder();
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
+        p.OutputDataReceived += (_, _) => { };
+        p.BeginErrorReadLine();
+        p.BeginOutputReadLine();
+        if (listener is null) return new SimulatedRemoteProcess(p, null, stderr);
+        try
+        {
+            Task<Socket> accept = listener.AcceptAsync();
+            if (!accept.Wait(timeout)) throw new TimeoutException($"remote-sim (pid {p.Id}) did not connect within {timeout}: {stderr}");
+            Socket s = accept.Result;
+            File.Delete(sockPath!);
+            int[] fds = remoteBell is null ? [memfd!.FileDescriptor] : [memfd!.FileDescriptor, remoteBell.RingFd, remoteBell.WaitFd];
+            UnixFdChannel.Send(s, Encoding.ASCII.GetBytes(HandoffMagic), fds);
+            s.ReceiveTimeout = (int)timeout.TotalMilliseconds;
+            byte[] ready = new byte[1];
+            if (s.Receive(ready) != 1) throw new InvalidOperationException($"remote-sim did not boot: {stderr}");
+            return new SimulatedRemoteProcess(p, s, stderr);
+        }
+        catch
+        {
+            if (!p.HasExited) p.Kill();
+            File.Delete(sockPath!);
+            throw;
+        }
+    }
+
+    /// <summary>Kills the remote without warning (a crash).</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited) _process.Kill();
+        _process.WaitForExit();
+    }
+
+    /// <summary>Stops the remote (closing the hand-off socket tells it to exit) and reaps it.</summary>
+    public void Dispose()
+    {
+        _handoff?.Dispose();
+        if (_handoff is null && !_process.HasExited) _process.Kill();
+        if (!_process.WaitForExit(TimeSpan.FromSeconds(10)) && !_process.HasExited) _process.Kill();
+        _process.Dispose();
+    }
+
+    /// <summary>
+    /// The remote side (<c>ampcan remote-sim</c>): maps the board's memory (handed over, or the board's file, created),
+    /// boots the simulated firmware and serves until the host goes away or <paramref name="cancellation"/> fires.
+    /// </summary>
+    public static int Run(string boardPath, string? handoffSocket, ILoggerFactory loggers, CancellationToken cancellation)
+    {
+        BoardDescriptor board = BoardDescriptor.Load(boardPath);
+        ILogger log = loggers.CreateLogger("AmpCan.RemoteSim");
+        TimeSpan timeout = TimeSpan.FromSeconds(board.Remote.StartTimeoutSeconds);
+        var firmware = new SimulatedFirmware { TableOffset = board.ResourceTable.Offset, EchoService = board.Remote.EchoService };
+        var owned = new List<IDisposable>();
+        using var gone = new CancellationTokenSource();
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, gone.Token);
+        try
+        {
+            SimulatedRemote sim;
+            Socket? handoff = null;
+            if (handoffSocket is not null)
+            {
+                handoff = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                owned.Add(handoff);
+                handoff.Connect(new UnixDomainSocketEndPoint(handoffSocket));
+                byte[] buf = new byte[64];
+                int n = UnixFdChannel.Receive(handoff, buf, out int[] fds);
+                if (Encoding.ASCII.GetString(buf, 0, n) != HandoffMagic || fds.Length is not (1 or 3))
+                    throw new InvalidDataException($"remote-sim: unexpected hand-off ({n} bytes, {fds.Length} descriptors)");
+                MappedRegion region = MappedRegion.MapMemfd(fds[0], board.SharedMemory.Size, board.SharedMemory.DeviceAddress, "handed-over memfd");
+                owned.Add(region);
+                Doorbell bell = fds.Length == 3 ? new EventFdDoorbell(fds[1], fds[2]) : new PollingDoorbell();
+                owned.Add(bell);
+                sim = new SimulatedRemote(region.Io, bell, firmware, board.Notification.Mode, log);
+                owned.Add(sim);
+                sim.Boot(timeout);
+                handoff.Send("R"u8);
+            }
+            else
+            {
+                if (board.SharedMemory.Kind != SharedMemoryKind.File)
+                    throw new BoardException($"board '{board.Name}': without a hand-off socket remote-sim needs file shared memory");
+                MappedRegion region = MappedRegion.MapFile(board.SharedMemory.Path!, board.SharedMemory.Size, board.SharedMemory.DeviceAddress, create: true);
+                owned.Add(region);
+                region.Io.Clear(0, region.Size);
+                region.Io.Write(firmware.TableOffset, firmware.ResourceTable(region.DeviceAddress));
+                Doorbell bell = board.Doorbell.Kind switch
+                {
+                    DoorbellKind.UnixSocket => UnixSocketDoorbell.Accept(board.Doorbell.Path!, TimeSpan.FromDays(1), linked.Token),
+                    DoorbellKind.Polling => new PollingDoorbell(),
+                    _ => throw new BoardException($"board '{board.Name}': remote-sim cannot serve a {board.Doorbell.Kind} doorbell on its own"),
+                };
+                owned.Add(bell);
+                log.LogInformation("remote-sim: host connected on {Doorbell}", bell);
+                sim = new SimulatedRemote(region.Io, bell, firmware, board.Notification.Mode, log);
+                owned.Add(sim);
+                sim.HostGone += gone.Cancel;
+                sim.Boot(timeout, writeTable: false);
+            }
+            if (!sim.Ready.Wait(timeout + TimeSpan.FromSeconds(1)) || !sim.Ready.Result)
+            {
+                log.LogError("remote-sim: the host never set DRIVER_OK");
+                return 2;
+            }
+            if (handoff is not null)
+            {
+                // The host closes the hand-off socket to stop us.
+                _ = Task.Run(() =>
+                {
+                    try { handoff.Receive(new byte[1]); } catch (SocketException) { }
+                    gone.Cancel();
+                });
+            }
+            linked.Token.WaitHandle.WaitOne();
+            log.LogInformation("remote-sim: stopping");
+            return 0;
+        }
+        catch (OperationCanceledException)
+        {
+            return 0;
+        }
+        finally
+        {
+            for (int i = owned.Count - 1; i >= 0; i--) owned[i].Dispose();
+        }
+    }
+}

@@ -1,0 +1,85 @@
+using System.Text;
+using AmpCan.Remoteproc.Boards;
+using AmpCan.Rpmsg;
+
+namespace AmpCan.Tests.Host;
+
+public class BoardProcessTests
+{
+    private static string Board(string name) => Path.Combine(TestContext.CurrentContext.TestDirectory, "boards", name + ".json");
+
+    private static RpmsgChannel Channel(RpmsgBus bus, string name)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            RpmsgChannel? c = bus.Channels.FirstOrDefault(x => x.Name == name);
+            if (c is not null) return c;
+            Thread.Yield();
+        }
+        Assert.Fail($"channel {name} never appeared");
+        return null!;
+    }
+
+    private static void Echo(BoardHost host, string service, int count)
+    {
+        RpmsgChannel ch = Channel(host.Rpmsg, service);
+        using RpmsgEndpoint ep = host.Rpmsg.CreateEndpoint("client", null, destination: ch.RemoteAddress);
+        for (int i = 0; i < count; i++)
+        {
+            byte[] msg = Encoding.ASCII.GetBytes($"message {i}");
+            ep.Send(msg);
+            using RpmsgMessage m = ep.ReceiveAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30)).Result;
+            Assert.That(m.Payload.ToArray(), Is.EqualTo(msg));
+        }
+    }
+
+    [Test]
+    public void RemoteInASeparateProcessEchoesAndItsCrashCostsOnlyTheChannel()
+    {
+        string path = Board("sim");
+        using BoardHost host = BoardHost.Start(BoardDescriptor.Load(path), new BoardHostOptions
+        {
+            Remote = RemoteKind.SimulatedProcess, BoardPath = path, AmpcanPath = CrossProcessVringTests.AmpcanDll,
+        });
+        Assert.That(host.RemoteProcess, Is.Not.Null);
+        Assert.That(host.RemoteProcess!.ProcessId, Is.Not.EqualTo(Environment.ProcessId));
+        Echo(host, "rpmsg-echo", 200);
+
+        host.RemoteProcess.Kill();
+        RpmsgChannel ch = Channel(host.Rpmsg, "rpmsg-echo");
+        using RpmsgEndpoint ep = host.Rpmsg.CreateEndpoint("after-crash", null, destination: ch.RemoteAddress);
+        var e = Assert.Throws<RpmsgException>(() => { for (int i = 0; i < 1000; i++) ep.Send("x"u8, TimeSpan.FromMilliseconds(200)); })!;
+        Assert.That(e.Error, Is.EqualTo(RpmsgError.Timeout), "sends to a dead remote time out; the service lives on");
+    }
+
+    [Test]
+    public void OpenAmpStyleBoardWithFileAndSocketDoorbell()
+    {
+        // The openamp-linux board, moved to private paths so parallel runs do not collide.
+        string dir = Path.Combine(Path.GetTempPath(), $"ampcan-oa-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        string shm = $"/dev/shm/ampcan-oa-{Guid.NewGuid():N}.shm";
+        string sock = Path.Combine(dir, "event.0");
+        string json = File.ReadAllText(Board("openamp-linux")).Replace("/dev/shm/openamp.shm", shm).Replace("/tmp/openamp.event.0", sock);
+        string path = Path.Combine(dir, "board.json");
+        File.WriteAllText(path, json);
+        try
+        {
+            foreach (RemoteKind kind in new[] { RemoteKind.Simulated, RemoteKind.SimulatedProcess })
+            {
+                using BoardHost host = BoardHost.Start(BoardDescriptor.Load(path), new BoardHostOptions
+                {
+                    Remote = kind, BoardPath = path, AmpcanPath = CrossProcessVringTests.AmpcanDll,
+                });
+                Assert.That(host.SharedMemory.DeviceAddress, Is.Zero, "OpenAMP's port uses file offsets as device addresses");
+                Echo(host, "rpmsg-openamp-demo-channel", 100);
+            }
+        }
+        finally
+        {
+            File.Delete(shm);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
