@@ -56,6 +56,16 @@ public static class Program
             return 0;
         });
         bench.Subcommands.Add(vring);
+        var rpmsgBoard = new Option<string>("--board", "-b") { Description = "Board file or name (an in-process simulated remote runs on it)", DefaultValueFactory = _ => "sim" };
+        var rpmsg = new Command("rpmsg", "rpmsg echo round trip and pipelined throughput through the whole stack, with the vring round trip for the ratio") { json, quick, rpmsgBoard };
+        rpmsg.SetAction(r =>
+        {
+            var report = new RpmsgBench(r.GetValue(quick) ? BenchSettings.Quick : new BenchSettings(), Console.Error, BoardFiles.Resolve(r.GetValue(rpmsgBoard)!)).Run();
+            report.WriteTable(Console.Out);
+            if (r.GetValue(json)) report.WriteJson(Console.Out);
+            return 0;
+        });
+        bench.Subcommands.Add(rpmsg);
         root.Subcommands.Add(bench);
 
         var remoteBoard = new Option<string>("--board", "-b") { Description = "Board file, or a name under boards/", DefaultValueFactory = _ => "sim" };

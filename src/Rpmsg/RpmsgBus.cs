@@ -26,12 +26,16 @@ public enum RpmsgDeviceState
 /// </summary>
 public abstract class RpmsgBus : IDisposable
 {
-    private readonly ConcurrentDictionary<uint, RpmsgEndpoint> _endpoints = new();
+    // Copy-on-write: the receive path looks endpoints up without a lock; creating or destroying one (rare) publishes a new table.
+    private Dictionary<uint, RpmsgEndpoint> _endpoints = [];
     private readonly Lock _gate = new();
     private readonly List<RpmsgChannel> _channels = [];
     private readonly Dictionary<string, Func<RpmsgChannel, RpmsgEndpoint?>> _drivers = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Name, uint Address, NameServiceFlags Flags)> _pendingAnnouncements = new();
     private readonly object _txWait = new(); // Monitor.Wait/PulseAll need a monitor
+
+    /// <summary>Guards the transmit side (as Linux's tx_lock): the transport's *Locked hooks run under it.</summary>
+    protected readonly Lock TxLock = new();
     private readonly int[] _txOwner;     // generation of a zero-copy tx buffer held by a caller, 0 if none
     private readonly int[] _rxHeld;      // generation of a held rx buffer, 0 if none
     private int _generation;
@@ -99,7 +103,7 @@ public abstract class RpmsgBus : IDisposable
     public IReadOnlyList<RpmsgChannel> Channels { get { lock (_gate) return [.. _channels]; } }
 
     /// <summary>Local endpoints.</summary>
-    public IReadOnlyCollection<RpmsgEndpoint> Endpoints => [.. _endpoints.Values];
+    public IReadOnlyCollection<RpmsgEndpoint> Endpoints => [.. Volatile.Read(ref _endpoints).Values];
 
     /// <summary>
     /// Creates an endpoint. <paramref name="address"/> ANY allocates the lowest free address from 1024 up.
@@ -120,8 +124,9 @@ public abstract class RpmsgBus : IDisposable
             else if (address == RpmsgAddress.NameService && NameServiceEnabled && name != "name_service")
                 throw new RpmsgException(RpmsgError.InvalidAddress, "address 53 belongs to the name service");
             ep = new RpmsgEndpoint(this, name, address, destination, callback, EndpointQueueCapacity, announce);
-            if (!_endpoints.TryAdd(address, ep))
-                throw new RpmsgException(RpmsgError.InvalidAddress, $"address 0x{address:x} is already taken by {_endpoints[address]}");
+            if (_endpoints.TryGetValue(address, out RpmsgEndpoint? taken))
+                throw new RpmsgException(RpmsgError.InvalidAddress, $"address 0x{address:x} is already taken by {taken}");
+            Volatile.Write(ref _endpoints, new Dictionary<uint, RpmsgEndpoint>(_endpoints) { [address] = ep });
             if (destination == RpmsgAddress.Any && name.Length > 0)
                 foreach (RpmsgChannel ch in _channels)
                     if (ch.Name == name) { ep.Destination = ch.RemoteAddress; break; } // OpenAMP: bind to an announced service
@@ -165,7 +170,15 @@ public abstract class RpmsgBus : IDisposable
     internal void DestroyEndpoint(RpmsgEndpoint ep)
     {
         if (!ep.MarkDestroyed()) return;
-        _endpoints.TryRemove(new KeyValuePair<uint, RpmsgEndpoint>(ep.Address, ep));
+        lock (_gate)
+        {
+            if (_endpoints.TryGetValue(ep.Address, out RpmsgEndpoint? current) && current == ep)
+            {
+                var next = new Dictionary<uint, RpmsgEndpoint>(_endpoints);
+                next.Remove(ep.Address);
+                Volatile.Write(ref _endpoints, next);
+            }
+        }
         if (ep.Announced && _state == RpmsgDeviceState.Ready) Announce(ep.Name, ep.Address, NameServiceFlags.Destroy);
     }
 
@@ -207,17 +220,32 @@ public abstract class RpmsgBus : IDisposable
             throw new RpmsgException(RpmsgError.InvalidAddress, $"cannot send from 0x{source:x} to 0x{destination:x}: RPMSG_ADDR_ANY is not an address");
         if (payload.Length > Mtu)
             throw new RpmsgException(RpmsgError.MessageTooLarge, $"payload of {payload.Length} bytes exceeds the {Mtu}-byte MTU of {Name}");
-        if (!AcquireTx(wait, timeout, cancellation, out int id, out int capacity)) return false;
+        ThrowIfNotReady();
+        lock (TxLock)
+        {
+            // Fast path: one critical section from taking a buffer to handing it over.
+            if (TryAcquireLocked(out int id, out int capacity))
+            {
+                FillAndSubmit(id, capacity, source, destination, payload);
+                return true;
+            }
+        }
+        if (!AcquireTx(wait, timeout, cancellation, out int slow, out int slowCapacity)) return false;
+        lock (TxLock) FillAndSubmit(slow, slowCapacity, source, destination, payload);
+        return true;
+    }
+
+    private void FillAndSubmit(int id, int capacity, uint source, uint destination, ReadOnlySpan<byte> payload)
+    {
         if (payload.Length > capacity)
         {
-            ReturnTx(id);
+            ReturnTxLocked(id);
             throw new RpmsgException(RpmsgError.MessageTooLarge, $"payload of {payload.Length} bytes exceeds the {capacity}-byte payload of the peer's buffer");
         }
         Span<byte> buf = TxSpan(id);
         new RpmsgHeader(source, destination, 0, (ushort)payload.Length, 0).Write(buf);
         payload.CopyTo(buf[RpmsgHeader.Size..]);
         Submit(id, payload.Length);
-        return true;
     }
 
     internal bool TryGetTxBuffer(bool wait, TimeSpan? timeout, CancellationToken cancellation, out RpmsgTxBuffer buffer)
@@ -247,13 +275,13 @@ public abstract class RpmsgBus : IDisposable
             throw new RpmsgException(RpmsgError.MessageTooLarge, $"length {length} is outside the {b.Capacity}-byte buffer");
         Disown(b);
         new RpmsgHeader(source, destination, 0, (ushort)length, 0).Write(TxSpan(b.Id));
-        Submit(b.Id, length);
+        lock (TxLock) Submit(b.Id, length);
     }
 
     internal void ReleaseTxBuffer(in RpmsgTxBuffer b)
     {
         Disown(b);
-        ReturnTx(b.Id);
+        lock (TxLock) ReturnTxLocked(b.Id);
         SignalTxAvailable();
     }
 
@@ -275,19 +303,20 @@ public abstract class RpmsgBus : IDisposable
         return g == 0 ? Interlocked.Increment(ref _generation) : g;
     }
 
+    // Called under TxLock, which also makes the plain counter updates safe.
     private void Submit(int id, int payloadLength)
     {
         try
         {
-            SubmitTx(id, RpmsgHeader.Size + payloadLength);
+            SubmitTxLocked(id, RpmsgHeader.Size + payloadLength);
         }
         catch (VirtqueueException e)
         {
             Fail(e);
             throw DeviceFailure();
         }
-        Interlocked.Increment(ref Statistics.Sent);
-        Interlocked.Add(ref Statistics.BytesSent, payloadLength);
+        Statistics.Sent++;
+        Statistics.BytesSent += payloadLength;
     }
 
     private bool AcquireTx(bool wait, TimeSpan? timeout, CancellationToken cancellation, out int id, out int capacity)
@@ -343,9 +372,14 @@ public abstract class RpmsgBus : IDisposable
 
     private bool TryAcquire(out int id, out int capacity)
     {
+        lock (TxLock) return TryAcquireLocked(out id, out capacity);
+    }
+
+    private bool TryAcquireLocked(out int id, out int capacity)
+    {
         try
         {
-            return TryAcquireTx(out id, out capacity);
+            return TryAcquireTxLocked(out id, out capacity);
         }
         catch (VirtqueueException e)
         {
@@ -399,20 +433,21 @@ public abstract class RpmsgBus : IDisposable
             return false;
         }
         ReadOnlySpan<byte> payload = buffer.Slice(RpmsgHeader.Size, h.Length);
-        if (h.Destination == RpmsgAddress.NameService && NameServiceEnabled && !_endpoints.ContainsKey(RpmsgAddress.NameService))
+        Dictionary<uint, RpmsgEndpoint> endpoints = Volatile.Read(ref _endpoints);
+        if (h.Destination == RpmsgAddress.NameService && NameServiceEnabled && !endpoints.ContainsKey(RpmsgAddress.NameService))
         {
             OnNameService(payload, h.Source);
             return false;
         }
-        if (!_endpoints.TryGetValue(h.Destination, out RpmsgEndpoint? ep))
+        if (!endpoints.TryGetValue(h.Destination, out RpmsgEndpoint? ep))
         {
             Interlocked.Increment(ref Statistics.UnknownDestination);
             LogDrop("message for 0x{Destination:x}, which has no endpoint (from 0x{Source:x})", h.Destination, h.Source);
             return false;
         }
         if (ep.Destination == RpmsgAddress.Any) ep.Destination = h.Source;
-        Interlocked.Increment(ref Statistics.Received);
-        Interlocked.Add(ref Statistics.BytesReceived, h.Length);
+        Statistics.Received++;  // single writer: the loop thread
+        Statistics.BytesReceived += h.Length;
         _holdCandidate = bufferId;
         _held = null;
         try
@@ -545,8 +580,13 @@ public abstract class RpmsgBus : IDisposable
         }
         Logger.LogError(reason, "{Device}: failed: {Reason}", Name, reason.Message);
         OnFailed(reason);
-        foreach (RpmsgEndpoint ep in _endpoints.Values) ep.MarkDestroyed();
-        _endpoints.Clear();
+        Dictionary<uint, RpmsgEndpoint> all;
+        lock (_gate)
+        {
+            all = _endpoints;
+            Volatile.Write(ref _endpoints, []);
+        }
+        foreach (RpmsgEndpoint ep in all.Values) ep.MarkDestroyed();
         List<RpmsgChannel> gone;
         lock (_gate)
         {
@@ -571,17 +611,17 @@ public abstract class RpmsgBus : IDisposable
 
     // ---- transport hooks ----
 
-    /// <summary>Takes a free transmit buffer; <paramref name="capacity"/> is its payload size.</summary>
-    protected abstract bool TryAcquireTx(out int id, out int capacity);
+    /// <summary>Takes a free transmit buffer (under <see cref="TxLock"/>); <paramref name="capacity"/> is its payload size.</summary>
+    protected abstract bool TryAcquireTxLocked(out int id, out int capacity);
 
     /// <summary>The whole transmit buffer (header + payload).</summary>
     protected abstract Span<byte> TxSpan(int id);
 
-    /// <summary>Hands a filled transmit buffer to the peer.</summary>
-    protected abstract void SubmitTx(int id, int totalLength);
+    /// <summary>Hands a filled transmit buffer to the peer (under <see cref="TxLock"/>).</summary>
+    protected abstract void SubmitTxLocked(int id, int totalLength);
 
-    /// <summary>Takes back a transmit buffer that was not sent.</summary>
-    protected abstract void ReturnTx(int id);
+    /// <summary>Takes back a transmit buffer that was not sent (under <see cref="TxLock"/>).</summary>
+    protected abstract void ReturnTxLocked(int id);
 
     /// <summary>The whole receive buffer (header + payload) of a held message.</summary>
     protected abstract ReadOnlySpan<byte> RxSpan(int id);

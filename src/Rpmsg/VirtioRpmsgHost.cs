@@ -46,7 +46,6 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     private readonly uint _rxNotifyId, _txNotifyId;
     private readonly RpmsgHostOptions _options;
     private readonly ulong _txBase;
-    private readonly Lock _tx = new();
     private readonly Stack<int> _txSpare = new();
     private readonly System.Collections.Concurrent.ConcurrentQueue<int> _rxReleased = new();
     private SplitVirtqueueDriver? _rxq, _txq;
@@ -110,7 +109,7 @@ public sealed class VirtioRpmsgHost : RpmsgBus
         _txq.DisableCallbacks();
         _loop = loop;
         _config.Status = VirtioStatus.Acknowledge | VirtioStatus.Driver | VirtioStatus.DriverOk;
-        loop.Add(new LoopHandler(ProcessRx, () => Guard(_rxq.EnableCallbacks), () => Guard(_rxq.DisableCallbacks), $"{Name} rx"), _doorbell);
+        loop.Add(new LoopHandler(ProcessRx, ArmRx, DisarmRx, $"{Name} rx"), _doorbell);
         loop.Add(new LoopHandler(ProcessTx, ArmTx, DisarmTx, $"{Name} tx"), _doorbell);
         if (_rxq.KickPrepare()) _doorbell.Ring(_rxNotifyId);
         Logger.LogInformation("{Device}: DRIVER_OK, features 0x{Features:x}, {Rx}×{RxSize} receive and {Tx}×{TxSize} transmit buffers",
@@ -150,53 +149,76 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     {
         if (State == RpmsgDeviceState.Failed) return false;
         bool did = FlushAnnouncements();
+        // Reclaim transmit buffers the remote consumed here, between messages, so that a send does not have to read
+        // the used ring on its own critical path.
+        try
+        {
+            if (_txFresh == _options.TxBufferCount && _txq!.HasUsed)
+                lock (TxLock) while (_txq.TryGetUsed(out UsedBuffer u)) _txSpare.Push(u.Token);
+        }
+        catch (VirtqueueException e)
+        {
+            Fail(e);
+            return false;
+        }
         if (TxWaiters > 0 && TxAvailable()) SignalTxAvailable();
         return did;
     }
 
     private bool TxAvailable()
     {
-        lock (_tx) return _txSpare.Count > 0 || _txFresh < _options.TxBufferCount || _txq!.HasUsed;
+        lock (TxLock) return _txSpare.Count > 0 || _txFresh < _options.TxBufferCount || _txq!.HasUsed;
+    }
+
+    // Arm/disarm run on every park of the loop: plain methods, no delegates allocated per call.
+    private bool ArmRx()
+    {
+        if (State == RpmsgDeviceState.Failed) return false;
+        try { return _rxq!.EnableCallbacks(); }
+        catch (VirtqueueException e) { Fail(e); return false; }
+    }
+
+    private void DisarmRx()
+    {
+        if (State == RpmsgDeviceState.Failed) return;
+        try { _rxq!.DisableCallbacks(); }
+        catch (VirtqueueException e) { Fail(e); }
     }
 
     private bool ArmTx()
     {
         if (TxWaiters == 0 || State == RpmsgDeviceState.Failed) return false;
-        lock (_tx) return Guard(_txq!.EnableCallbacks);
+        try
+        {
+            lock (TxLock) return _txq!.EnableCallbacks();
+        }
+        catch (VirtqueueException e) { Fail(e); return false; }
     }
 
     private void DisarmTx()
     {
         if (State == RpmsgDeviceState.Failed) return;
-        lock (_tx) Guard(_txq!.DisableCallbacks);
+        try
+        {
+            lock (TxLock) _txq!.DisableCallbacks();
+        }
+        catch (VirtqueueException e) { Fail(e); }
     }
-
-    private bool Guard(Func<bool> op)
-    {
-        if (State == RpmsgDeviceState.Failed) return false;
-        try { return op(); }
-        catch (VirtqueueException e) { Fail(e); return false; }
-    }
-
-    private void Guard(Action op) => Guard(() => { op(); return false; });
 
     /// <inheritdoc/>
-    protected override bool TryAcquireTx(out int id, out int capacity)
+    protected override bool TryAcquireTxLocked(out int id, out int capacity)
     {
         capacity = Mtu;
-        lock (_tx)
+        if (_txSpare.TryPop(out id)) return true;
+        if (_txFresh < _options.TxBufferCount)
         {
-            if (_txSpare.TryPop(out id)) return true;
-            if (_txFresh < _options.TxBufferCount)
-            {
-                id = _txFresh++;
-                return true;
-            }
-            if (_txq!.TryGetUsed(out UsedBuffer u))
-            {
-                id = u.Token;
-                return true;
-            }
+            id = _txFresh++;
+            return true;
+        }
+        if (_txq!.TryGetUsed(out UsedBuffer u))
+        {
+            id = u.Token;
+            return true;
         }
         id = -1;
         return false;
@@ -206,19 +228,16 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     protected override Span<byte> TxSpan(int id) => _pool.GetSpan(_txBase + (ulong)id * (ulong)_options.TxBufferSize, _options.TxBufferSize);
 
     /// <inheritdoc/>
-    protected override void SubmitTx(int id, int totalLength)
+    protected override void SubmitTxLocked(int id, int totalLength)
     {
-        lock (_tx)
-        {
-            _txq!.TryAdd(new VirtqBuffer(_pool.DeviceAddress + _txBase + (ulong)id * (ulong)_options.TxBufferSize, (uint)totalLength), deviceWritable: false, id);
-            if (_txq.KickPrepare()) _doorbell.Ring(_txNotifyId);
-        }
+        _txq!.TryAdd(new VirtqBuffer(_pool.DeviceAddress + _txBase + (ulong)id * (ulong)_options.TxBufferSize, (uint)totalLength), deviceWritable: false, id);
+        if (_txq.KickPrepare()) _doorbell.Ring(_txNotifyId);
     }
 
     /// <inheritdoc/>
-    protected override void ReturnTx(int id)
+    protected override void ReturnTxLocked(int id)
     {
-        lock (_tx) _txSpare.Push(id);
+        _txSpare.Push(id);
     }
 
     /// <inheritdoc/>

@@ -26,6 +26,7 @@ public sealed record RpmsgRemoteOptions
 public sealed class VirtioRpmsgRemote : RpmsgBus
 {
     private const int MaxBuffer = Wire.RpmsgHeader.Size + ushort.MaxValue;
+    private const int PrefetchedTxBuffers = 8;
 
     private readonly IVirtioConfig _config;
     private readonly SplitRing _txRing, _rxRing;
@@ -33,7 +34,6 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     private readonly Doorbell _doorbell;
     private readonly uint _txNotifyId, _rxNotifyId;
     private readonly RpmsgRemoteOptions _options;
-    private readonly Lock _tx = new();
     private readonly Stack<int> _txSpare = new();
     private readonly BufferSegment[] _txSegments, _rxSegments;
     private readonly System.Collections.Concurrent.ConcurrentQueue<int> _rxReleased = new();
@@ -90,7 +90,7 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
         _rxq = new SplitVirtqueueDevice(_rxRing, _memory, eventIdx, indirect);
         _txq.DisableNotifications();
         _loop = loop;
-        loop.Add(new LoopHandler(ProcessRx, () => Guard(_rxq.EnableNotifications), () => Guard(_rxq.DisableNotifications), $"{Name} rx"), _doorbell);
+        loop.Add(new LoopHandler(ProcessRx, ArmRx, DisarmRx, $"{Name} rx"), _doorbell);
         loop.Add(new LoopHandler(ProcessTx, ArmTx, DisarmTx, $"{Name} tx"), _doorbell);
         Logger.LogInformation("{Device}: host set DRIVER_OK, features 0x{Features:x}", Name, features);
         MarkReady();
@@ -136,61 +136,95 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     {
         if (State == RpmsgDeviceState.Failed) return false;
         bool did = FlushAnnouncements();
+        // Take a few of the host's receive buffers ahead of need, between messages, so that a send does not have to
+        // read the available ring and descriptors on its own critical path.
+        if (_txSpare.Count < PrefetchedTxBuffers)
+        {
+            try
+            {
+                lock (TxLock)
+                {
+                    while (_txSpare.Count < PrefetchedTxBuffers && _txq!.TryPop(out DescriptorChain chain))
+                        _txSpare.Push(TakeHostRxBuffer(chain));
+                }
+            }
+            catch (Exception e) when (e is VirtqueueException or RpmsgException)
+            {
+                if (e is VirtqueueException) Fail(e);
+                return false;
+            }
+        }
         if (TxWaiters > 0 && TxAvailable()) SignalTxAvailable();
         return did;
     }
 
     private bool TxAvailable()
     {
-        lock (_tx) return _txSpare.Count > 0 || _txq!.HasAvailable;
+        lock (TxLock) return _txSpare.Count > 0 || _txq!.HasAvailable;
+    }
+
+    // Arm/disarm run on every park of the loop: plain methods, no delegates allocated per call.
+    private bool ArmRx()
+    {
+        if (State == RpmsgDeviceState.Failed) return false;
+        try { return _rxq!.EnableNotifications(); }
+        catch (VirtqueueException e) { Fail(e); return false; }
+    }
+
+    private void DisarmRx()
+    {
+        if (State == RpmsgDeviceState.Failed) return;
+        try { _rxq!.DisableNotifications(); }
+        catch (VirtqueueException e) { Fail(e); }
     }
 
     private bool ArmTx()
     {
         if (TxWaiters == 0 || State == RpmsgDeviceState.Failed) return false;
-        lock (_tx) return Guard(_txq!.EnableNotifications);
+        try
+        {
+            lock (TxLock) return _txq!.EnableNotifications();
+        }
+        catch (VirtqueueException e) { Fail(e); return false; }
     }
 
     private void DisarmTx()
     {
         if (State == RpmsgDeviceState.Failed) return;
-        lock (_tx) Guard(() => { _txq!.DisableNotifications(); return false; });
+        try
+        {
+            lock (TxLock) _txq!.DisableNotifications();
+        }
+        catch (VirtqueueException e) { Fail(e); }
     }
-
-    private bool Guard(Func<bool> op)
-    {
-        if (State == RpmsgDeviceState.Failed) return false;
-        try { return op(); }
-        catch (VirtqueueException e) { Fail(e); return false; }
-    }
-
-    private void Guard(Action op) => Guard(() => { op(); return false; });
 
     /// <inheritdoc/>
-    protected override bool TryAcquireTx(out int id, out int capacity)
+    protected override bool TryAcquireTxLocked(out int id, out int capacity)
     {
-        lock (_tx)
+        if (!_txSpare.TryPop(out id))
         {
-            if (!_txSpare.TryPop(out id))
+            if (!_txq!.TryPop(out DescriptorChain chain))
             {
-                if (!_txq!.TryPop(out DescriptorChain chain))
-                {
-                    id = -1;
-                    capacity = 0;
-                    return false;
-                }
-                if (chain.Writable.Length == 0 || chain.Writable[0].Length <= Wire.RpmsgHeader.Size)
-                {
-                    var e = new InvalidDataException($"{Name}: the host offered receive buffer {chain.Head} that is not device-writable or not longer than the rpmsg header");
-                    Fail(e);
-                    throw new RpmsgException(RpmsgError.DeviceFailed, e.Message);
-                }
-                id = chain.Head;
-                _txSegments[id] = chain.Writable[0];
+                id = -1;
+                capacity = 0;
+                return false;
             }
-            capacity = (int)Math.Min(_txSegments[id].Length, MaxBuffer) - Wire.RpmsgHeader.Size;
-            return true;
+            id = TakeHostRxBuffer(chain);
         }
+        capacity = (int)Math.Min(_txSegments[id].Length, MaxBuffer) - Wire.RpmsgHeader.Size;
+        return true;
+    }
+
+    private int TakeHostRxBuffer(in DescriptorChain chain)
+    {
+        if (chain.Writable.Length == 0 || chain.Writable[0].Length <= Wire.RpmsgHeader.Size)
+        {
+            var e = new InvalidDataException($"{Name}: the host offered receive buffer {chain.Head} that is not device-writable or not longer than the rpmsg header");
+            Fail(e);
+            throw new RpmsgException(RpmsgError.DeviceFailed, e.Message);
+        }
+        _txSegments[chain.Head] = chain.Writable[0];
+        return chain.Head;
     }
 
     /// <summary>
@@ -199,11 +233,11 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     /// </summary>
     public bool InjectRaw(ReadOnlySpan<byte> bytes, uint usedLength)
     {
-        if (!TryAcquireTx(out int id, out int capacity)) return false;
-        Span<byte> buf = TxSpan(id);
-        bytes[..Math.Min(bytes.Length, buf.Length)].CopyTo(buf);
-        lock (_tx)
+        lock (TxLock)
         {
+            if (!TryAcquireTxLocked(out int id, out _)) return false;
+            Span<byte> buf = TxSpan(id);
+            bytes[..Math.Min(bytes.Length, buf.Length)].CopyTo(buf);
             _txq!.AddUsed((ushort)id, usedLength);
             if (_txq.PublishUsed()) _doorbell.Ring(_txNotifyId);
         }
@@ -214,19 +248,16 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     protected override Span<byte> TxSpan(int id) => View(_txSegments[id]);
 
     /// <inheritdoc/>
-    protected override void SubmitTx(int id, int totalLength)
+    protected override void SubmitTxLocked(int id, int totalLength)
     {
-        lock (_tx)
-        {
-            _txq!.AddUsed((ushort)id, (uint)totalLength);
-            if (_txq.PublishUsed()) _doorbell.Ring(_txNotifyId);
-        }
+        _txq!.AddUsed((ushort)id, (uint)totalLength);
+        if (_txq.PublishUsed()) _doorbell.Ring(_txNotifyId);
     }
 
     /// <inheritdoc/>
-    protected override void ReturnTx(int id)
+    protected override void ReturnTxLocked(int id)
     {
-        lock (_tx) _txSpare.Push(id);
+        _txSpare.Push(id);
     }
 
     /// <inheritdoc/>

@@ -38,6 +38,7 @@ public sealed class SplitVirtqueueDriver
     private readonly uint[] _writableBytes;
     private readonly byte[] _headState;
     private readonly ushort[] _availShadow;  // heads we put in the available ring, never read back from shared memory
+    private readonly VirtqDescriptor[] _descShadow; // what we last wrote into each descriptor
     private int _freeHead;
     private int _freeCount;
     private int _outstanding;
@@ -70,6 +71,7 @@ public sealed class SplitVirtqueueDriver
         _writableBytes = new uint[_size];
         _headState = new byte[_size];
         _availShadow = new ushort[_size];
+        _descShadow = new VirtqDescriptor[_size];
         if (clearRing) ring.Clear();
         Attach();
     }
@@ -106,6 +108,7 @@ public sealed class SplitVirtqueueDriver
 
     private void Attach()
     {
+        for (int i = 0; i < _size; i++) _descShadow[i] = _ring.Descriptors.Read<VirtqDescriptor>((ulong)i * VirtqDescriptor.Size);
         ushort avail = _ring.Available.ReadU16Acquire(SplitRingOffsets.Index);
         ushort used = _ring.Used.ReadU16Acquire(SplitRingOffsets.Index);
         int pending = (ushort)(avail - used);
@@ -157,8 +160,7 @@ public sealed class SplitVirtqueueDriver
         ThrowIfBroken();
         if (_freeCount == 0) return false;
         ushort head = TakeDescriptor();
-        _ring.Descriptors.Write((ulong)head * VirtqDescriptor.Size,
-            new VirtqDescriptor(buffer.Address, buffer.Length, deviceWritable ? VirtqDescFlags.Write : VirtqDescFlags.None, 0));
+        WriteDescriptor(head, new VirtqDescriptor(buffer.Address, buffer.Length, deviceWritable ? VirtqDescFlags.Write : VirtqDescFlags.None, 0));
         Stage(head, 1, deviceWritable ? buffer.Length : 0, token);
         return true;
     }
@@ -188,8 +190,7 @@ public sealed class SplitVirtqueueDriver
                 var flags = (w ? VirtqDescFlags.Write : 0) | (i + 1 < total ? VirtqDescFlags.Next : 0);
                 _indirectTables.Write(tableOffset + (ulong)i * VirtqDescriptor.Size, new VirtqDescriptor(b.Address, b.Length, flags, (ushort)(i + 1 < total ? i + 1 : 0)));
             }
-            _ring.Descriptors.Write((ulong)head * VirtqDescriptor.Size,
-                new VirtqDescriptor(_indirectTables.DeviceAddress + tableOffset, (uint)(total * VirtqDescriptor.Size), VirtqDescFlags.Indirect, 0));
+            WriteDescriptor(head, new VirtqDescriptor(_indirectTables.DeviceAddress + tableOffset, (uint)(total * VirtqDescriptor.Size), VirtqDescFlags.Indirect, 0));
             Stage(head, 1, writableBytes, token);
             return true;
         }
@@ -205,11 +206,21 @@ public sealed class SplitVirtqueueDriver
             ushort next = last ? (ushort)0 : TakeDescriptor();
             if (!last) _nextFree[current] = next; // remember the link privately for freeing
             var flags = (w ? VirtqDescFlags.Write : 0) | (last ? 0 : VirtqDescFlags.Next);
-            _ring.Descriptors.Write((ulong)current * VirtqDescriptor.Size, new VirtqDescriptor(b.Address, b.Length, flags, next));
+            WriteDescriptor(current, new VirtqDescriptor(b.Address, b.Length, flags, next));
             current = next;
         }
         Stage(first, (ushort)total, writableBytes, token);
         return true;
+    }
+
+    // Recycled buffers usually land in the descriptor that described them last time (the free list is LIFO). Leaving
+    // an unchanged descriptor alone keeps its cache line shared with the device instead of bouncing it every time.
+    private void WriteDescriptor(ushort index, in VirtqDescriptor d)
+    {
+        ref VirtqDescriptor last = ref _descShadow[index];
+        if (last.Address == d.Address && last.Length == d.Length && last.Flags == d.Flags && last.Next == d.Next) return;
+        last = d;
+        _ring.Descriptors.Write((ulong)index * VirtqDescriptor.Size, d);
     }
 
     private ushort TakeDescriptor()

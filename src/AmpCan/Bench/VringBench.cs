@@ -137,7 +137,7 @@ public sealed class VringBench(BenchSettings settings, TextWriter log)
         return LatencyStats.From(samples);
     }
 
-    private (LatencyStats Stats, double AllocPerBuffer, double? IdleCpuPercent) RoundTrip(NotificationMode mode, int payload, int n, bool measureIdle)
+    internal (LatencyStats Stats, double AllocPerBuffer, double? IdleCpuPercent) RoundTrip(NotificationMode mode, int payload, int n, bool measureIdle)
     {
         using var bed = new VringTestbed();
         var device = new SplitVirtqueueDevice(bed.Ring, bed.Memory, eventIndex: true, indirectDescriptors: true);
@@ -173,14 +173,14 @@ public sealed class VringBench(BenchSettings settings, TextWriter log)
         return (LatencyStats.From(samples), Math.Max(0, allocated) / (double)n, idle);
     }
 
-    private void WarmUp(Action chunk)
+    internal void WarmUp(Action chunk)
     {
         long t0 = Stopwatch.GetTimestamp();
         do chunk();
         while (Stopwatch.GetElapsedTime(t0).TotalSeconds < settings.WarmupSeconds);
     }
 
-    private (double BuffersPerSecond, double AllocPerBuffer) Stream(NotificationMode mode, int payload, int n)
+    internal (double BuffersPerSecond, double AllocPerBuffer) Stream(NotificationMode mode, int payload, int n)
     {
         using var bed = new VringTestbed();
         var device = new SplitVirtqueueDevice(bed.Ring, bed.Memory, eventIndex: true, indirectDescriptors: true);

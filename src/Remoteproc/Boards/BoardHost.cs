@@ -20,6 +20,10 @@ public sealed record BoardHostOptions
     public NotificationMode? Mode { get; init; }
     /// <summary>Loggers.</summary>
     public ILoggerFactory? Loggers { get; init; }
+    /// <summary>Pin the host loop to CPU 0 and an in-process simulated remote's loop to CPU 1 (benchmarks).</summary>
+    public bool PinLoops { get; init; }
+    /// <summary>Replaces the simulated remote's firmware (features, services) for an in-process remote.</summary>
+    public SimulatedFirmware? Firmware { get; init; }
 }
 
 /// <summary>
@@ -129,7 +133,8 @@ public sealed class BoardHost : IDisposable
                 break;
         }
 
-        SimulatedFirmware firmware = new() { TableOffset = Board.ResourceTable.Offset, EchoService = Board.Remote.EchoService };
+        SimulatedFirmware firmware = (options.Firmware ?? new SimulatedFirmware { EchoService = Board.Remote.EchoService }) with { TableOffset = Board.ResourceTable.Offset };
+        int remoteCpu = options.PinLoops ? 1 : -1;
         NotificationMode mode = options.Mode ?? Board.Notification.Mode;
         if (remote == RemoteKind.Simulated)
         {
@@ -141,13 +146,13 @@ public sealed class BoardHost : IDisposable
                 Task<UnixSocketDoorbell> accept = Task.Run(() => UnixSocketDoorbell.Accept(Board.Doorbell.Path!, timeout, cancellation));
                 bell = Own(UnixSocketDoorbell.Connect(Board.Doorbell.Path!, timeout));
                 remoteBell = Own(accept.GetAwaiter().GetResult());
-                SimulatedRemote = Own(new SimulatedRemote(remoteView.Io, remoteBell, firmware, mode, loggers.CreateLogger("AmpCan.RemoteSim")));
+                SimulatedRemote = Own(new SimulatedRemote(remoteView.Io, remoteBell, firmware, mode, loggers.CreateLogger("AmpCan.RemoteSim"), remoteCpu));
                 SimulatedRemote.Boot(timeout, writeTable: false);
             }
             else
             {
                 if (remoteBell is null) throw new BoardException($"board '{Board.Name}': a simulated remote cannot use a {Board.Doorbell.Kind} doorbell");
-                SimulatedRemote = Own(new SimulatedRemote(remoteView.Io, remoteBell, firmware, mode, loggers.CreateLogger("AmpCan.RemoteSim")));
+                SimulatedRemote = Own(new SimulatedRemote(remoteView.Io, remoteBell, firmware, mode, loggers.CreateLogger("AmpCan.RemoteSim"), remoteCpu));
                 SimulatedRemote.Boot(timeout);
             }
         }
@@ -172,7 +177,7 @@ public sealed class BoardHost : IDisposable
         };
         IoRegion pool = SharedMemory.Io.Slice(Board.Rpmsg.BufferPoolOffset, opts.PoolSize);
         Rpmsg = Own(RpmsgVdev.CreateHost("rpmsg0", vdev, new MemoryMap(SharedMemory.Io), pool, bell, opts, loggers.CreateLogger("AmpCan.Rpmsg")));
-        Loop.Start();
+        Loop.Start(options.PinLoops ? 0 : -1);
         Rpmsg.Start(Loop);
     }
 

@@ -76,10 +76,15 @@ public sealed class SimulatedRemote : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private int _sampleCount;
     private VirtioRpmsgRemote? _rpmsg;
+    private readonly int _cpu;
 
-    /// <summary>Creates the remote over <paramref name="sharedMemory"/> (its whole window); nothing runs until <see cref="Boot"/>.</summary>
-    public SimulatedRemote(IoRegion sharedMemory, Doorbell doorbell, SimulatedFirmware? firmware = null, NotificationMode mode = NotificationMode.Adaptive, ILogger? logger = null)
+    /// <summary>
+    /// Creates the remote over <paramref name="sharedMemory"/> (its whole window), its loop pinned to <paramref name="cpu"/>
+    /// when that is not negative; nothing runs until <see cref="Boot"/>.
+    /// </summary>
+    public SimulatedRemote(IoRegion sharedMemory, Doorbell doorbell, SimulatedFirmware? firmware = null, NotificationMode mode = NotificationMode.Adaptive, ILogger? logger = null, int cpu = -1)
     {
+        _cpu = cpu;
         _shm = sharedMemory;
         _doorbell = doorbell;
         _firmware = firmware ?? new SimulatedFirmware();
@@ -124,7 +129,7 @@ public sealed class SimulatedRemote : IDisposable
         ResourceTable table = ResourceTable.Parse(_shm.Slice(_firmware.TableOffset, 0x1000));
         VdevResource vdev = table.Vdevs[0];
         _rpmsg = RpmsgVdev.CreateRemote("remote-sim", vdev, new MemoryMap(_shm), _doorbell, logger: _logger);
-        _loop.Start();
+        _loop.Start(_cpu);
         _ = Task.Run(() =>
         {
             try

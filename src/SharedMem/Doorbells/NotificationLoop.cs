@@ -165,9 +165,21 @@ public sealed unsafe class NotificationLoop : IDisposable
         epoll_event* events = stackalloc epoll_event[MaxEvents];
         long idleSince = 0;  // when the current idle stretch began; 0 while working
         int idleSpins = 0;
+        INotificationHandler[] disarmed = [];
         while (!_stopping)
         {
             INotificationHandler[] handlers = Volatile.Read(ref _handlers);
+            if (Mode != NotificationMode.Doorbell && !ReferenceEquals(handlers, disarmed))
+            {
+                // A spinning loop needs no notifications: tell the peer of every new handler before it costs kicks.
+                foreach (INotificationHandler h in handlers)
+                {
+                    if (Array.IndexOf(disarmed, h) >= 0) continue;
+                    try { h.DisarmNotifications(); }
+                    catch (Exception e) { Fault(h, e); }
+                }
+                disarmed = handlers;
+            }
             bool did = false;
             foreach (INotificationHandler h in handlers)
             {
