@@ -391,6 +391,17 @@ public abstract class RpmsgBus : IDisposable
     /// <summary>Senders waiting for a transmit buffer, plus announcements not sent yet.</summary>
     protected int TxWaiters => Volatile.Read(ref _txWaiters);
 
+    internal int TxWaitersForLoop => TxWaiters;
+
+    internal Lock TxLockForLoop => TxLock;
+
+    /// <summary>Puts the receive and transmit work on <paramref name="loop"/>, woken by <paramref name="doorbell"/>.</summary>
+    protected void AttachToLoop(NotificationLoop loop, Doorbell doorbell, IVirtqueueNotifications rx, Func<bool> processRx, IVirtqueueNotifications tx, Func<bool> processTx)
+    {
+        loop.Add(new QueueHandler(this, processRx, rx, transmit: false, $"{Name} rx"), doorbell);
+        loop.Add(new QueueHandler(this, processTx, tx, transmit: true, $"{Name} tx"), doorbell);
+    }
+
     /// <summary>Wakes blocked senders (the transport calls it when transmit buffers may have become free).</summary>
     protected void SignalTxAvailable()
     {
@@ -636,11 +647,43 @@ public abstract class RpmsgBus : IDisposable
     protected abstract void TxWaitersChanged();
 }
 
-/// <summary>Glue between a transport and the <see cref="NotificationLoop"/> of its remote.</summary>
-internal sealed class LoopHandler(Func<bool> process, Func<bool> arm, Action disarm, string name) : INotificationHandler
+/// <summary>
+/// One queue of a transport on its remote's <see cref="NotificationLoop"/>: the transport's processing, plus arming and
+/// disarming the queue's notifications (transmit queues only while someone waits for a buffer, under the tx lock).
+/// Arming runs on every park, so it is plain code: no delegate is allocated per call.
+/// </summary>
+internal sealed class QueueHandler(RpmsgBus bus, Func<bool> process, IVirtqueueNotifications queue, bool transmit, string name) : INotificationHandler
 {
     public bool Process() => process();
-    public bool ArmNotifications() => arm();
-    public void DisarmNotifications() => disarm();
+
+    public bool ArmNotifications()
+    {
+        if (bus.State == RpmsgDeviceState.Failed || (transmit && bus.TxWaitersForLoop == 0)) return false;
+        try
+        {
+            if (!transmit) return queue.EnableNotifications();
+            lock (bus.TxLockForLoop) return queue.EnableNotifications();
+        }
+        catch (VirtqueueException e)
+        {
+            bus.Fail(e);
+            return false;
+        }
+    }
+
+    public void DisarmNotifications()
+    {
+        if (bus.State == RpmsgDeviceState.Failed) return;
+        try
+        {
+            if (!transmit) queue.DisableNotifications();
+            else lock (bus.TxLockForLoop) queue.DisableNotifications();
+        }
+        catch (VirtqueueException e)
+        {
+            bus.Fail(e);
+        }
+    }
+
     public override string ToString() => name;
 }

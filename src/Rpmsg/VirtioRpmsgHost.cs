@@ -109,8 +109,7 @@ public sealed class VirtioRpmsgHost : RpmsgBus
         _txq.DisableCallbacks();
         _loop = loop;
         _config.Status = VirtioStatus.Acknowledge | VirtioStatus.Driver | VirtioStatus.DriverOk;
-        loop.Add(new LoopHandler(ProcessRx, ArmRx, DisarmRx, $"{Name} rx"), _doorbell);
-        loop.Add(new LoopHandler(ProcessTx, ArmTx, DisarmTx, $"{Name} tx"), _doorbell);
+        AttachToLoop(loop, _doorbell, _rxq, ProcessRx, _txq, ProcessTx);
         if (_rxq.KickPrepare()) _doorbell.Ring(_rxNotifyId);
         Logger.LogInformation("{Device}: DRIVER_OK, features 0x{Features:x}, {Rx}×{RxSize} receive and {Tx}×{TxSize} transmit buffers",
             Name, features, _options.RxBufferCount, _options.RxBufferSize, _options.TxBufferCount, _options.TxBufferSize);
@@ -168,41 +167,6 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     private bool TxAvailable()
     {
         lock (TxLock) return _txSpare.Count > 0 || _txFresh < _options.TxBufferCount || _txq!.HasUsed;
-    }
-
-    // Arm/disarm run on every park of the loop: plain methods, no delegates allocated per call.
-    private bool ArmRx()
-    {
-        if (State == RpmsgDeviceState.Failed) return false;
-        try { return _rxq!.EnableCallbacks(); }
-        catch (VirtqueueException e) { Fail(e); return false; }
-    }
-
-    private void DisarmRx()
-    {
-        if (State == RpmsgDeviceState.Failed) return;
-        try { _rxq!.DisableCallbacks(); }
-        catch (VirtqueueException e) { Fail(e); }
-    }
-
-    private bool ArmTx()
-    {
-        if (TxWaiters == 0 || State == RpmsgDeviceState.Failed) return false;
-        try
-        {
-            lock (TxLock) return _txq!.EnableCallbacks();
-        }
-        catch (VirtqueueException e) { Fail(e); return false; }
-    }
-
-    private void DisarmTx()
-    {
-        if (State == RpmsgDeviceState.Failed) return;
-        try
-        {
-            lock (TxLock) _txq!.DisableCallbacks();
-        }
-        catch (VirtqueueException e) { Fail(e); }
     }
 
     /// <inheritdoc/>

@@ -90,8 +90,7 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
         _rxq = new SplitVirtqueueDevice(_rxRing, _memory, eventIdx, indirect);
         _txq.DisableNotifications();
         _loop = loop;
-        loop.Add(new LoopHandler(ProcessRx, ArmRx, DisarmRx, $"{Name} rx"), _doorbell);
-        loop.Add(new LoopHandler(ProcessTx, ArmTx, DisarmTx, $"{Name} tx"), _doorbell);
+        AttachToLoop(loop, _doorbell, _rxq, ProcessRx, _txq, ProcessTx);
         Logger.LogInformation("{Device}: host set DRIVER_OK, features 0x{Features:x}", Name, features);
         MarkReady();
         return true;
@@ -161,41 +160,6 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     private bool TxAvailable()
     {
         lock (TxLock) return _txSpare.Count > 0 || _txq!.HasAvailable;
-    }
-
-    // Arm/disarm run on every park of the loop: plain methods, no delegates allocated per call.
-    private bool ArmRx()
-    {
-        if (State == RpmsgDeviceState.Failed) return false;
-        try { return _rxq!.EnableNotifications(); }
-        catch (VirtqueueException e) { Fail(e); return false; }
-    }
-
-    private void DisarmRx()
-    {
-        if (State == RpmsgDeviceState.Failed) return;
-        try { _rxq!.DisableNotifications(); }
-        catch (VirtqueueException e) { Fail(e); }
-    }
-
-    private bool ArmTx()
-    {
-        if (TxWaiters == 0 || State == RpmsgDeviceState.Failed) return false;
-        try
-        {
-            lock (TxLock) return _txq!.EnableNotifications();
-        }
-        catch (VirtqueueException e) { Fail(e); return false; }
-    }
-
-    private void DisarmTx()
-    {
-        if (State == RpmsgDeviceState.Failed) return;
-        try
-        {
-            lock (TxLock) _txq!.DisableNotifications();
-        }
-        catch (VirtqueueException e) { Fail(e); }
     }
 
     /// <inheritdoc/>

@@ -16,7 +16,7 @@ public readonly record struct DeviceQueueState(ushort NextAvail, ushort NextUsed
 /// One thread owns an instance. Any protocol violation throws <see cref="VirtqueueException"/> and leaves the queue
 /// broken (every later call throws the same error) until the owner resets it; no access ever leaves the memory map.
 /// </remarks>
-public sealed class SplitVirtqueueDevice
+public sealed class SplitVirtqueueDevice : IVirtqueueNotifications
 {
     private readonly SplitRing _ring;
     private readonly MemoryMap _memory;
@@ -30,7 +30,7 @@ public sealed class SplitVirtqueueDevice
     private ushort _cachedAvailIndex;
     private ushort _nextUsed;
     private ushort _publishedUsed;
-    private VirtqueueException? _broken;
+    private readonly QueueFault _fault = new();
 
     /// <summary>
     /// Creates the device side over <paramref name="ring"/>. Buffers are resolved through <paramref name="memory"/>.
@@ -73,14 +73,14 @@ public sealed class SplitVirtqueueDevice
     public DeviceQueueState State => new(_nextAvail, _nextUsed);
 
     /// <summary>The violation that stopped this queue, or null.</summary>
-    public VirtqueueException? Fault => _broken;
+    public VirtqueueException? Fault => _fault.First;
 
     /// <summary>True when the driver has made chains available that were not popped yet (reads the ring).</summary>
     public bool HasAvailable
     {
         get
         {
-            ThrowIfBroken();
+            _fault.ThrowIfBroken();
             return _nextAvail != _cachedAvailIndex || _ring.Available.ReadU16Acquire(SplitRingOffsets.Index) != _nextAvail;
         }
     }
@@ -89,7 +89,7 @@ public sealed class SplitVirtqueueDevice
     /// <exception cref="VirtqueueException">The driver broke the protocol; the queue is now broken.</exception>
     public bool TryPop(out DescriptorChain chain)
     {
-        ThrowIfBroken();
+        _fault.ThrowIfBroken();
         if (_nextAvail == _cachedAvailIndex)
         {
             ushort idx = _ring.Available.ReadU16Acquire(SplitRingOffsets.Index);
@@ -99,12 +99,12 @@ public sealed class SplitVirtqueueDevice
                 return false;
             }
             if ((ushort)(idx - _nextAvail) > _size)
-                Break(VirtqueueError.AvailIndexOutOfRange, $"available index {idx} is {(ushort)(idx - _nextAvail)} ahead of {_nextAvail}, more than the queue size {_size}");
+                _fault.Break(VirtqueueError.AvailIndexOutOfRange, $"available index {idx} is {(ushort)(idx - _nextAvail)} ahead of {_nextAvail}, more than the queue size {_size}");
             _cachedAvailIndex = idx;
         }
         ushort head = _ring.Available.ReadU16(SplitRingOffsets.AvailEntry(_nextAvail & _mask));
-        if (head >= _size) Break(VirtqueueError.DescriptorIndexOutOfRange, $"available entry {_nextAvail} names head {head}, beyond the queue size {_size}");
-        if (_inFlight[head]) Break(VirtqueueError.HeadAlreadyInFlight, $"head {head} was made available again before it was used");
+        if (head >= _size) _fault.Break(VirtqueueError.DescriptorIndexOutOfRange, $"available entry {_nextAvail} names head {head}, beyond the queue size {_size}");
+        if (_inFlight[head]) _fault.Break(VirtqueueError.HeadAlreadyInFlight, $"head {head} was made available again before it was used");
         chain = Walk(head);
         _inFlight[head] = true;
         _nextAvail++;
@@ -124,21 +124,21 @@ public sealed class SplitVirtqueueDevice
         while (true)
         {
             if (++steps > tableSize)
-                Break(VirtqueueError.DescriptorChainTooLong, $"chain at head {head} has more than {tableSize} descriptors{(inIndirect ? " in its indirect table" : "")} (a loop?)");
+                _fault.Break(VirtqueueError.DescriptorChainTooLong, $"chain at head {head} has more than {tableSize} descriptors{(inIndirect ? " in its indirect table" : "")} (a loop?)");
             VirtqDescriptor d = table.Read<VirtqDescriptor>((ulong)index * VirtqDescriptor.Size);
             VirtqDescFlags flags = d.Flags;
             if ((flags & VirtqDescFlags.Indirect) != 0)
             {
-                if (inIndirect) Break(VirtqueueError.NestedIndirectTable, $"chain at head {head}: indirect table contains an indirect descriptor");
-                if (!IndirectDescriptors) Break(VirtqueueError.IndirectNotNegotiated, $"chain at head {head}: indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC");
-                if ((flags & VirtqDescFlags.Next) != 0) Break(VirtqueueError.IndirectWithNext, $"chain at head {head}: descriptor {index} has both INDIRECT and NEXT");
+                if (inIndirect) _fault.Break(VirtqueueError.NestedIndirectTable, $"chain at head {head}: indirect table contains an indirect descriptor");
+                if (!IndirectDescriptors) _fault.Break(VirtqueueError.IndirectNotNegotiated, $"chain at head {head}: indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC");
+                if ((flags & VirtqDescFlags.Next) != 0) _fault.Break(VirtqueueError.IndirectWithNext, $"chain at head {head}: descriptor {index} has both INDIRECT and NEXT");
                 uint len = d.Length;
                 if (len == 0 || len % VirtqDescriptor.Size != 0 || len / VirtqDescriptor.Size > (uint)_size)
-                    Break(VirtqueueError.InvalidIndirectTable, $"chain at head {head}: indirect table of {len} bytes (must be a non-zero multiple of 16, at most {_size} entries)");
+                    _fault.Break(VirtqueueError.InvalidIndirectTable, $"chain at head {head}: indirect table of {len} bytes (must be a non-zero multiple of 16, at most {_size} entries)");
                 if (d.Address > ulong.MaxValue - len)
-                    Break(VirtqueueError.LengthOverflow, $"chain at head {head}: indirect table at 0x{d.Address:x}+{len} wraps");
+                    _fault.Break(VirtqueueError.LengthOverflow, $"chain at head {head}: indirect table at 0x{d.Address:x}+{len} wraps");
                 if (!_memory.TryTranslate(d.Address, len, out IoRegion r, out ulong off))
-                    Break(VirtqueueError.AddressOutOfMap, $"chain at head {head}: indirect table 0x{d.Address:x}+{len} is outside the memory map");
+                    _fault.Break(VirtqueueError.AddressOutOfMap, $"chain at head {head}: indirect table 0x{d.Address:x}+{len} is outside the memory map");
                 table = r.Slice(off, len);
                 tableSize = (int)(len / VirtqDescriptor.Size);
                 inIndirect = true;
@@ -149,15 +149,15 @@ public sealed class SplitVirtqueueDevice
 
             bool writable = (flags & VirtqDescFlags.Write) != 0;
             if (!writable && seenWritable)
-                Break(VirtqueueError.ReadableAfterWritable, $"chain at head {head}: readable descriptor {index} after a writable one");
+                _fault.Break(VirtqueueError.ReadableAfterWritable, $"chain at head {head}: readable descriptor {index} after a writable one");
             ulong addr = d.Address;
             uint length = d.Length;
             if (addr > ulong.MaxValue - length)
-                Break(VirtqueueError.LengthOverflow, $"chain at head {head}: buffer 0x{addr:x}+{length} wraps");
+                _fault.Break(VirtqueueError.LengthOverflow, $"chain at head {head}: buffer 0x{addr:x}+{length} wraps");
             if (!_memory.TryTranslate(addr, length, out IoRegion region, out ulong offset))
-                Break(VirtqueueError.AddressOutOfMap, $"chain at head {head}: buffer 0x{addr:x}+{length} is outside the memory map");
+                _fault.Break(VirtqueueError.AddressOutOfMap, $"chain at head {head}: buffer 0x{addr:x}+{length} is outside the memory map");
             if (count == _size)
-                Break(VirtqueueError.DescriptorChainTooLong, $"chain at head {head} has more than {_size} buffers");
+                _fault.Break(VirtqueueError.DescriptorChainTooLong, $"chain at head {head} has more than {_size} buffers");
             if (writable)
             {
                 seenWritable = true;
@@ -169,13 +169,13 @@ public sealed class SplitVirtqueueDevice
                 readBytes += length;
             }
             if (readBytes + writeBytes > uint.MaxValue)
-                Break(VirtqueueError.LengthOverflow, $"chain at head {head} totals {readBytes + writeBytes} bytes, beyond 2^32 - 1");
+                _fault.Break(VirtqueueError.LengthOverflow, $"chain at head {head} totals {readBytes + writeBytes} bytes, beyond 2^32 - 1");
             _scratch[count++] = new BufferSegment(region, offset, length, addr, writable);
 
             if ((flags & VirtqDescFlags.Next) == 0) break;
             index = d.Next;
             if (index >= tableSize)
-                Break(VirtqueueError.DescriptorIndexOutOfRange, $"chain at head {head}: next index {index} is beyond the {(inIndirect ? "indirect table" : "queue")} size {tableSize}");
+                _fault.Break(VirtqueueError.DescriptorIndexOutOfRange, $"chain at head {head}: next index {index} is beyond the {(inIndirect ? "indirect table" : "queue")} size {tableSize}");
         }
         return new DescriptorChain(head, _scratch, count, readable, readBytes, writeBytes);
     }
@@ -186,7 +186,7 @@ public sealed class SplitVirtqueueDevice
     /// </summary>
     public void AddUsed(ushort head, uint writtenLength)
     {
-        ThrowIfBroken();
+        _fault.ThrowIfBroken();
         if (head >= _size || !_inFlight[head])
             throw new InvalidOperationException($"head {head} is not a chain this queue popped and has not returned");
         _inFlight[head] = false;
@@ -200,7 +200,7 @@ public sealed class SplitVirtqueueDevice
     /// </summary>
     public bool PublishUsed()
     {
-        ThrowIfBroken();
+        _fault.ThrowIfBroken();
         ushort old = _publishedUsed, now = _nextUsed;
         if (old == now) return false;
         _ring.Used.WriteU16Release(SplitRingOffsets.Index, now);
@@ -217,7 +217,7 @@ public sealed class SplitVirtqueueDevice
     /// </summary>
     public bool EnableNotifications()
     {
-        ThrowIfBroken();
+        _fault.ThrowIfBroken();
         if (EventIndex) _ring.Used.WriteU16(_availEventOffset, _nextAvail);
         else _ring.Used.WriteU16(SplitRingOffsets.Flags, 0);
         IoRegion.FullFence();
@@ -227,19 +227,9 @@ public sealed class SplitVirtqueueDevice
     /// <summary>Tells the driver kicks are not needed (NO_NOTIFY; with EVENT_IDX the stale event index already does that).</summary>
     public void DisableNotifications()
     {
-        ThrowIfBroken();
+        _fault.ThrowIfBroken();
         if (!EventIndex) _ring.Used.WriteU16(SplitRingOffsets.Flags, (ushort)VirtqUsedFlags.NoNotify);
     }
 
-    private void ThrowIfBroken()
-    {
-        if (_broken is not null) throw new VirtqueueException(_broken.Error, $"queue stopped after an earlier violation: {_broken.Message}");
-    }
 
-    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    private void Break(VirtqueueError error, string message)
-    {
-        _broken = new VirtqueueException(error, message);
-        throw _broken;
-    }
 }

@@ -23,7 +23,7 @@ public readonly record struct UsedBuffer(int Token, ushort Head, uint Length);
 /// back from shared memory. A used element that names anything but an outstanding chain throws
 /// <see cref="VirtqueueException"/> and breaks the queue.
 /// </remarks>
-public sealed class SplitVirtqueueDriver
+public sealed class SplitVirtqueueDriver : IVirtqueueNotifications
 {
     private const byte HeadFree = 0, HeadStaged = 1, HeadOutstanding = 2;
 
@@ -50,7 +50,7 @@ public sealed class SplitVirtqueueDriver
     private bool _callbacksDisabled;
     private IoRegion? _indirectTables;
     private int _indirectEntries;
-    private VirtqueueException? _broken;
+    private readonly QueueFault _fault = new();
 
     /// <summary>
     /// Creates the driver side over <paramref name="ring"/>. With <paramref name="clearRing"/> the ring is zeroed
@@ -89,7 +89,7 @@ public sealed class SplitVirtqueueDriver
     public int Outstanding => _outstanding;
 
     /// <summary>The violation that stopped this queue, or null.</summary>
-    public VirtqueueException? Fault => _broken;
+    public VirtqueueException? Fault => _fault.First;
 
     /// <summary>
     /// Lets chains of several buffers travel as one indirect descriptor (VIRTIO_RING_F_INDIRECT_DESC). Each head gets
@@ -157,7 +157,7 @@ public sealed class SplitVirtqueueDriver
     /// <summary>Adds one buffer as a chain of its own; false when no descriptor is free.</summary>
     public bool TryAdd(VirtqBuffer buffer, bool deviceWritable, int token)
     {
-        ThrowIfBroken();
+        _fault.ThrowIfBroken();
         if (_freeCount == 0) return false;
         ushort head = TakeDescriptor();
         WriteDescriptor(head, new VirtqDescriptor(buffer.Address, buffer.Length, deviceWritable ? VirtqDescFlags.Write : VirtqDescFlags.None, 0));
@@ -171,7 +171,7 @@ public sealed class SplitVirtqueueDriver
     /// </summary>
     public bool TryAdd(ReadOnlySpan<VirtqBuffer> readable, ReadOnlySpan<VirtqBuffer> writable, int token)
     {
-        ThrowIfBroken();
+        _fault.ThrowIfBroken();
         int total = readable.Length + writable.Length;
         if (total == 0) throw new ArgumentException("a chain needs at least one buffer");
         if (total > _size) throw new ArgumentException($"a chain of {total} buffers is longer than the queue ({_size})");
@@ -245,7 +245,7 @@ public sealed class SplitVirtqueueDriver
     /// <summary>Makes every added chain visible to the device (release store of the available index).</summary>
     public void Publish()
     {
-        ThrowIfBroken();
+        _fault.ThrowIfBroken();
         for (ushort i = _publishedAvail; i != _availIndex; i++)
             _headState[_availShadow[i & _mask]] = HeadOutstanding;
         _outstanding += (ushort)(_availIndex - _publishedAvail);
@@ -274,7 +274,7 @@ public sealed class SplitVirtqueueDriver
     {
         get
         {
-            ThrowIfBroken();
+            _fault.ThrowIfBroken();
             return _lastUsed != _cachedUsedIndex || _ring.Used.ReadU16Acquire(SplitRingOffsets.Index) != _lastUsed;
         }
     }
@@ -283,7 +283,7 @@ public sealed class SplitVirtqueueDriver
     /// <exception cref="VirtqueueException">The device broke the protocol; the queue is now broken.</exception>
     public bool TryGetUsed(out UsedBuffer used)
     {
-        ThrowIfBroken();
+        _fault.ThrowIfBroken();
         if (_lastUsed == _cachedUsedIndex)
         {
             ushort idx = _ring.Used.ReadU16Acquire(SplitRingOffsets.Index);
@@ -293,13 +293,13 @@ public sealed class SplitVirtqueueDriver
                 return false;
             }
             if ((ushort)(idx - _lastUsed) > _outstanding)
-                Break(VirtqueueError.UsedIndexOutOfRange, $"used index {idx} is {(ushort)(idx - _lastUsed)} ahead of {_lastUsed}, but only {_outstanding} chains are outstanding");
+                _fault.Break(VirtqueueError.UsedIndexOutOfRange, $"used index {idx} is {(ushort)(idx - _lastUsed)} ahead of {_lastUsed}, but only {_outstanding} chains are outstanding");
             _cachedUsedIndex = idx;
         }
         VirtqUsedElement e = _ring.Used.Read<VirtqUsedElement>(SplitRingOffsets.UsedEntry(_lastUsed & _mask));
         uint id = e.Id;
-        if (id >= (uint)_size) Break(VirtqueueError.UsedIdOutOfRange, $"used entry {_lastUsed} names id {id}, beyond the queue size {_size}");
-        if (_headState[id] != HeadOutstanding) Break(VirtqueueError.UsedIdNotAvailable, $"used entry {_lastUsed} names id {id}, which is not an outstanding chain");
+        if (id >= (uint)_size) _fault.Break(VirtqueueError.UsedIdOutOfRange, $"used entry {_lastUsed} names id {id}, beyond the queue size {_size}");
+        if (_headState[id] != HeadOutstanding) _fault.Break(VirtqueueError.UsedIdNotAvailable, $"used entry {_lastUsed} names id {id}, which is not an outstanding chain");
         ushort head = (ushort)id;
         uint len = Math.Min(e.Length, _writableBytes[head]);
         int token = _tokens[head];
@@ -322,10 +322,14 @@ public sealed class SplitVirtqueueDriver
         _freeCount += n;
     }
 
+    bool IVirtqueueNotifications.EnableNotifications() => EnableCallbacks();
+
+    void IVirtqueueNotifications.DisableNotifications() => DisableCallbacks();
+
     /// <summary>Asks the device not to notify us of used buffers (we are polling).</summary>
     public void DisableCallbacks()
     {
-        ThrowIfBroken();
+        _fault.ThrowIfBroken();
         if (_callbacksDisabled) return;
         _callbacksDisabled = true;
         // With EVENT_IDX the flags must stay 0; an event index half the ring away is never reached while we poll.
@@ -339,7 +343,7 @@ public sealed class SplitVirtqueueDriver
     /// </summary>
     public bool EnableCallbacks()
     {
-        ThrowIfBroken();
+        _fault.ThrowIfBroken();
         _callbacksDisabled = false;
         if (EventIndex) _ring.Available.WriteU16(_usedEventOffset, _lastUsed);
         else _ring.Available.WriteU16(SplitRingOffsets.Flags, 0);
@@ -347,15 +351,5 @@ public sealed class SplitVirtqueueDriver
         return _ring.Used.ReadU16Acquire(SplitRingOffsets.Index) != _lastUsed;
     }
 
-    private void ThrowIfBroken()
-    {
-        if (_broken is not null) throw new VirtqueueException(_broken.Error, $"queue stopped after an earlier violation: {_broken.Message}");
-    }
 
-    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    private void Break(VirtqueueError error, string message)
-    {
-        _broken = new VirtqueueException(error, message);
-        throw _broken;
-    }
 }
