@@ -267,3 +267,32 @@ public class BusTests
         }
     }
 }
+
+public class QueueTests
+{
+    [Test]
+    public void QueuedEndpointDropsAndCountsWhenItsReaderFallsBehind()
+    {
+        using var link = new RpmsgLink(hostOptions: new RpmsgHostOptions { EndpointQueueCapacity = 4 });
+        using RpmsgEndpoint slow = link.Host.CreateEndpoint("slow", null, address: 0x600);
+        using RpmsgEndpoint talker = link.Remote.CreateEndpoint("talker", null, destination: 0x600);
+        for (int i = 0; i < 10; i++) talker.Send(new[] { (byte)i });
+        BusTests.WaitUntil(() => link.Host.Statistics.MessagesReceived == 10, "10 deliveries");
+        Assert.That(link.Host.Statistics.DroppedQueueOverflow, Is.EqualTo(6));
+        var got = new List<byte>();
+        while (slow.TryReceive(out RpmsgMessage m)) { got.Add(m.Payload[0]); m.Dispose(); }
+        Assert.That(got, Is.EqualTo(new byte[] { 0, 1, 2, 3 }), "the oldest are kept, in order");
+    }
+
+    [Test]
+    public async Task ReceiveAsyncEndsWhenTheEndpointIsDestroyed()
+    {
+        using var link = new RpmsgLink();
+        RpmsgEndpoint ep = link.Host.CreateEndpoint("gone", null);
+        ValueTask<RpmsgMessage> pending = ep.ReceiveAsync();
+        ep.Dispose();
+        var e = Assert.ThrowsAsync<RpmsgException>(async () => await pending);
+        Assert.That(e!.Error, Is.EqualTo(RpmsgError.EndpointDestroyed));
+        await Task.CompletedTask;
+    }
+}

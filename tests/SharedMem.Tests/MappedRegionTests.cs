@@ -109,3 +109,32 @@ public class MappedRegionTests
 
     internal static int DuplicateFd(int fd) => Tmds.Linux.LibC.dup(fd);
 }
+
+public class MapAgainTests
+{
+    [Test]
+    public void SecondMappingOfAMemfdSeesTheSameBytes()
+    {
+        using var a = MappedRegion.CreateMemfd("again", 4096, 0x5000);
+        using var b = a.MapAgain();
+        a.Io.WriteU32(0x10, 0xFEEDFACE);
+        Assert.That(b.Io.ReadU32(0x10), Is.EqualTo(0xFEEDFACE));
+        Assert.That(b.DeviceAddress, Is.EqualTo(0x5000UL));
+        a.Dispose();
+        Assert.That(b.Io.ReadU32(0x10), Is.EqualTo(0xFEEDFACE), "the second mapping lives on its own");
+    }
+
+    [Test]
+    public void SecondMappingOfAFileSeesTheSameBytes()
+    {
+        string path = $"/dev/shm/ampcan-again-{Guid.NewGuid():N}";
+        try
+        {
+            using var a = MappedRegion.MapFile(path, 8192, create: true);
+            using var b = a.MapAgain();
+            b.Io.WriteU64(100, 42);
+            Assert.That(a.Io.ReadU64(100), Is.EqualTo(42UL));
+        }
+        finally { File.Delete(path); }
+    }
+}

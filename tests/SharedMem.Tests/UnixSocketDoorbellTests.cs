@@ -1,0 +1,72 @@
+using AmpCan.SharedMem;
+using AmpCan.SharedMem.Doorbells;
+
+namespace AmpCan.Tests.SharedMem;
+
+public class UnixSocketDoorbellTests
+{
+    private static (UnixSocketDoorbell Server, UnixSocketDoorbell Client, string Path) Pair()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"ampcan-bell-{Guid.NewGuid():N}.sock");
+        Task<UnixSocketDoorbell> server = Task.Run(() => UnixSocketDoorbell.Accept(path, TimeSpan.FromSeconds(20)));
+        UnixSocketDoorbell client = UnixSocketDoorbell.Connect(path, TimeSpan.FromSeconds(20));
+        Assert.That(server.Wait(TimeSpan.FromSeconds(20)), Is.True);
+        return (server.Result, client, path);
+    }
+
+    [Test]
+    public void KicksAreSingleBytesBothWays()
+    {
+        var (server, client, path) = Pair();
+        using (server)
+        using (client)
+        {
+            Assert.That(server.Acknowledge(), Is.False);
+            client.Ring(1);
+            client.Ring(2);
+            Assert.That(server.Wait(TimeSpan.FromSeconds(10)), Is.True);
+            Assert.That(server.Acknowledge(), Is.False, "both kicks were drained by one acknowledge");
+            server.Ring();
+            Assert.That(client.Wait(TimeSpan.FromSeconds(10)), Is.True);
+        }
+        File.Delete(path);
+    }
+
+    [Test]
+    public void ConnectTimesOutWithTheSocketNamed()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"ampcan-nobody-{Guid.NewGuid():N}.sock");
+        var e = Assert.Throws<SharedMemoryException>(() => UnixSocketDoorbell.Connect(path, TimeSpan.FromMilliseconds(100)))!;
+        Assert.That(e.Message, Does.Contain(path));
+    }
+
+    [Test]
+    public void LoopStopsWatchingADoorbellWhosePeerClosed()
+    {
+        var (server, client, path) = Pair();
+        using var loop = new NotificationLoop("t", NotificationMode.Doorbell);
+        var failed = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        loop.DoorbellFailed += (_, e) => failed.TrySetResult(e);
+        int processed = 0;
+        var handler = new Handler(() => { Interlocked.Increment(ref processed); return false; });
+        loop.Add(handler, server);
+        loop.Start();
+        client.Dispose();
+        Assert.That(failed.Task.Wait(TimeSpan.FromSeconds(10)), Is.True);
+        Assert.That(failed.Task.Result, Is.TypeOf<DoorbellClosedException>());
+        // The loop parks again instead of spinning on a readable, closed socket.
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (loop.Parks < 3 && sw.Elapsed < TimeSpan.FromSeconds(10)) loop.Wake();
+        Assert.That(loop.Parks, Is.GreaterThanOrEqualTo(3));
+        loop.Stop();
+        server.Dispose();
+        File.Delete(path);
+    }
+
+    private sealed class Handler(Func<bool> work) : INotificationHandler
+    {
+        public bool Process() => work();
+        public bool ArmNotifications() => false;
+        public void DisarmNotifications() { }
+    }
+}
