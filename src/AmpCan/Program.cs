@@ -21,7 +21,8 @@ public static class Program
         {
             return BuildCommandLine().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (BoardException e)
+        catch (Exception e) when (e is BoardException or AmpCan.SharedMem.SharedMemoryException or TimeoutException
+                                   or AmpCan.Remoteproc.ResourceTableException or AmpCan.Rpmsg.RpmsgException)
         {
             Console.Error.WriteLine($"ampcan: {e.Message}");
             return 1;
@@ -77,6 +78,21 @@ public static class Program
             return Task.FromResult(SimulatedRemoteProcess.Run(BoardFiles.Resolve(r.GetValue(remoteBoard)!), r.GetValue(handoff), loggers, ct));
         });
         root.Subcommands.Add(remoteSim);
+
+        var etBoard = new Option<string>("--board", "-b") { Description = "Board file, or a name under boards/", DefaultValueFactory = _ => "sim" };
+        var etRemote = new Option<RemoteKind?>("--remote") { Description = "Where the remote runs (default: the board's)", HelpName = "simulated|simulated-process|external" };
+        etRemote.CustomParser = r => ParseEnum<RemoteKind>(r.Tokens[0].Value, "--remote", r);
+        var etChannel = new Option<string>("--channel") { Description = "Name of the echo channel the remote announces", DefaultValueFactory = _ => "rpmsg-echo" };
+        var etCount = new Option<int>("--count", "-n") { Description = "Messages to send", DefaultValueFactory = _ => 496 };
+        var etShutdown = new Option<bool>("--shutdown") { Description = "End with OpenAMP's shutdown message (stops OpenAMP's rpmsg-echo)" };
+        var echoTest = new Command("echo-test", "Play the host on a board and check an echo channel with every message size") { etBoard, etRemote, etChannel, etCount, etShutdown };
+        echoTest.SetAction(r =>
+        {
+            if (r.GetValue(etCount) < 1) { Console.Error.WriteLine("ampcan: --count must be at least 1"); return 1; }
+            using ILoggerFactory loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }).SetMinimumLevel(LogLevel.Warning));
+            return EchoTest.Run(BoardFiles.Resolve(r.GetValue(etBoard)!), r.GetValue(etRemote), r.GetValue(etChannel)!, r.GetValue(etCount), r.GetValue(etShutdown), loggers, Console.Out);
+        });
+        root.Subcommands.Add(echoTest);
 
         var socket = new Option<string>("--socket") { Description = "UNIX socket to receive the memfd and doorbells from", Required = true };
         var peer = new Command("vring-peer", "Serve one virtqueue as an echo or sink device in this process (used by tests and benchmarks)") { socket };

@@ -589,7 +589,8 @@ public abstract class RpmsgBus : IDisposable
             _failure = reason;
             _state = RpmsgDeviceState.Failed;
         }
-        Logger.LogError(reason, "{Device}: failed: {Reason}", Name, reason.Message);
+        if (reason is ObjectDisposedException) Logger.LogInformation("{Device}: stopped", Name);
+        else Logger.LogError(reason, "{Device}: failed: {Reason}", Name, reason.Message);
         OnFailed(reason);
         Dictionary<uint, RpmsgEndpoint> all;
         lock (_gate)

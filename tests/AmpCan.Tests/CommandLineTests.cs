@@ -6,11 +6,18 @@ public class CommandLineTests
 {
     private static (int Code, string Error) Run(params string[] args)
     {
+        var (code, _, err) = RunWithOutput(args);
+        return (code, err);
+    }
+
+    private static (int Code, string Output, string Error) RunWithOutput(params string[] args)
+    {
         TextWriter err = Console.Error, outw = Console.Out;
         var e = new StringWriter();
+        var o = new StringWriter();
         Console.SetError(e);
-        Console.SetOut(new StringWriter());
-        try { return (Program.Main(args), e.ToString()); }
+        Console.SetOut(o);
+        try { return (Program.Main(args), o.ToString(), e.ToString()); }
         finally
         {
             Console.SetError(err);
@@ -54,5 +61,39 @@ public class CommandLineTests
             Assert.That(err, Does.Contain("'lots' is not a number").And.Contain(f));
         }
         finally { File.Delete(f); }
+    }
+
+    [Test]
+    public void EchoTestChecksEverySizeAgainstTheSimulatedRemote()
+    {
+        var (code, output, err) = RunWithOutput("echo-test", "--board", "sim", "--count", "600");
+        Assert.That(code, Is.Zero, output + err);
+        Assert.That(output, Does.Contain("600 messages of 1..496 bytes, 0 errors"));
+    }
+
+    [Test]
+    public void EchoTestNamesAMissingChannel()
+    {
+        string f = Path.Combine(Path.GetTempPath(), $"sim-{Guid.NewGuid():N}.json");
+        File.WriteAllText(f, """
+            { "name": "sim-short", "sharedMemory": { "kind": "memfd", "size": "0x100000", "deviceAddress": "0x30000000" },
+              "resourceTable": { "offset": "0x0", "size": "0x1000" }, "rpmsg": { "bufferPoolOffset": "0x10000" },
+              "doorbell": { "kind": "event-fd" }, "remote": { "kind": "simulated", "startTimeoutSeconds": 1 } }
+            """);
+        try
+        {
+            var (code, output, _) = RunWithOutput("echo-test", "--board", f, "--channel", "no-such-service");
+            Assert.That(code, Is.EqualTo(2));
+            Assert.That(output, Does.Contain("no channel 'no-such-service'").And.Contain("rpmsg-echo"));
+        }
+        finally { File.Delete(f); }
+    }
+
+    [Test]
+    public void EchoTestRefusesAZeroCount()
+    {
+        var (code, err) = Run("echo-test", "--count", "0");
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(err, Does.Contain("--count"));
     }
 }

@@ -195,6 +195,10 @@ public sealed class BoardHost : IDisposable
                 _logger.LogDebug("board {Board}: waiting for the remote to create {Path}: {Reason}", Board.Name, m.Path, e.Message);
                 Thread.Sleep(20); // the remote creates the file; nothing notifies us of that
             }
+            catch (SharedMemoryException e)
+            {
+                throw new BoardException($"board '{Board.Name}': the remote did not provide {m.Path} within {timeout.TotalSeconds:F0} s (is it running?): {e.Message}");
+            }
         }
     }
 
