@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.CommandLine;
 using AmpCan.Host.Bench;
 using AmpCan.Host.Peers;
@@ -75,7 +76,10 @@ public static class Program
         remoteSim.SetAction((r, ct) =>
         {
             using ILoggerFactory loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }));
-            return Task.FromResult(SimulatedRemoteProcess.Run(BoardFiles.Resolve(r.GetValue(remoteBoard)!), r.GetValue(handoff), loggers, ct));
+            // SIGTERM (kill, systemd, a test harness) stops the remote like Ctrl+C: unmapped, sockets closed, exit 0.
+            using var term = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; term.Cancel(); });
+            return Task.FromResult(SimulatedRemoteProcess.Run(BoardFiles.Resolve(r.GetValue(remoteBoard)!), r.GetValue(handoff), loggers, term.Token));
         });
         root.Subcommands.Add(remoteSim);
 

@@ -102,9 +102,12 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
         int n = 0;
         try
         {
+            // Used lengths of consumed host buffers are the length the driver posted, not 0 as the virtio spec has it for
+            // device-readable buffers: OpenAMP's driver role reuses a used tx buffer with that length as its capacity
+            // (a 0 there makes it send garbage), and Linux ignores the value.
             while (_rxReleased.TryDequeue(out int released))
             {
-                _rxq!.AddUsed((ushort)released, 0);
+                _rxq!.AddUsed((ushort)released, _rxSegments[released].Length);
                 n++;
             }
             while (n < _options.RxBatch && _rxq!.TryPop(out DescriptorChain chain))
@@ -113,12 +116,12 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
                 if (chain.ReadableCount == 0)
                 {
                     Interlocked.Increment(ref Statistics.MalformedMessages);
-                    _rxq.AddUsed(chain.Head, 0);
+                    _rxq.AddUsed(chain.Head, 0); // no readable buffer: nothing the driver could reuse
                     continue;
                 }
                 BufferSegment seg = chain.Readable[0];
                 _rxSegments[chain.Head] = seg;
-                if (!Deliver(View(seg), chain.Head)) _rxq.AddUsed(chain.Head, 0);
+                if (!Deliver(View(seg), chain.Head)) _rxq.AddUsed(chain.Head, seg.Length);
             }
             if (n > 0 && _rxq!.PublishUsed()) _doorbell.Ring(_rxNotifyId);
         }

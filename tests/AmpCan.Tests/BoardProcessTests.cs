@@ -82,4 +82,35 @@ public class BoardProcessTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Test]
+    public void RemoteSimStopsCleanlyOnSigterm()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"ampcan-term-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        string shm = $"/dev/shm/ampcan-term-{Guid.NewGuid():N}.shm";
+        string sock = Path.Combine(dir, "event.0");
+        string path = Path.Combine(dir, "board.json");
+        File.WriteAllText(path, File.ReadAllText(Board("openamp-linux")).Replace("/dev/shm/openamp.shm", shm).Replace("/tmp/openamp.event.0", sock));
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { CrossProcessVringTests.AmpcanDll, "remote-sim", "--board", path }) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        Task<string> stdout = p.StandardOutput.ReadToEndAsync(), stderr = p.StandardError.ReadToEndAsync();
+        try
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            while (!File.Exists(sock) && !p.HasExited && sw.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(10);
+            Assert.That(File.Exists(sock), Is.True, "remote-sim never listened: " + (p.HasExited ? stderr.Result : ""));
+            Assert.That(Tmds.Linux.LibC.kill(p.Id, Tmds.Linux.LibC.SIGTERM), Is.Zero);
+            Assert.That(p.WaitForExit(TimeSpan.FromSeconds(30)), Is.True, "remote-sim ignored SIGTERM");
+            Assert.That(p.ExitCode, Is.Zero, stderr.Result);
+            Assert.That(stdout.Result, Does.Contain("remote-sim: stopped before a host connected"));
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill();
+            File.Delete(shm);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -2,6 +2,7 @@ using System.Text;
 using AmpCan.Rpmsg;
 using AmpCan.SharedMem.Doorbells;
 using AmpCan.Vring;
+using AmpCan.Vring.Wire;
 
 namespace AmpCan.Tests.Rpmsg;
 
@@ -34,6 +35,32 @@ public class BusTests
         using RpmsgMessage reply = await ep.ReceiveAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
         Assert.That(Encoding.ASCII.GetString(reply.Payload), Is.EqualTo("hello remote"));
         Assert.That(reply.Source, Is.EqualTo(echo.Address));
+    }
+
+    [Test]
+    public async Task ConsumedHostBuffersComeBackWithTheirSizeAsOpenAmpExpects()
+    {
+        // OpenAMP's driver role takes a used tx buffer's length as its capacity; 0 (the spec's value for a
+        // device-readable buffer) makes it compute a negative payload size and send garbage. So the remote returns the
+        // length the driver posted, as OpenAMP's own remote does.
+        using var link = new RpmsgLink();
+        using RpmsgEndpoint echo = RemoteEcho(link);
+        using RpmsgEndpoint ep = link.Host.CreateEndpoint("client", null, destination: echo.Address);
+        for (int i = 0; i < 3; i++)
+        {
+            ep.Send("x"u8);
+            using RpmsgMessage reply = await ep.ReceiveAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+        var hostTx = SplitRing.Legacy(link.Memory, RpmsgLink.Base + 0x8000, 256, 0x1000);
+        WaitUntil(() => hostTx.Used.ReadU16(SplitRingOffsets.Index) >= 3, "three used host buffers");
+        int used = hostTx.Used.ReadU16(SplitRingOffsets.Index);
+        for (int i = 0; i < used; i++)
+        {
+            VirtqUsedElement e = hostTx.Used.Read<VirtqUsedElement>(SplitRingOffsets.UsedEntry(i));
+            uint posted = hostTx.Descriptors.Read<VirtqDescriptor>(e.Id * (ulong)VirtqDescriptor.Size).Length;
+            Assert.That(posted, Is.EqualTo(16u + 1), "Linux (and we) post header + payload; OpenAMP posts the whole buffer");
+            Assert.That(e.Length, Is.EqualTo(posted), $"used entry {i} carries the posted length");
+        }
     }
 
     [Test]

@@ -176,6 +176,7 @@ public sealed class SimulatedRemoteProcess : IDisposable
         }
         catch (OperationCanceledException)
         {
+            log.LogInformation("remote-sim: stopped before a host connected");
             return 0;
         }
         finally

@@ -1,0 +1,80 @@
+using System.Diagnostics;
+
+namespace AmpCan.Tests.Host;
+
+/// <summary>
+/// AmpCan against OpenAMP's own Linux-port demos (openamp-system-reference examples/legacy_apps), run inside Debian's
+/// kernel under QEMU by tests/kernel-vm/openamp-interop.sh: OpenAMP's rpmsg-echo served to <c>ampcan echo-test</c>, and
+/// <c>ampcan remote-sim</c> serving OpenAMP's rpmsg-ping. OpenAMP is not ours to ship, so the binaries come from the
+/// environment: AMPCAN_OPENAMP_DIR names a directory (outside /tmp, which the guest does not see) holding
+/// rpmsg-echo-static, msg-test-rpmsg-ping-static and the libopen_amp/libmetal shared objects. Without it the fixture
+/// is skipped and says so.
+/// </summary>
+[TestFixture, Category("KernelVm"), NonParallelizable]
+public class OpenAmpInteropTests
+{
+    private readonly Dictionary<string, string> _results = new();
+    private string _output = "";
+
+    private static string RepoRoot()
+    {
+        for (DirectoryInfo? d = new(TestContext.CurrentContext.TestDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "AmpCan.sln"))) return d.FullName;
+        throw new InvalidOperationException("cannot find the repository root (AmpCan.sln) above the test directory");
+    }
+
+    private static (int Code, string Out, string Err) Run(string file, IEnumerable<string> args, TimeSpan timeout)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/" };
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        Task<string> o = p.StandardOutput.ReadToEndAsync(), e = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeout))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail($"{Path.GetFileName(file)} did not finish within {timeout}");
+        }
+        return (p.ExitCode, o.Result, e.Result);
+    }
+
+    [OneTimeSetUp]
+    public void RunTheScenariosInTheGuest()
+    {
+        string? dir = Environment.GetEnvironmentVariable("AMPCAN_OPENAMP_DIR");
+        if (string.IsNullOrEmpty(dir))
+            Assert.Ignore("OpenAMP interop needs OpenAMP's Linux-port demos: set AMPCAN_OPENAMP_DIR to a directory with rpmsg-echo-static, "
+                          + "msg-test-rpmsg-ping-static and libopen_amp/libmetal (built from openamp-system-reference examples/legacy_apps with -DWITH_TESTS=ON)");
+        dir = Path.GetFullPath(dir);
+        foreach (string f in new[] { "rpmsg-echo-static", "msg-test-rpmsg-ping-static" })
+            Assert.That(File.Exists(Path.Combine(dir, f)), Is.True, $"AMPCAN_OPENAMP_DIR={dir} has no {f}");
+        Assert.That(dir == "/tmp" || dir.StartsWith("/tmp/", StringComparison.Ordinal), Is.False, "AMPCAN_OPENAMP_DIR must be outside /tmp: the guest gets a fresh /tmp");
+
+        string kvm = Path.Combine(RepoRoot(), "tests", "kernel-vm");
+        var prep = Run("bash", [Path.Combine(kvm, "prepare.sh")], TimeSpan.FromMinutes(10));
+        if (prep.Code == 3) Assert.Ignore($"OpenAMP interop runs in a Debian kernel under QEMU: {prep.Err.Trim()}");
+        var run = Run(Path.Combine(kvm, "run-in-kernel.sh"),
+            [Path.Combine(kvm, "openamp-interop.sh"), dir, CrossProcessVringTests.AmpcanDll], TimeSpan.FromMinutes(15));
+        _output = run.Out + run.Err;
+        TestContext.Progress.WriteLine($"OpenAMP interop guest said:\n{_output}");
+        foreach (string line in run.Out.Split('\n'))
+        {
+            string[] w = line.Split(' ', 4);
+            if (w.Length >= 3 && w[0] == "RESULT") _results[w[1]] = w[2] + (w.Length > 3 ? " " + w[3].Trim() : "");
+        }
+    }
+
+    private void AssertPassed(string scenario) =>
+        Assert.That(_results.GetValueOrDefault(scenario, "missing"), Does.StartWith("pass"), $"scenario {scenario}; the guest said:\n{_output}");
+
+    /// <summary>OpenAMP against itself: proves the demos and the guest are set up right.</summary>
+    [Test]
+    public void OpenAmpEchoServesOpenAmpPing() => AssertPassed("A");
+
+    /// <summary>AmpCan's host (driver role) checks every size 1..496 through OpenAMP's rpmsg-echo, then stops it.</summary>
+    [Test]
+    public void AmpCanHostTalksToOpenAmpEcho() => AssertPassed("B");
+
+    /// <summary>AmpCan's simulated remote (device role) echoes OpenAMP's rpmsg-ping sizes 17..495 intact.</summary>
+    [Test]
+    public void OpenAmpPingTalksToAmpCanRemote() => AssertPassed("C");
+}
