@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace AmpCan.Tests.Host;
 
 /// <summary>
@@ -16,27 +14,6 @@ public class OpenAmpInteropTests
     private readonly Dictionary<string, string> _results = new();
     private string _output = "";
 
-    private static string RepoRoot()
-    {
-        for (DirectoryInfo? d = new(TestContext.CurrentContext.TestDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "AmpCan.sln"))) return d.FullName;
-        throw new InvalidOperationException("cannot find the repository root (AmpCan.sln) above the test directory");
-    }
-
-    private static (int Code, string Out, string Err) Run(string file, IEnumerable<string> args, TimeSpan timeout)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/" };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        Task<string> o = p.StandardOutput.ReadToEndAsync(), e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"{Path.GetFileName(file)} did not finish within {timeout}");
-        }
-        return (p.ExitCode, o.Result, e.Result);
-    }
-
     [OneTimeSetUp]
     public void RunTheScenariosInTheGuest()
     {
@@ -49,10 +26,9 @@ public class OpenAmpInteropTests
             Assert.That(File.Exists(Path.Combine(dir, f)), Is.True, $"AMPCAN_OPENAMP_DIR={dir} has no {f}");
         Assert.That(dir == "/tmp" || dir.StartsWith("/tmp/", StringComparison.Ordinal), Is.False, "AMPCAN_OPENAMP_DIR must be outside /tmp: the guest gets a fresh /tmp");
 
-        string kvm = Path.Combine(RepoRoot(), "tests", "kernel-vm");
-        var prep = Run("bash", [Path.Combine(kvm, "prepare.sh")], TimeSpan.FromMinutes(10));
-        if (prep.Code == 3) Assert.Ignore($"OpenAMP interop runs in a Debian kernel under QEMU: {prep.Err.Trim()}");
-        var run = Run(Path.Combine(kvm, "run-in-kernel.sh"),
+        string kvm = KernelVmHarness.ScriptDirectory;
+        KernelVmHarness.Prepare("OpenAMP interop");
+        var run = KernelVmHarness.Run(Path.Combine(kvm, "run-in-kernel.sh"),
             [Path.Combine(kvm, "openamp-interop.sh"), dir, CrossProcessVringTests.AmpcanDll], TimeSpan.FromMinutes(15));
         _output = run.Out + run.Err;
         TestContext.Progress.WriteLine($"OpenAMP interop guest said:\n{_output}");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using AmpCan.SharedMem;
 
 namespace AmpCan.Tests.SharedMem.KernelVm;
@@ -19,37 +18,12 @@ public class KernelVmTests
     private ulong _at200, _at300;
     private uint _at400;
 
-    private static string RepoRoot()
-    {
-        for (DirectoryInfo? d = new(TestContext.CurrentContext.TestDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "AmpCan.sln"))) return d.FullName;
-        throw new InvalidOperationException("cannot find the repository root (AmpCan.sln) above the test directory");
-    }
-
-    private static (int Code, string Out, string Err) Run(string file, IEnumerable<string> args, TimeSpan timeout, string? cwd = null)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = cwd ?? "/" };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        Task<string> o = p.StandardOutput.ReadToEndAsync(), e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"{Path.GetFileName(file)} did not finish within {timeout}");
-        }
-        return (p.ExitCode, o.Result, e.Result);
-    }
-
     [OneTimeSetUp]
     public void BootTheGuest()
     {
-        string root = RepoRoot();
-        string kvm = Path.Combine(root, "tests", "kernel-vm");
-        var prep = Run("bash", [Path.Combine(kvm, "prepare.sh")], TimeSpan.FromMinutes(10));
-        if (prep.Code == 3) Assert.Ignore($"kernel-VM tests need a Debian kernel under QEMU: {prep.Err.Trim()}");
-        Assert.That(prep.Code, Is.Zero, $"preparing the kernel-VM harness failed: {prep.Err}");
-        Dictionary<string, string> built = prep.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1].Trim());
+        string root = KernelVmHarness.RepoRoot();
+        string kvm = KernelVmHarness.ScriptDirectory;
+        Dictionary<string, string> built = KernelVmHarness.Prepare("kernel-VM tests");
 
         string config = new DirectoryInfo(TestContext.CurrentContext.TestDirectory).Parent!.Name; // bin/<Config>/net10.0
         string probe = Path.Combine(root, "tests", "GuestProbe", "bin", config, "net10.0", "ampcan-guest-probe.dll");
@@ -61,7 +35,7 @@ public class KernelVmTests
         {
             using (MappedRegion host = MappedRegion.MapFile(shm, 0x100000, create: true))
                 host.Io.WriteU64(0x100, HostPattern);
-            var run = Run(built["ivsh-host"], ["-q", "-e", "-S", sock, "-m", shm, "-l", "1M", "--",
+            var run = KernelVmHarness.Run(built["ivsh-host"], ["-q", "-e", "-S", sock, "-m", shm, "-l", "1M", "--",
                 Path.Combine(kvm, "run-in-kernel.sh"), "--ivshmem-doorbell", sock,
                 Path.Combine(kvm, "guest.sh"), built["module"], probe, Rounds.ToString(System.Globalization.CultureInfo.InvariantCulture)],
                 TimeSpan.FromMinutes(5));
