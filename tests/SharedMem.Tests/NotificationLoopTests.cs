@@ -43,6 +43,10 @@ public class NotificationLoopTests
         {
             Assert.That(loop.Parks, Is.GreaterThan(0));
             Assert.That(h.Armed, Is.GreaterThanOrEqualTo(loop.Parks), "a doorbell loop arms notifications before every park");
+            // The eventfd is watched edge-triggered: the loop never reads the counter, and an unread counter must not
+            // keep waking it (level-triggered, it would return from epoll_wait at once, forever).
+            Assert.That(ours.Acknowledge(), Is.True, "the loop left the eventfd counter unread");
+            Assert.That(loop.Parks, Is.LessThanOrEqualTo(2 * 100 + 2), "one or two parks per notification, not a spin through epoll");
         }
         // An adaptive loop may never park while work keeps coming within its spin budget; AdaptiveLoopParksWhenIdle covers it.
         ours.Dispose();

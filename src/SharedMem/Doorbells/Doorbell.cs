@@ -21,6 +21,14 @@ public abstract class Doorbell : IDisposable
     /// <summary>Consumes pending notifications without blocking and re-arms the source; true if any was pending.</summary>
     public virtual bool Acknowledge() => false;
 
+    /// <summary>
+    /// True when a <see cref="NotificationLoop"/> may watch <see cref="WaitFd"/> edge-triggered and never call
+    /// <see cref="Acknowledge"/>: every ring raises a fresh event and unconsumed notifications cost nothing.
+    /// </summary>
+    /// <remarks>Saves a system call per wake-up on each side; the loop never relies on the level because it re-checks
+    /// the rings after arming notifications, so a notification that already woke it need not be reported again.</remarks>
+    public virtual bool EdgeTriggered => false;
+
     /// <summary>What this doorbell is, for logs.</summary>
     public abstract string Description { get; }
 

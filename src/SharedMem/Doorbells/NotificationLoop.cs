@@ -63,7 +63,7 @@ public sealed unsafe class NotificationLoop : IDisposable
         _logger = logger ?? NullLogger.Instance;
         _epollFd = Posix.Check(epoll_create1(EPOLL_CLOEXEC), "epoll_create1");
         _wakeFd = EventFdDoorbell.CreateEventFd();
-        Register(_wakeFd, WakeToken);
+        Register(_wakeFd, WakeToken, edgeTriggered: true);
     }
 
     /// <summary>Name of the loop's thread.</summary>
@@ -91,7 +91,7 @@ public sealed unsafe class NotificationLoop : IDisposable
         {
             if (incoming is not null && incoming.WaitFd >= 0 && Array.IndexOf(_doorbells, incoming) < 0)
             {
-                Register(incoming.WaitFd, (ulong)_doorbells.Length);
+                Register(incoming.WaitFd, (ulong)_doorbells.Length, incoming.EdgeTriggered);
                 _doorbells = [.. _doorbells, incoming];
             }
             _handlers = [.. _handlers, handler];
@@ -105,10 +105,10 @@ public sealed unsafe class NotificationLoop : IDisposable
         lock (_gate) _handlers = _handlers.Where(h => h != handler).ToArray();
     }
 
-    private void Register(int fd, ulong token)
+    private void Register(int fd, ulong token, bool edgeTriggered)
     {
         epoll_event ev = default;
-        ev.events = EPOLLIN;
+        ev.events = edgeTriggered ? EPOLLIN | EPOLLET : EPOLLIN;
         ev.data.u64 = token;
         Posix.Check(epoll_ctl(_epollFd, EPOLL_CTL_ADD, fd, &ev), $"epoll_ctl add fd {fd}");
     }
@@ -231,12 +231,8 @@ public sealed unsafe class NotificationLoop : IDisposable
             for (int i = 0; i < n; i++)
             {
                 ulong token = events[i].data.u64;
-                if (token == WakeToken)
-                {
-                    ulong count;
-                    Posix.Read(_wakeFd, &count, 8);
-                }
-                else if (token < (ulong)doorbells.Length && doorbells[token] is Doorbell bell)
+                if (token == WakeToken) continue; // edge-triggered eventfd: nothing to consume
+                if (token < (ulong)doorbells.Length && doorbells[token] is Doorbell bell && !bell.EdgeTriggered)
                 {
                     try { bell.Acknowledge(); }
                     catch (Exception e)
