@@ -49,20 +49,22 @@ public static class Program
         var bench = new Command("bench", "Measure the stack; figures go to BENCHMARKS.md");
         var json = new Option<bool>("--json") { Description = "End with one JSON line holding every figure and ratio" };
         var quick = new Option<bool>("--quick") { Description = "Short run (smoke test); figures are noisy" };
-        var vring = new Command("vring", "Raw floors and split-vring round trip, throughput, allocation and idle CPU") { json, quick };
+        var filter = new Option<string?>("--filter") { Description = "Run only the cases whose key contains this (e.g. rt.busypoll.16)" };
+        BenchSettings Settings(ParseResult r) => (r.GetValue(quick) ? BenchSettings.Quick : new BenchSettings()) with { Filter = r.GetValue(filter) };
+        var vring = new Command("vring", "Raw floors and split-vring round trip, throughput, allocation and idle CPU") { json, quick, filter };
         vring.SetAction(r =>
         {
-            var report = new VringBench(r.GetValue(quick) ? BenchSettings.Quick : new BenchSettings(), Console.Error).Run();
+            var report = new VringBench(Settings(r), Console.Error).Run();
             report.WriteTable(Console.Out);
             if (r.GetValue(json)) report.WriteJson(Console.Out);
             return 0;
         });
         bench.Subcommands.Add(vring);
         var rpmsgBoard = new Option<string>("--board", "-b") { Description = "Board file or name (an in-process simulated remote runs on it)", DefaultValueFactory = _ => "sim" };
-        var rpmsg = new Command("rpmsg", "rpmsg echo round trip and pipelined throughput through the whole stack, with the vring round trip for the ratio") { json, quick, rpmsgBoard };
+        var rpmsg = new Command("rpmsg", "rpmsg echo round trip and pipelined throughput through the whole stack, with the vring round trip for the ratio") { json, quick, filter, rpmsgBoard };
         rpmsg.SetAction(r =>
         {
-            var report = new RpmsgBench(r.GetValue(quick) ? BenchSettings.Quick : new BenchSettings(), Console.Error, BoardFiles.Resolve(r.GetValue(rpmsgBoard)!)).Run();
+            var report = new RpmsgBench(Settings(r), Console.Error, BoardFiles.Resolve(r.GetValue(rpmsgBoard)!)).Run();
             report.WriteTable(Console.Out);
             if (r.GetValue(json)) report.WriteJson(Console.Out);
             return 0;

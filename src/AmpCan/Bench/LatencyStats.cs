@@ -41,20 +41,15 @@ public sealed class BenchReport
         _rows.Add((section, key, $"median {s.MedianUs,9:F3} us   p99 {s.P99Us,9:F3} us   mean {s.MeanUs,9:F3} us   (n={s.Samples})"));
     }
 
-    /// <summary>Writes the table.</summary>
+    /// <summary>Writes the table, one block per section in the order sections first appeared.</summary>
     public void WriteTable(TextWriter w)
     {
-        string? section = null;
         int width = _rows.Count == 0 ? 0 : _rows.Max(r => r.Name.Length);
-        foreach (var (s, n, v) in _rows)
+        foreach (var section in _rows.GroupBy(r => r.Section))
         {
-            if (s != section)
-            {
-                w.WriteLine();
-                w.WriteLine($"## {s}");
-                section = s;
-            }
-            w.WriteLine($"  {n.PadRight(width)}  {v}");
+            w.WriteLine();
+            w.WriteLine($"## {section.Key}");
+            foreach (var (_, n, v) in section) w.WriteLine($"  {n.PadRight(width)}  {v}");
         }
         w.WriteLine();
     }

@@ -97,6 +97,9 @@ public sealed class SimulatedRemote : IDisposable
         };
     }
 
+    /// <summary>The loop the simulated core runs on (its one thread, like the RTOS task that services the vrings).</summary>
+    public NotificationLoop Loop => _loop;
+
     /// <summary>Raised when the host closed the doorbell (a UNIX-socket host exited).</summary>
     public event Action? HostGone;
 
