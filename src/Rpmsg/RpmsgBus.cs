@@ -28,10 +28,16 @@ public abstract class RpmsgBus : IDisposable
 {
     // Copy-on-write: the receive path looks endpoints up without a lock; creating or destroying one (rare) publishes a new table.
     private Dictionary<uint, RpmsgEndpoint> _endpoints = [];
+    // Endpoints below this address (the name service, fixed service addresses, the first dynamic ones) are also kept
+    // in a direct table, so that delivering a message costs one array read instead of a hash lookup.
+    private const uint DirectAddresses = 2048;
+    private readonly RpmsgEndpoint?[] _direct = new RpmsgEndpoint?[DirectAddresses];
     private readonly Lock _gate = new();
     private readonly List<RpmsgChannel> _channels = [];
     private readonly Dictionary<string, Func<RpmsgChannel, RpmsgEndpoint?>> _drivers = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Name, uint Address, NameServiceFlags Flags)> _pendingAnnouncements = new();
+    private readonly ConcurrentQueue<int> _rxReleased = new();
+    private int _rxReleasedCount;
     private readonly object _txWait = new(); // Monitor.Wait/PulseAll need a monitor
 
     /// <summary>Guards the transmit side (as Linux's tx_lock): the transport's *Locked hooks run under it.</summary>
@@ -127,6 +133,7 @@ public abstract class RpmsgBus : IDisposable
             if (_endpoints.TryGetValue(address, out RpmsgEndpoint? taken))
                 throw new RpmsgException(RpmsgError.InvalidAddress, $"address 0x{address:x} is already taken by {taken}");
             Volatile.Write(ref _endpoints, new Dictionary<uint, RpmsgEndpoint>(_endpoints) { [address] = ep });
+            if (address < DirectAddresses) Volatile.Write(ref _direct[address], ep);
             if (destination == RpmsgAddress.Any && name.Length > 0)
                 foreach (RpmsgChannel ch in _channels)
                     if (ch.Name == name) { ep.Destination = ch.RemoteAddress; break; } // OpenAMP: bind to an announced service
@@ -177,6 +184,7 @@ public abstract class RpmsgBus : IDisposable
                 var next = new Dictionary<uint, RpmsgEndpoint>(_endpoints);
                 next.Remove(ep.Address);
                 Volatile.Write(ref _endpoints, next);
+                if (ep.Address < DirectAddresses) Volatile.Write(ref _direct[ep.Address], null);
             }
         }
         if (ep.Announced && _state == RpmsgDeviceState.Ready) Announce(ep.Name, ep.Address, NameServiceFlags.Destroy);
@@ -197,10 +205,30 @@ public abstract class RpmsgBus : IDisposable
         return Send(address, RpmsgAddress.NameService, msg, wait: false, null, default);
     }
 
+    /// <summary>Queues a receive buffer a held message released on another thread, for the loop to hand back.</summary>
+    protected void QueueReleasedRx(int id)
+    {
+        _rxReleased.Enqueue(id);
+        Interlocked.Increment(ref _rxReleasedCount);
+    }
+
+    /// <summary>Takes a released receive buffer (loop thread); one plain read when there is none, as on every pass.</summary>
+    protected bool TryTakeReleasedRx(out int id)
+    {
+        if (Volatile.Read(ref _rxReleasedCount) == 0 || !_rxReleased.TryDequeue(out id))
+        {
+            id = -1;
+            return false;
+        }
+        Interlocked.Decrement(ref _rxReleasedCount);
+        return true;
+    }
+
     /// <summary>Sends announcements that could not go out at once (before ready, or no buffer); called on the loop thread.</summary>
     protected bool FlushAnnouncements()
     {
-        if (_state != RpmsgDeviceState.Ready || _pendingAnnouncements.IsEmpty) return false;
+        // _txWaiters counts pending announcements too: one plain read keeps this off the per-pass cost of the loop.
+        if (Volatile.Read(ref _txWaiters) == 0 || _state != RpmsgDeviceState.Ready || _pendingAnnouncements.IsEmpty) return false;
         bool did = false;
         while (_pendingAnnouncements.TryPeek(out var a))
         {
@@ -398,8 +426,7 @@ public abstract class RpmsgBus : IDisposable
     /// <summary>Puts the receive and transmit work on <paramref name="loop"/>, woken by <paramref name="doorbell"/>.</summary>
     protected void AttachToLoop(NotificationLoop loop, Doorbell doorbell, IVirtqueueNotifications rx, Func<bool> processRx, IVirtqueueNotifications tx, Func<bool> processTx)
     {
-        loop.Add(new QueueHandler(this, processRx, rx, transmit: false, $"{Name} rx"), doorbell);
-        loop.Add(new QueueHandler(this, processTx, tx, transmit: true, $"{Name} tx"), doorbell);
+        loop.Add(new DeviceHandler(this, processRx, rx, processTx, tx, Name), doorbell);
     }
 
     /// <summary>Wakes blocked senders (the transport calls it when transmit buffers may have become free).</summary>
@@ -444,13 +471,13 @@ public abstract class RpmsgBus : IDisposable
             return false;
         }
         ReadOnlySpan<byte> payload = buffer.Slice(RpmsgHeader.Size, h.Length);
-        Dictionary<uint, RpmsgEndpoint> endpoints = Volatile.Read(ref _endpoints);
-        if (h.Destination == RpmsgAddress.NameService && NameServiceEnabled && !endpoints.ContainsKey(RpmsgAddress.NameService))
+        RpmsgEndpoint? ep = h.Destination < DirectAddresses ? Volatile.Read(ref _direct[h.Destination]) : Volatile.Read(ref _endpoints).GetValueOrDefault(h.Destination);
+        if (h.Destination == RpmsgAddress.NameService && NameServiceEnabled && ep is null)
         {
             OnNameService(payload, h.Source);
             return false;
         }
-        if (!endpoints.TryGetValue(h.Destination, out RpmsgEndpoint? ep))
+        if (ep is null)
         {
             Interlocked.Increment(ref Statistics.UnknownDestination);
             LogDrop("message for 0x{Destination:x}, which has no endpoint (from 0x{Source:x})", h.Destination, h.Source);
@@ -597,6 +624,7 @@ public abstract class RpmsgBus : IDisposable
         {
             all = _endpoints;
             Volatile.Write(ref _endpoints, []);
+            Array.Clear(_direct);
         }
         foreach (RpmsgEndpoint ep in all.Values) ep.MarkDestroyed();
         List<RpmsgChannel> gone;
@@ -649,21 +677,23 @@ public abstract class RpmsgBus : IDisposable
 }
 
 /// <summary>
-/// One queue of a transport on its remote's <see cref="NotificationLoop"/>: the transport's processing, plus arming and
-/// disarming the queue's notifications (transmit queues only while someone waits for a buffer, under the tx lock).
-/// Arming runs on every park, so it is plain code: no delegate is allocated per call.
+/// The loop's view of one rpmsg device: receive work first (it carries the peer's messages), then transmit
+/// housekeeping; one handler per device keeps a busy loop's pass short.
 /// </summary>
-internal sealed class QueueHandler(RpmsgBus bus, Func<bool> process, IVirtqueueNotifications queue, bool transmit, string name) : INotificationHandler
+internal sealed class DeviceHandler(RpmsgBus bus, Func<bool> processRx, IVirtqueueNotifications rx, Func<bool> processTx, IVirtqueueNotifications tx, string name) : INotificationHandler
 {
-    public bool Process() => process();
+    public bool Process() => processRx() | processTx();
 
     public bool ArmNotifications()
     {
-        if (bus.State == RpmsgDeviceState.Failed || (transmit && bus.TxWaitersForLoop == 0)) return false;
+        if (bus.State == RpmsgDeviceState.Failed) return false;
         try
         {
-            if (!transmit) return queue.EnableNotifications();
-            lock (bus.TxLockForLoop) return queue.EnableNotifications();
+            bool pending = rx.EnableNotifications();
+            // Transmit notifications only matter to senders waiting for a buffer.
+            if (bus.TxWaitersForLoop != 0)
+                lock (bus.TxLockForLoop) pending |= tx.EnableNotifications();
+            return pending;
         }
         catch (VirtqueueException e)
         {
@@ -677,8 +707,8 @@ internal sealed class QueueHandler(RpmsgBus bus, Func<bool> process, IVirtqueueN
         if (bus.State == RpmsgDeviceState.Failed) return;
         try
         {
-            if (!transmit) queue.DisableNotifications();
-            else lock (bus.TxLockForLoop) queue.DisableNotifications();
+            rx.DisableNotifications();
+            lock (bus.TxLockForLoop) tx.DisableNotifications();
         }
         catch (VirtqueueException e)
         {

@@ -47,10 +47,10 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     private readonly RpmsgHostOptions _options;
     private readonly ulong _txBase;
     private readonly Stack<int> _txSpare = new();
-    private readonly System.Collections.Concurrent.ConcurrentQueue<int> _rxReleased = new();
     private SplitVirtqueueDriver? _rxq, _txq;
     private NotificationLoop? _loop;
     private int _txFresh;
+    private readonly int _reclaimBelow;
 
     /// <summary>Creates the host side; nothing touches the device until <see cref="Start"/>.</summary>
     public VirtioRpmsgHost(string name, IVirtioConfig config, SplitRing rxRing, SplitRing txRing, IoRegion bufferPool, Doorbell doorbell,
@@ -72,6 +72,7 @@ public sealed class VirtioRpmsgHost : RpmsgBus
         _txNotifyId = txNotifyId;
         _options = options;
         _txBase = (ulong)options.RxBufferCount * (ulong)options.RxBufferSize;
+        _reclaimBelow = Math.Max(1, options.TxBufferCount / 4);
 
         void Check(int count, int ring, int size, string dir)
         {
@@ -125,7 +126,7 @@ public sealed class VirtioRpmsgHost : RpmsgBus
         int n = 0;
         try
         {
-            while (_rxReleased.TryDequeue(out int released))
+            while (TryTakeReleasedRx(out int released))
             {
                 PostRx(released);
                 n++;
@@ -149,10 +150,11 @@ public sealed class VirtioRpmsgHost : RpmsgBus
         if (State == RpmsgDeviceState.Failed) return false;
         bool did = FlushAnnouncements();
         // Reclaim transmit buffers the remote consumed here, between messages, so that a send does not have to read
-        // the used ring on its own critical path.
+        // the used ring on its own critical path; and only once the spares run low, in batches, because the remote
+        // writes that ring on every message and reading it each pass would pull its cache line over every time.
         try
         {
-            if (_txFresh == _options.TxBufferCount && _txq!.HasUsed)
+            if (_txFresh == _options.TxBufferCount && _txSpare.Count < _reclaimBelow && _txq!.HasUsed)
                 lock (TxLock) while (_txq.TryGetUsed(out UsedBuffer u)) _txSpare.Push(u.Token);
         }
         catch (VirtqueueException e)
@@ -210,7 +212,7 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     /// <inheritdoc/>
     protected override void RecycleRx(int id)
     {
-        _rxReleased.Enqueue(id);
+        QueueReleasedRx(id);
         _loop?.Wake();
     }
 

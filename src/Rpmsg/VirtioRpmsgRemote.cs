@@ -27,6 +27,7 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
 {
     private const int MaxBuffer = Wire.RpmsgHeader.Size + ushort.MaxValue;
     private const int PrefetchedTxBuffers = 8;
+    private const int PrefetchBelow = 2;
 
     private readonly IVirtioConfig _config;
     private readonly SplitRing _txRing, _rxRing;
@@ -36,7 +37,6 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     private readonly RpmsgRemoteOptions _options;
     private readonly Stack<int> _txSpare = new();
     private readonly BufferSegment[] _txSegments, _rxSegments;
-    private readonly System.Collections.Concurrent.ConcurrentQueue<int> _rxReleased = new();
     private SplitVirtqueueDevice? _txq, _rxq;
     private NotificationLoop? _loop;
 
@@ -105,7 +105,7 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
             // Used lengths of consumed host buffers are the length the driver posted, not 0 as the virtio spec has it for
             // device-readable buffers: OpenAMP's driver role reuses a used tx buffer with that length as its capacity
             // (a 0 there makes it send garbage), and Linux ignores the value.
-            while (_rxReleased.TryDequeue(out int released))
+            while (TryTakeReleasedRx(out int released))
             {
                 _rxq!.AddUsed((ushort)released, _rxSegments[released].Length);
                 n++;
@@ -139,8 +139,9 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
         if (State == RpmsgDeviceState.Failed) return false;
         bool did = FlushAnnouncements();
         // Take a few of the host's receive buffers ahead of need, between messages, so that a send does not have to
-        // read the available ring and descriptors on its own critical path.
-        if (_txSpare.Count < PrefetchedTxBuffers)
+        // read the available ring and descriptors on its own critical path; in batches, because the host writes that
+        // ring each time it re-posts a buffer and reading it every pass would pull its cache line over every time.
+        if (_txSpare.Count < PrefetchBelow)
         {
             try
             {
@@ -233,7 +234,7 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     /// <inheritdoc/>
     protected override void RecycleRx(int id)
     {
-        _rxReleased.Enqueue(id);
+        QueueReleasedRx(id);
         _loop?.Wake();
     }
 

@@ -63,6 +63,31 @@ public class BusTests
         }
     }
 
+    [TestCase(0x40u)]     // a fixed low address (the direct table)
+    [TestCase(0x7FFu)]    // the last address of the direct table
+    [TestCase(0x800u)]    // the first address past it (the hash table)
+    [TestCase(0x10000u)]  // far above it
+    public async Task EndpointsAtAnyAddressReceiveAndStopReceivingWhenDestroyed(uint address)
+    {
+        using var link = new RpmsgLink();
+        using RpmsgEndpoint sender = link.Remote.CreateEndpoint("sender", null);
+        RpmsgEndpoint ep = link.Host.CreateEndpoint("fixed", null, address: address);
+        using (RpmsgEndpoint neighbour = link.Host.CreateEndpoint("neighbour", null, address: address + 1))
+        {
+            sender.SendTo(address, "to the endpoint"u8);
+            sender.SendTo(address + 1, "to its neighbour"u8);
+            using RpmsgMessage m = await ep.ReceiveAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+            using RpmsgMessage n = await neighbour.ReceiveAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.That(Encoding.ASCII.GetString(m.Payload), Is.EqualTo("to the endpoint"));
+            Assert.That(Encoding.ASCII.GetString(n.Payload), Is.EqualTo("to its neighbour"));
+        }
+        ep.Dispose();
+        long before = link.Host.Statistics.DroppedUnknownDestination;
+        sender.SendTo(address, "nobody home"u8);
+        sender.SendTo(address + 1, "nobody home"u8);
+        WaitUntil(() => link.Host.Statistics.DroppedUnknownDestination == before + 2, "both messages dropped as unknown");
+    }
+
     [Test]
     public async Task ManyEndpointsEachGetTheirOwnReplies()
     {
