@@ -281,6 +281,7 @@ internal sealed class PingClient : INotificationHandler
     private readonly IoRegion _io;
     private readonly int _payload;
     private readonly VirtqBuffer[] _readable, _writable;
+    private readonly byte[] _template;
     private readonly ManualResetEventSlim _done = new();
     private long[] _samples = [];
     private int _count;
@@ -294,6 +295,8 @@ internal sealed class PingClient : INotificationHandler
         _bell = bell;
         _io = bed.Io;
         _payload = payload;
+        _template = new byte[payload];
+        Random.Shared.NextBytes(_template);
         _readable = [new VirtqBuffer(VringTestbed.DeviceBase + VringTestbed.ReadPool, (uint)payload)];
         _writable = [new VirtqBuffer(VringTestbed.DeviceBase + VringTestbed.WritePool, (uint)payload)];
     }
@@ -315,8 +318,10 @@ internal sealed class PingClient : INotificationHandler
     private void Send()
     {
         _seq++;
-        _io.WriteU64(VringTestbed.ReadPool, _seq);
         _sentAt = Stopwatch.GetTimestamp();
+        // A producer fills the whole payload, as an rpmsg sender does; the sequence number in front proves the echo.
+        _io.Write(VringTestbed.ReadPool, _template);
+        _io.WriteU64(VringTestbed.ReadPool, _seq);
         _queue.TryAdd(_readable, _writable, 0);
         if (_queue.KickPrepare()) _bell.Ring();
     }
