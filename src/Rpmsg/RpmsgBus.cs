@@ -646,6 +646,7 @@ public abstract class RpmsgBus : IDisposable
     public virtual void Dispose()
     {
         Fail(new ObjectDisposedException(Name, $"{Name} was stopped"));
+        Statistics.Dispose();
         GC.SuppressFinalize(this);
     }
 

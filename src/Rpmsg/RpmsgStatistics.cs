@@ -3,19 +3,25 @@ using System.Diagnostics.Metrics;
 namespace AmpCan.Rpmsg;
 
 /// <summary>Counters of one rpmsg device, also published as <c>System.Diagnostics.Metrics</c> instruments (meter "AmpCan.Rpmsg").</summary>
-public sealed class RpmsgStatistics
+/// <remarks>
+/// Each device has a meter of its own, disposed with the device, so that a device re-created after a crash does not
+/// leave its predecessor's instruments (and the device they capture) registered for the life of the process.
+/// </remarks>
+public sealed class RpmsgStatistics : IDisposable
 {
-    private static readonly Meter Meter = new("AmpCan.Rpmsg");
+    /// <summary>Name of the meter every device publishes its instruments under.</summary>
+    public const string MeterName = "AmpCan.Rpmsg";
+    private readonly Meter _meter = new(MeterName);
     internal long Sent, Received, BytesSent, BytesReceived, UnknownDestination, MalformedMessages,
         NameServiceMalformed, NameServiceDuplicates, NameServiceUnknownDestroy, QueueOverflow, SendWaits, CallbackFailures;
 
     internal RpmsgStatistics(string device)
     {
         var tag = new KeyValuePair<string, object?>("device", device);
-        Meter.CreateObservableCounter("ampcan.rpmsg.messages_sent", () => new Measurement<long>(MessagesSent, tag));
-        Meter.CreateObservableCounter("ampcan.rpmsg.messages_received", () => new Measurement<long>(MessagesReceived, tag));
-        Meter.CreateObservableCounter("ampcan.rpmsg.dropped", () => new Measurement<long>(UnknownDestination + MalformedMessages + QueueOverflow, tag));
-        Meter.CreateObservableCounter("ampcan.rpmsg.ns_malformed", () => new Measurement<long>(NameServiceMalformed + NameServiceDuplicates + NameServiceUnknownDestroy, tag));
+        _meter.CreateObservableCounter("ampcan.rpmsg.messages_sent", () => new Measurement<long>(MessagesSent, tag));
+        _meter.CreateObservableCounter("ampcan.rpmsg.messages_received", () => new Measurement<long>(MessagesReceived, tag));
+        _meter.CreateObservableCounter("ampcan.rpmsg.dropped", () => new Measurement<long>(UnknownDestination + MalformedMessages + QueueOverflow, tag));
+        _meter.CreateObservableCounter("ampcan.rpmsg.ns_malformed", () => new Measurement<long>(NameServiceMalformed + NameServiceDuplicates + NameServiceUnknownDestroy, tag));
     }
 
     /// <summary>Messages handed to the transport.</summary>
@@ -42,4 +48,7 @@ public sealed class RpmsgStatistics
     public long SendsThatWaited => Interlocked.Read(ref SendWaits);
     /// <summary>Receive callbacks that threw (the message is dropped, the endpoint stays).</summary>
     public long CallbacksFailed => Interlocked.Read(ref CallbackFailures);
+
+    /// <summary>Withdraws the device's instruments.</summary>
+    public void Dispose() => _meter.Dispose();
 }
