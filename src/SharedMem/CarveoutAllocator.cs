@@ -70,8 +70,10 @@ public sealed class CarveoutAllocator
     {
         lock (_gate)
         {
-            if (!_used.Remove(block.Offset, out Carveout? known) || !ReferenceEquals(known, block))
+            // Check before removing: freeing a copy or a stranger must leave the real block allocated and freeable.
+            if (!_used.TryGetValue(block.Offset, out Carveout? known) || !ReferenceEquals(known, block))
                 throw new InvalidOperationException($"carveout '{block.Name}' at offset 0x{block.Offset:x} was not allocated here or was already freed");
+            _used.Remove(block.Offset);
             ulong off = block.Offset, len = block.Size;
             int i = 0;
             while (i < _free.Count && _free[i].Offset < off) i++;

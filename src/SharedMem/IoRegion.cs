@@ -118,6 +118,10 @@ public sealed unsafe class IoRegion
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint ReadU32Acquire(ulong offset) => Le(Volatile.Read(ref *(uint*)Aligned(offset, 4)));
 
+    /// <summary>Acquire load of an aligned little-endian u64 (one access: a 64-bit field the peer publishes whole).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong ReadU64Acquire(ulong offset) => Le(Volatile.Read(ref *(ulong*)Aligned(offset, 8)));
+
     /// <summary>Release store of a byte: earlier writes are visible before it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WriteU8Release(ulong offset, byte value) => Volatile.Write(ref *At(offset, 1), value);
@@ -129,6 +133,10 @@ public sealed unsafe class IoRegion
     /// <summary>Release store of an aligned little-endian u32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WriteU32Release(ulong offset, uint value) => Volatile.Write(ref *(uint*)Aligned(offset, 4), Le(value));
+
+    /// <summary>Release store of an aligned little-endian u64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteU64Release(ulong offset, ulong value) => Volatile.Write(ref *(ulong*)Aligned(offset, 8), Le(value));
 
     /// <summary>
     /// Full barrier: stores before it are visible before loads after it. Needed between publishing an index and reading

@@ -53,4 +53,16 @@ public class CarveoutAllocatorTests
         alloc.Free(c);
         Assert.Throws<InvalidOperationException>(() => alloc.Free(c));
     }
+
+    [Test]
+    public void FreeingACopyLeavesTheRealBlockAllocated()
+    {
+        var alloc = new CarveoutAllocator(_region.Io);
+        Carveout real = alloc.Allocate("real", 0x100);
+        Carveout copy = real with { Name = "impostor" };
+        Assert.Throws<InvalidOperationException>(() => alloc.Free(copy));
+        Assert.That(alloc.Allocated, Is.EqualTo(new[] { real }), "the refused free did not drop the real block");
+        alloc.Free(real);
+        Assert.That(alloc.FreeBytes, Is.EqualTo(_region.Io.Length));
+    }
 }

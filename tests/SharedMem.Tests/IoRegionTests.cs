@@ -32,8 +32,11 @@ public class IoRegionTests
         io.WriteU16Release(2, 0xBEEF);
         io.WriteU32Release(8, 0xCAFEBABE);
         io.WriteU8Release(13, 0x5A);
+        io.WriteU64Release(16, 0x0123_4567_89AB_CDEF);
         Assert.Multiple(() =>
         {
+            Assert.That(io.ReadU64Acquire(16), Is.EqualTo(0x0123_4567_89AB_CDEFUL));
+            Assert.That(io.GetSpan(16, 8).ToArray(), Is.EqualTo(new byte[] { 0xEF, 0xCD, 0xAB, 0x89, 0x67, 0x45, 0x23, 0x01 }));
             Assert.That(io.ReadU16Acquire(2), Is.EqualTo(0xBEEF));
             Assert.That(io.ReadU32Acquire(8), Is.EqualTo(0xCAFEBABE));
             Assert.That(io.ReadU8Acquire(13), Is.EqualTo(0x5A));
@@ -89,6 +92,8 @@ public class IoRegionTests
         {
             Assert.Throws<SharedMemoryBoundsException>(() => io.ReadU16Acquire(1));
             Assert.Throws<SharedMemoryBoundsException>(() => io.WriteU32Release(6, 0));
+            Assert.Throws<SharedMemoryBoundsException>(() => io.ReadU64Acquire(12));
+            Assert.Throws<SharedMemoryBoundsException>(() => io.WriteU64Release(4, 0));
             Assert.DoesNotThrow(() => io.ReadU32(6), "plain accessors allow unaligned access");
         });
     }
