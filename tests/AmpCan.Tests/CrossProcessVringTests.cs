@@ -15,7 +15,7 @@ public class CrossProcessVringTests
     [TestCase(NotificationMode.Adaptive, false)]
     public void BuffersEchoedByAnotherProcessArriveIntact(NotificationMode mode, bool eventIndex)
     {
-        const int QueueSize = 64, Slots = 32, Total = 100_000;
+        const int QueueSize = 64, Slots = 32, Total = 1_000_000; // as many as the two-thread test, each with a checksum
         const ulong Base = 0x9000_0000, ReadPool = 0x10000, WritePool = 0x20000, Slot = 512;
         using var region = MappedRegion.CreateMemfd("xproc", 0x40000, Base);
         var ring = SplitRing.Legacy(region.Io.Slice(0, VringLayout.LegacySize(QueueSize, 4096)), QueueSize, 4096);
