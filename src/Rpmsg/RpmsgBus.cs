@@ -31,6 +31,8 @@ public abstract class RpmsgBus : IDisposable
     // Endpoints below this address (the name service, fixed service addresses, the first dynamic ones) are also kept
     // in a direct table, so that delivering a message costs one array read instead of a hash lookup.
     private const uint DirectAddresses = 2048;
+    /// <summary>Channels one peer may have announced at once; beyond it announcements are refused and counted (a hostile peer cannot grow our memory without bound).</summary>
+    public const int MaxChannels = 1024;
     private readonly RpmsgEndpoint?[] _direct = new RpmsgEndpoint?[DirectAddresses];
     private readonly Lock _gate = new();
     private readonly List<RpmsgChannel> _channels = [];
@@ -45,13 +47,13 @@ public abstract class RpmsgBus : IDisposable
     private readonly int[] _txOwner;     // generation of a zero-copy tx buffer held by a caller, 0 if none
     private readonly int[] _rxHeld;      // generation of a held rx buffer, 0 if none
     private int _generation;
-    private uint _nextAddress = RpmsgAddress.FirstDynamic;
     private int _txWaiters;
     private volatile RpmsgDeviceState _state;
     private Exception? _failure;
     private int _holdCandidate = -1;
     private RpmsgHeldBuffer? _held;
     private long _loggedDrops;
+    private long _loggedNameServiceFaults;
 
     /// <summary>Creates the core; <paramref name="txIds"/> and <paramref name="rxIds"/> bound the transport's buffer ids.</summary>
     protected RpmsgBus(string name, int txIds, int rxIds, TimeSpan? sendTimeout, int endpointQueueCapacity, ILogger? logger)
@@ -127,7 +129,7 @@ public abstract class RpmsgBus : IDisposable
         lock (_gate)
         {
             if (address == RpmsgAddress.Any) address = AllocateAddress();
-            else if (address == RpmsgAddress.NameService && NameServiceEnabled && name != "name_service")
+            else if (address == RpmsgAddress.NameService)
                 throw new RpmsgException(RpmsgError.InvalidAddress, "address 53 belongs to the name service");
             ep = new RpmsgEndpoint(this, name, address, destination, callback, EndpointQueueCapacity, announce);
             if (_endpoints.TryGetValue(address, out RpmsgEndpoint? taken))
@@ -144,12 +146,9 @@ public abstract class RpmsgBus : IDisposable
 
     private uint AllocateAddress()
     {
-        for (uint tries = 0; tries < uint.MaxValue - RpmsgAddress.FirstDynamic; tries++)
-        {
-            uint a = _nextAddress;
-            _nextAddress = a >= RpmsgAddress.Any - 1 ? RpmsgAddress.FirstDynamic : a + 1;
+        // The lowest free address, as Linux's idr_alloc gives: a freed address is reused first.
+        for (uint a = RpmsgAddress.FirstDynamic; a < RpmsgAddress.Any; a++)
             if (!_endpoints.ContainsKey(a)) return a;
-        }
         throw new RpmsgException(RpmsgError.InvalidAddress, "no free rpmsg address");
     }
 
@@ -187,12 +186,14 @@ public abstract class RpmsgBus : IDisposable
                 if (ep.Address < DirectAddresses) Volatile.Write(ref _direct[ep.Address], null);
             }
         }
-        if (ep.Announced && _state == RpmsgDeviceState.Ready) Announce(ep.Name, ep.Address, NameServiceFlags.Destroy);
+        // Before DRIVER_OK the destroy queues behind the create, so the peer never keeps a channel to nothing.
+        if (ep.Announced && _state != RpmsgDeviceState.Failed) Announce(ep.Name, ep.Address, NameServiceFlags.Destroy);
     }
 
     private void Announce(string name, uint address, NameServiceFlags flags)
     {
-        if (_state == RpmsgDeviceState.Ready && NameServiceEnabled && TrySendAnnouncement(name, address, flags)) return;
+        // Straight out only when nothing is queued: a destroy must not overtake the create it undoes.
+        if (_state == RpmsgDeviceState.Ready && NameServiceEnabled && _pendingAnnouncements.IsEmpty && TrySendAnnouncement(name, address, flags)) return;
         _pendingAnnouncements.Enqueue((name, address, flags));
         Interlocked.Increment(ref _txWaiters);
         TxWaitersChanged();
@@ -353,7 +354,8 @@ public abstract class RpmsgBus : IDisposable
         if (TryAcquire(out id, out capacity)) return true;
         if (!wait) return false;
         Interlocked.Increment(ref Statistics.SendWaits);
-        long deadline = Environment.TickCount64 + (long)(timeout ?? SendTimeout).TotalMilliseconds;
+        TimeSpan limit = timeout ?? SendTimeout;
+        long deadline = limit == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)limit.TotalMilliseconds;
         if (OnLoopThread) return PollForTx(deadline, timeout, cancellation, out id, out capacity);
         Interlocked.Increment(ref _txWaiters);
         TxWaitersChanged();
@@ -460,7 +462,7 @@ public abstract class RpmsgBus : IDisposable
         if (buffer.Length < RpmsgHeader.Size)
         {
             Interlocked.Increment(ref Statistics.MalformedMessages);
-            LogDrop("received buffer of {Length} bytes is shorter than the rpmsg header", buffer.Length, 0);
+            LogDrop("received buffer of {Length} bytes is shorter than the {HeaderSize}-byte rpmsg header", buffer.Length, RpmsgHeader.Size);
             return false;
         }
         RpmsgHeader h = RpmsgHeader.Read(buffer);
@@ -534,13 +536,23 @@ public abstract class RpmsgBus : IDisposable
 #pragma warning restore CA2254
     }
 
+    // A hostile peer can send these as fast as it likes: the first ten are logged, then every thousandth.
+    private void LogNameServiceFault(string message, object a, object b, object c)
+    {
+        long n = Interlocked.Increment(ref _loggedNameServiceFaults);
+        if (n <= 10 || n % 1000 == 0)
+#pragma warning disable CA2254 // the template is one of a few constants
+            Logger.LogWarning($"{{Device}}: name service: {message} (fault #{{Count}})", Name, a, b, c, n);
+#pragma warning restore CA2254
+    }
+
     private void OnNameService(ReadOnlySpan<byte> payload, uint source)
     {
         NameServiceFault fault = NameServiceMessage.TryRead(payload, out NameServiceMessage m);
         if (fault != NameServiceFault.None)
         {
             Interlocked.Increment(ref Statistics.NameServiceMalformed);
-            Logger.LogWarning("{Device}: malformed name-service message from 0x{Source:x} ({Length} bytes): {Fault}", Name, source, payload.Length, fault);
+            LogNameServiceFault("malformed message from 0x{Source:x} ({Length} bytes): {Fault}", source, payload.Length, fault);
             return;
         }
         RpmsgChannel? created = null, removed = null;
@@ -553,7 +565,7 @@ public abstract class RpmsgBus : IDisposable
                 if (i < 0)
                 {
                     Interlocked.Increment(ref Statistics.NameServiceUnknownDestroy);
-                    Logger.LogWarning("{Device}: name service destroys unknown channel '{Name}' at 0x{Address:x}", Name, m.Name, m.Address);
+                    LogNameServiceFault("destroy of unknown channel '{Name}' at 0x{Address:x} from 0x{Source:x}", m.Name, m.Address, source);
                     return;
                 }
                 removed = _channels[i];
@@ -564,7 +576,13 @@ public abstract class RpmsgBus : IDisposable
                 if (i >= 0)
                 {
                     Interlocked.Increment(ref Statistics.NameServiceDuplicates);
-                    Logger.LogWarning("{Device}: channel '{Name}' at 0x{Address:x} already exists", Name, m.Name, m.Address);
+                    LogNameServiceFault("channel '{Name}' at 0x{Address:x} already exists (from 0x{Source:x})", m.Name, m.Address, source);
+                    return;
+                }
+                if (_channels.Count >= MaxChannels)
+                {
+                    Interlocked.Increment(ref Statistics.NameServiceMalformed);
+                    LogNameServiceFault("channel '{Name}' at 0x{Address:x} refused: {Limit} channels already exist", m.Name, m.Address, MaxChannels);
                     return;
                 }
                 created = new RpmsgChannel(m.Name, m.Address);
@@ -683,7 +701,20 @@ public abstract class RpmsgBus : IDisposable
 /// </summary>
 internal sealed class DeviceHandler(RpmsgBus bus, Func<bool> processRx, IVirtqueueNotifications rx, Func<bool> processTx, IVirtqueueNotifications tx, string name) : INotificationHandler
 {
-    public bool Process() => processRx() | processTx();
+    public bool Process()
+    {
+        try
+        {
+            return processRx() | processTx();
+        }
+        catch (Exception e)
+        {
+            // Whatever the cause, fail this device (senders learn at once, the peer sees the status) rather than let
+            // the loop drop the handler and leave a device that looks ready and never moves again.
+            bus.Fail(e);
+            return false;
+        }
+    }
 
     public bool ArmNotifications()
     {
@@ -696,7 +727,7 @@ internal sealed class DeviceHandler(RpmsgBus bus, Func<bool> processRx, IVirtque
                 lock (bus.TxLockForLoop) pending |= tx.EnableNotifications();
             return pending;
         }
-        catch (VirtqueueException e)
+        catch (Exception e)
         {
             bus.Fail(e);
             return false;
@@ -711,7 +742,7 @@ internal sealed class DeviceHandler(RpmsgBus bus, Func<bool> processRx, IVirtque
             rx.DisableNotifications();
             lock (bus.TxLockForLoop) tx.DisableNotifications();
         }
-        catch (VirtqueueException e)
+        catch (Exception e)
         {
             bus.Fail(e);
         }

@@ -225,7 +225,8 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     /// <inheritdoc/>
     protected override void OnFailed(Exception reason)
     {
-        try { _config.Status |= VirtioStatus.Failed; }
-        catch (Exception e) { Logger.LogError(e, "{Device}: could not set FAILED", Name); }
+        // A clean stop resets the device, as Linux does when the driver is removed; only a real failure says FAILED.
+        try { _config.Status = reason is ObjectDisposedException ? VirtioStatus.Reset : _config.Status | VirtioStatus.Failed; }
+        catch (Exception e) { Logger.LogError(e, "{Device}: could not write the device status", Name); }
     }
 }

@@ -237,7 +237,7 @@ public class BusTests
         using RpmsgEndpoint ep = link.Host.CreateEndpoint("src", null, destination: sink.Address);
         ep.Send("1"u8);
         using var cts = new CancellationTokenSource();
-        var blocked = Task.Run(() => ep.Send("2"u8, TimeSpan.FromSeconds(30), cts.Token));
+        var blocked = Task.Run(() => ep.Send("2"u8, Timeout.InfiniteTimeSpan, cts.Token)); // waits without a deadline, until cancelled
         WaitUntil(() => link.Host.Statistics.SendsThatWaited >= 1, "the sender to block");
         cts.Cancel();
         var e = Assert.Throws<AggregateException>(() => blocked.Wait(TimeSpan.FromSeconds(20)))!.InnerException as RpmsgException;

@@ -29,6 +29,24 @@ public class WireTests
     }
 
     [Test]
+    public void NameServiceCreateFromLiteralBytes()
+    {
+        // struct rpmsg_ns_msg { char name[32]; __rpmsg32 addr; __rpmsg32 flags; } for "rpmsg-tty" at 0x402, RPMSG_NS_CREATE.
+        byte[] wire =
+        [
+            0x72, 0x70, 0x6D, 0x73, 0x67, 0x2D, 0x74, 0x74, 0x79, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0x02, 0x04, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x00,
+        ];
+        Assert.That(NameServiceMessage.TryRead(wire, out NameServiceMessage m), Is.EqualTo(NameServiceFault.None));
+        Assert.That(m, Is.EqualTo(new NameServiceMessage("rpmsg-tty", 0x402, NameServiceFlags.Create)));
+        byte[] back = new byte[NameServiceMessage.Size];
+        m.Write(back);
+        Assert.That(back, Is.EqualTo(wire));
+    }
+
+    [Test]
     public void MalformedNameServiceMessagesAreNamed()
     {
         byte[] ok = new byte[40];
