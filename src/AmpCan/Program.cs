@@ -74,14 +74,39 @@ public static class Program
 
         var remoteBoard = new Option<string>("--board", "-b") { Description = "Board file, or a name under boards/", DefaultValueFactory = _ => "sim" };
         var handoff = new Option<string?>("--handoff") { Description = "UNIX socket on which the host hands over the memfd and doorbell" };
-        var remoteSim = new Command("remote-sim", "Run the simulated remote core in this process (for memfd boards the host starts it with --handoff)") { remoteBoard, handoff };
+        var latency = new Option<double>("--reply-latency-ms") { Description = "Delay before each reply, in milliseconds" };
+        var silentAfter = new Option<int?>("--silent-after") { Description = "Stop answering after this many messages" };
+        var crashAfter = new Option<int?>("--crash-after") { Description = "Crash (the core's loop stops dead) on the message after this many" };
+        var garbageAfter = new Option<int?>("--garbage-after") { Description = "Write garbage instead of answering the message after this many" };
+        var garbage = new Option<GarbageKind>("--garbage") { Description = "What --garbage-after writes", DefaultValueFactory = _ => GarbageKind.UsedRing, HelpName = "used-ring|oversized-header|name-service" };
+        garbage.CustomParser = r => ParseEnum<GarbageKind>(r.Tokens[0].Value, "--garbage", r) ?? default;
+        var floodAfter = new Option<int?>("--flood-after") { Description = "Answer the message after this many with a flood to its sender" };
+        var floodCount = new Option<int?>("--flood-count") { Description = "Messages in the flood (default 1000)" };
+        var floodSize = new Option<int?>("--flood-size") { Description = "Payload bytes per flood message (default 64)" };
+        var remoteSim = new Command("remote-sim", "Run the simulated remote core in this process (for memfd boards the host starts it with --handoff)")
+            { remoteBoard, handoff, latency, silentAfter, crashAfter, garbageAfter, garbage, floodAfter, floodCount, floodSize };
+        remoteSim.Validators.Add(r =>
+        {
+            if (r.GetValue(latency) < 0) r.AddError("--reply-latency-ms must not be negative");
+            foreach (var o in new[] { silentAfter, crashAfter, garbageAfter, floodAfter })
+                if (r.GetValue(o) < 0) r.AddError($"{o.Name} must not be negative");
+            if (r.GetValue(floodCount) < 1) r.AddError("--flood-count must be at least 1");
+            if (r.GetValue(floodSize) is < 4 or > 65535) r.AddError("--flood-size must be between 4 and 65535 bytes");
+        });
         remoteSim.SetAction((r, ct) =>
         {
+            var script = new SimulatedRemoteScript
+            {
+                ReplyLatency = TimeSpan.FromMilliseconds(r.GetValue(latency)),
+                SilentAfter = r.GetValue(silentAfter), CrashAfter = r.GetValue(crashAfter),
+                GarbageAfter = r.GetValue(garbageAfter), Garbage = r.GetValue(garbage),
+                FloodAfter = r.GetValue(floodAfter), FloodCount = r.GetValue(floodCount) ?? 1000, FloodSize = r.GetValue(floodSize) ?? 64,
+            };
             using ILoggerFactory loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }));
             // SIGTERM (kill, systemd, a test harness) stops the remote like Ctrl+C: unmapped, sockets closed, exit 0.
             using var term = CancellationTokenSource.CreateLinkedTokenSource(ct);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; term.Cancel(); });
-            return Task.FromResult(SimulatedRemoteProcess.Run(BoardFiles.Resolve(r.GetValue(remoteBoard)!), r.GetValue(handoff), loggers, term.Token));
+            return Task.FromResult(SimulatedRemoteProcess.Run(BoardFiles.Resolve(r.GetValue(remoteBoard)!), r.GetValue(handoff), loggers, term.Token, script));
         });
         root.Subcommands.Add(remoteSim);
 

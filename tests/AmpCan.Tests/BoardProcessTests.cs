@@ -1,5 +1,6 @@
 using System.Text;
 using AmpCan.Remoteproc.Boards;
+using AmpCan.Remoteproc.Simulation;
 using AmpCan.Rpmsg;
 
 namespace AmpCan.Tests.Host;
@@ -51,6 +52,67 @@ public class BoardProcessTests
         using RpmsgEndpoint ep = host.Rpmsg.CreateEndpoint("after-crash", null, destination: ch.RemoteAddress);
         var e = Assert.Throws<RpmsgException>(() => { for (int i = 0; i < 1000; i++) ep.Send("x"u8, TimeSpan.FromMilliseconds(200)); })!;
         Assert.That(e.Error, Is.EqualTo(RpmsgError.Timeout), "sends to a dead remote time out; the service lives on");
+    }
+
+    private static BoardHost StartScripted(SimulatedRemoteScript script) => BoardHost.Start(BoardDescriptor.Load(Board("sim")), new BoardHostOptions
+    {
+        Remote = RemoteKind.SimulatedProcess, BoardPath = Board("sim"), AmpcanPath = CrossProcessVringTests.AmpcanDll, RemoteScript = script,
+    });
+
+    [Test]
+    public void ScriptedGarbageFromARemoteProcessCostsTheDevice()
+    {
+        using BoardHost host = StartScripted(new SimulatedRemoteScript { GarbageAfter = 2, Garbage = GarbageKind.UsedRing });
+        var failed = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.Rpmsg.DeviceFailed += e => failed.TrySetResult(e);
+        Echo(host, "rpmsg-echo", 2);
+        using RpmsgEndpoint ep = host.Rpmsg.CreateEndpoint("victim", null, destination: Channel(host.Rpmsg, "rpmsg-echo").RemoteAddress);
+        ep.Send("the third message"u8);
+        Assert.That(failed.Task.Wait(TimeSpan.FromSeconds(30)), Is.True, "the remote process wrote garbage over the used ring");
+        Assert.That(failed.Task.Result, Is.TypeOf<AmpCan.Vring.VirtqueueException>());
+        Assert.That(host.Rpmsg.State, Is.EqualTo(RpmsgDeviceState.Failed));
+        Assert.That(host.RemoteProcess!.HasExited, Is.False, "garbage is the remote's doing; it is still running");
+    }
+
+    [Test]
+    public void ScriptedFloodAndLatencyFromARemoteProcess()
+    {
+        using BoardHost host = StartScripted(new SimulatedRemoteScript { ReplyLatency = TimeSpan.FromMilliseconds(50), FloodAfter = 1, FloodCount = 1000, FloodSize = 32 });
+        var got = new System.Collections.Concurrent.ConcurrentQueue<byte[]>();
+        using var first = new SemaphoreSlim(0);
+        // A callback endpoint: the flood is faster than a reader of a queued endpoint, whose queue would drop (and count) the excess.
+        using RpmsgEndpoint ep = host.Rpmsg.CreateEndpoint("client", (in RpmsgReceivedMessage m) => { got.Enqueue(m.Payload.ToArray()); first.Release(); },
+            destination: Channel(host.Rpmsg, "rpmsg-echo").RemoteAddress);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        ep.Send("slow echo"u8);
+        Assert.That(first.Wait(TimeSpan.FromSeconds(30)), Is.True);
+        Assert.That(sw.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(50)), "the reply waited for the scripted latency");
+        Assert.That(got.TryDequeue(out byte[]? echoed) ? echoed : null, Is.EqualTo("slow echo"u8.ToArray()));
+
+        ep.Send("start the flood"u8);
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (got.Count < 1000 && deadline.Elapsed < TimeSpan.FromSeconds(30)) first.Wait(TimeSpan.FromSeconds(1));
+        byte[][] flood = [.. got];
+        Assert.That(flood, Has.Length.EqualTo(1000), host.RemoteProcess!.StandardError);
+        Assert.That(flood.Select(m => m.Length).Distinct(), Is.EqualTo(new[] { 32 }));
+        Assert.That(flood.Select(m => BitConverter.ToInt32(m, 0)), Is.EqualTo(Enumerable.Range(0, 1000)), "flood messages arrive complete and in order");
+        Assert.That(host.Rpmsg.Statistics.DroppedQueueOverflow, Is.Zero);
+    }
+
+    [Test]
+    public void BadScriptOptionsAreRefusedByName()
+    {
+        foreach (var (args, named) in new[] { (new[] { "remote-sim", "--flood-size", "2" }, "--flood-size"), (["remote-sim", "--garbage", "confetti"], "'confetti'"), (["remote-sim", "--crash-after", "-1"], "--crash-after") })
+        {
+            using var err = new StringWriter();
+            TextWriter saved = Console.Error;
+            Console.SetError(err);
+            int code;
+            try { code = AmpCan.Host.Program.Main(args); }
+            finally { Console.SetError(saved); }
+            Assert.That(code, Is.Not.Zero, string.Join(' ', args));
+            Assert.That(err.ToString(), Does.Contain(named));
+        }
     }
 
     [Test]

@@ -24,6 +24,8 @@ public sealed record BoardHostOptions
     public bool PinLoops { get; init; }
     /// <summary>Replaces the simulated remote's firmware (features, services) for an in-process remote.</summary>
     public SimulatedFirmware? Firmware { get; init; }
+    /// <summary>Scripted misbehaviour of a simulated remote, in-process or in its own process.</summary>
+    public SimulatedRemoteScript? RemoteScript { get; init; }
 }
 
 /// <summary>
@@ -98,7 +100,7 @@ public sealed class BoardHost : IDisposable
         {
             // Like OpenAMP's remote: it creates the file and listens for the host.
             RemoteProcess = Own(SimulatedRemoteProcess.Start(Require(options.AmpcanPath, "an ampcan path to start the remote process"),
-                Require(options.BoardPath, "the board file path for the remote process"), null, null, timeout));
+                Require(options.BoardPath, "the board file path for the remote process"), null, null, timeout, options.RemoteScript));
         }
 
         SharedMemory = Own(m.Kind switch
@@ -147,19 +149,21 @@ public sealed class BoardHost : IDisposable
                 bell = Own(UnixSocketDoorbell.Connect(Board.Doorbell.Path!, timeout));
                 remoteBell = Own(accept.GetAwaiter().GetResult());
                 SimulatedRemote = Own(new SimulatedRemote(remoteView.Io, remoteBell, firmware, mode, loggers.CreateLogger("AmpCan.RemoteSim"), remoteCpu));
+                if (options.RemoteScript is not null) SimulatedRemote.Script = options.RemoteScript;
                 SimulatedRemote.Boot(timeout, writeTable: false);
             }
             else
             {
                 if (remoteBell is null) throw new BoardException($"board '{Board.Name}': a simulated remote cannot use a {Board.Doorbell.Kind} doorbell");
                 SimulatedRemote = Own(new SimulatedRemote(remoteView.Io, remoteBell, firmware, mode, loggers.CreateLogger("AmpCan.RemoteSim"), remoteCpu));
+                if (options.RemoteScript is not null) SimulatedRemote.Script = options.RemoteScript;
                 SimulatedRemote.Boot(timeout);
             }
         }
         else if (remote == RemoteKind.SimulatedProcess && RemoteProcess is null)
         {
             RemoteProcess = Own(SimulatedRemoteProcess.Start(Require(options.AmpcanPath, "an ampcan path to start the remote process"),
-                Require(options.BoardPath, "the board file path for the remote process"), SharedMemory, remoteBell as EventFdDoorbell, timeout));
+                Require(options.BoardPath, "the board file path for the remote process"), SharedMemory, remoteBell as EventFdDoorbell, timeout, options.RemoteScript));
         }
         if (Board.Doorbell.Kind == DoorbellKind.UnixSocket && bell is null)
             bell = Own(UnixSocketDoorbell.Connect(Board.Doorbell.Path!, timeout));

@@ -61,6 +61,50 @@ public enum GarbageKind
 }
 
 /// <summary>
+/// What a simulated remote does to the messages its echo and raw services receive: the first N are answered
+/// normally, message N+1 triggers the scripted misbehaviour. Given to an in-process remote, or to <c>ampcan remote-sim</c>
+/// as options, so that a remote in its own process misbehaves the same way.
+/// </summary>
+public sealed record SimulatedRemoteScript
+{
+    /// <summary>Delay before each reply (a slow remote).</summary>
+    public TimeSpan ReplyLatency { get; init; }
+    /// <summary>Stop answering after this many messages (a hung task; the core still runs).</summary>
+    public int? SilentAfter { get; init; }
+    /// <summary>Crash (the loop stops dead) on the message after this many.</summary>
+    public int? CrashAfter { get; init; }
+    /// <summary>Write <see cref="Garbage"/> instead of answering the message after this many.</summary>
+    public int? GarbageAfter { get; init; }
+    /// <summary>What garbage <see cref="GarbageAfter"/> writes.</summary>
+    public GarbageKind Garbage { get; init; } = GarbageKind.UsedRing;
+    /// <summary>Answer the message after this many with a flood of <see cref="FloodCount"/> messages to its sender.</summary>
+    public int? FloodAfter { get; init; }
+    /// <summary>Messages in the flood.</summary>
+    public int FloodCount { get; init; } = 1000;
+    /// <summary>Payload bytes of each flood message.</summary>
+    public int FloodSize { get; init; } = 64;
+
+    /// <summary>The <c>ampcan remote-sim</c> options that give a remote process this script.</summary>
+    public IEnumerable<string> ToArguments()
+    {
+        if (ReplyLatency > TimeSpan.Zero) yield return $"--reply-latency-ms={ReplyLatency.TotalMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+        if (SilentAfter is int s) yield return $"--silent-after={s}";
+        if (CrashAfter is int c) yield return $"--crash-after={c}";
+        if (GarbageAfter is int g)
+        {
+            yield return $"--garbage-after={g}";
+            yield return $"--garbage={Garbage}";
+        }
+        if (FloodAfter is int f)
+        {
+            yield return $"--flood-after={f}";
+            yield return $"--flood-count={FloodCount}";
+            yield return $"--flood-size={FloodSize}";
+        }
+    }
+}
+
+/// <summary>
 /// A remote core in software, run the way a small RTOS would: one loop thread, the rpmsg device role, a handful
 /// of services announced through the name service. Its behaviour can be scripted for tests: reply latency, silence,
 /// crash, flood, garbage.
@@ -105,6 +149,20 @@ public sealed class SimulatedRemote : IDisposable
 
     /// <summary>Delay before each reply (a slow remote).</summary>
     public TimeSpan ReplyLatency { get; set; }
+
+    /// <summary>Scripted misbehaviour, counted over the messages the echo and raw services receive.</summary>
+    public SimulatedRemoteScript Script
+    {
+        get => _script;
+        set
+        {
+            _script = value;
+            ReplyLatency = value.ReplyLatency;
+        }
+    }
+
+    private SimulatedRemoteScript _script = new();
+    private int _answered;
 
     /// <summary>When set, services swallow messages without answering (a hung task).</summary>
     public bool Silent { get; set; }
@@ -161,6 +219,30 @@ public sealed class SimulatedRemote : IDisposable
     private void OnEcho(in RpmsgReceivedMessage m)
     {
         if (Silent) return;
+        SimulatedRemoteScript script = _script;
+        int n = ++_answered; // the loop thread is the only caller
+        if (n == script.CrashAfter + 1)
+        {
+            Crash();
+            return;
+        }
+        if (n > script.SilentAfter)
+        {
+            if (n == script.SilentAfter + 1) _logger.LogWarning("simulated remote: scripted silence after {Count} messages", script.SilentAfter);
+            return;
+        }
+        if (n == script.GarbageAfter + 1)
+        {
+            _logger.LogWarning("simulated remote: scripted garbage ({Kind}) after {Count} messages", script.Garbage, script.GarbageAfter);
+            InjectGarbage(script.Garbage);
+            return;
+        }
+        if (n == script.FloodAfter + 1)
+        {
+            _logger.LogWarning("simulated remote: scripted flood of {Count} messages to 0x{Destination:x}", script.FloodCount, m.Source);
+            Flood(m.Source, script.FloodCount, script.FloodSize);
+            return;
+        }
         Delay();
         m.Endpoint.SendTo(m.Source, m.Payload);
     }

@@ -41,7 +41,7 @@ public sealed class SimulatedRemoteProcess : IDisposable
     /// the remote's doorbell are handed over and this returns once the remote has written its resource table;
     /// without, the remote creates the board's file and listens on its doorbell socket.
     /// </summary>
-    public static SimulatedRemoteProcess Start(string ampcanPath, string boardPath, MappedRegion? memfd, EventFdDoorbell? remoteBell, TimeSpan timeout)
+    public static SimulatedRemoteProcess Start(string ampcanPath, string boardPath, MappedRegion? memfd, EventFdDoorbell? remoteBell, TimeSpan timeout, SimulatedRemoteScript? script = null)
     {
         string? sockPath = memfd is null ? null : Path.Combine(Path.GetTempPath(), $"ampcan-remote-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
         using Socket? listener = sockPath is null ? null : new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -51,6 +51,7 @@ public sealed class SimulatedRemoteProcess : IDisposable
             listener.Listen(1);
         }
         ProcessStartInfo psi = ProgramLauncher.StartInfo(ampcanPath, "remote-sim", "--board", boardPath);
+        foreach (string arg in script?.ToArguments() ?? []) psi.ArgumentList.Add(arg);
         if (sockPath is not null)
         {
             psi.ArgumentList.Add("--handoff");
@@ -59,7 +60,7 @@ public sealed class SimulatedRemoteProcess : IDisposable
         Process p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start '{ampcanPath} remote-sim'");
         var stderr = new StringBuilder();
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
-        p.OutputDataReceived += (_, _) => { };
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); }; // its log
         p.BeginErrorReadLine();
         p.BeginOutputReadLine();
         if (listener is null) return new SimulatedRemoteProcess(p, null, stderr);
@@ -104,7 +105,7 @@ public sealed class SimulatedRemoteProcess : IDisposable
     /// The remote side (<c>ampcan remote-sim</c>): maps the board's memory (handed over, or the board's file, created),
     /// boots the simulated firmware and serves until the host goes away or <paramref name="cancellation"/> fires.
     /// </summary>
-    public static int Run(string boardPath, string? handoffSocket, ILoggerFactory loggers, CancellationToken cancellation)
+    public static int Run(string boardPath, string? handoffSocket, ILoggerFactory loggers, CancellationToken cancellation, SimulatedRemoteScript? script = null)
     {
         BoardDescriptor board = BoardDescriptor.Load(boardPath);
         ILogger log = loggers.CreateLogger("AmpCan.RemoteSim");
@@ -131,6 +132,7 @@ public sealed class SimulatedRemoteProcess : IDisposable
                 Doorbell bell = fds.Length == 3 ? new EventFdDoorbell(fds[1], fds[2]) : new PollingDoorbell();
                 owned.Add(bell);
                 sim = new SimulatedRemote(region.Io, bell, firmware, board.Notification.Mode, log);
+                if (script is not null) sim.Script = script;
                 owned.Add(sim);
                 sim.Boot(timeout);
                 handoff.Send("R"u8);
@@ -152,6 +154,7 @@ public sealed class SimulatedRemoteProcess : IDisposable
                 owned.Add(bell);
                 log.LogInformation("remote-sim: host connected on {Doorbell}", bell);
                 sim = new SimulatedRemote(region.Io, bell, firmware, board.Notification.Mode, log);
+                if (script is not null) sim.Script = script;
                 owned.Add(sim);
                 sim.HostGone += gone.Cancel;
                 sim.Boot(timeout, writeTable: false);
