@@ -80,20 +80,34 @@ public class NotificationLoopTests
     }
 
     [Test]
-    public void AdaptiveLoopParksWhenIdleAndDisarmsAfterWaking()
+    public void AdaptiveLoopSpinsThenParksAndDisarmsAfterWaking()
     {
         var (ours, theirs) = EventFdDoorbell.CreatePair();
-        var h = new CountingHandler(() => false);
-        using var loop = new NotificationLoop("test", NotificationMode.Adaptive, TimeSpan.FromMicroseconds(100));
-        loop.Add(h, ours);
-        loop.Start();
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        while (loop.Parks == 0 && sw.Elapsed < TimeSpan.FromSeconds(10)) Thread.Yield();
-        Assert.That(loop.Parks, Is.GreaterThan(0), "an idle adaptive loop parks");
-        theirs.Ring();
-        while (Volatile.Read(ref h.Disarmed) == 0 && sw.Elapsed < TimeSpan.FromSeconds(10)) Thread.Yield();
-        Assert.That(Volatile.Read(ref h.Disarmed), Is.GreaterThan(0), "after waking it spins with notifications disarmed");
-        loop.Stop();
+        int passes = 0;
+        var h = new CountingHandler(() =>
+        {
+            Interlocked.Increment(ref passes);
+            return false;
+        });
+        using (var loop = new NotificationLoop("test", NotificationMode.Adaptive, TimeSpan.FromMicroseconds(200)))
+        {
+            loop.Add(h, ours);
+            loop.Start();
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            while (loop.Parks == 0 && sw.Elapsed < TimeSpan.FromSeconds(10)) Thread.Yield();
+            Assert.That(loop.Parks, Is.EqualTo(1), "an idle adaptive loop parks, once, and stays parked");
+            Assert.That(Volatile.Read(ref h.Armed), Is.GreaterThan(0), "it armed notifications before parking");
+            int disarmedWhileParked = Volatile.Read(ref h.Disarmed);
+            int passesWhileParked = Volatile.Read(ref passes);
+
+            theirs.Ring();
+            while (Volatile.Read(ref h.Disarmed) == disarmedWhileParked && sw.Elapsed < TimeSpan.FromSeconds(10)) Thread.Yield();
+            Assert.That(Volatile.Read(ref h.Disarmed), Is.GreaterThan(disarmedWhileParked), "woken, it disarms notifications to spin");
+            while (loop.Parks < 2 && sw.Elapsed < TimeSpan.FromSeconds(10)) Thread.Yield();
+            Assert.That(loop.Parks, Is.EqualTo(2), "the spin is bounded: idle again, it parks again");
+            Assert.That(Volatile.Read(ref passes) - passesWhileParked, Is.GreaterThan(1), "between the two parks it spun over the handler more than once");
+            loop.Stop();
+        }
         ours.Dispose();
         theirs.Dispose();
     }

@@ -96,7 +96,8 @@ public sealed unsafe class NotificationLoop : IDisposable
             }
             _handlers = [.. _handlers, handler];
         }
-        Wake();
+        // A loop that has not started sees the handler on its first pass; waking it would only cost a spurious park.
+        if (Volatile.Read(ref _thread) is not null || Volatile.Read(ref _runner) is not null) Wake();
     }
 
     /// <summary>Removes a handler; its doorbell stays registered (others may share it).</summary>
