@@ -131,6 +131,8 @@ public sealed class VdevResource : IVirtioConfig
                 throw new ResourceTableException($"vdev {index} (id {v.DeviceId}) vring {q}: queue size {r.QueueSize} is not a power of two up to {VringLayout.MaxQueueSize}");
             if (r.Align < 4 || (r.Align & (r.Align - 1)) != 0)
                 throw new ResourceTableException($"vdev {index} (id {v.DeviceId}) vring {q}: alignment {r.Align} is not a power of two of at least 4");
+            if (r.DeviceAddress != ResourceTableLayout.AddressAny && r.DeviceAddress % r.Align != 0)
+                throw new ResourceTableException($"vdev {index} (id {v.DeviceId}) vring {q}: device address 0x{r.DeviceAddress:x} is not aligned to its alignment 0x{r.Align:x}");
         }
         return v;
     }

@@ -33,6 +33,9 @@ public sealed class SplitRing
     public static SplitRing Legacy(IoRegion area, int queueSize, ulong align)
     {
         VringLayout l = VringLayout.Legacy(queueSize, align);
+        // vring_init aligns the used ring's address, not its offset: the two agree only on an aligned ring.
+        if (area.DeviceAddress % align != 0)
+            throw new ArgumentException($"vring at 0x{area.DeviceAddress:x} is not aligned to its {align}-byte alignment; the peer would place the used ring elsewhere", nameof(area));
         if (area.Length < l.TotalSize)
             throw new ArgumentException($"vring of {queueSize} entries (align {align}) needs {l.TotalSize} bytes; '{area.Name}' window at 0x{area.DeviceAddress:x} has {area.Length}", nameof(area));
         return new SplitRing(queueSize,

@@ -104,7 +104,27 @@ public sealed class SplitVirtqueueDriver : IVirtqueueNotifications
         if (tables.DeviceAddress % 16 != 0) throw new ArgumentException("indirect tables must be 16-byte aligned", nameof(tables));
         _indirectTables = tables;
         _indirectEntries = entriesPerChain;
+        // Chains found outstanding on attach that went through a table: sum their writable bytes from it now.
+        for (int head = 0; head < _size; head++)
+        {
+            if (_headState[head] != HeadOutstanding || _writableBytes[head] != UnknownWritable) continue;
+            VirtqDescriptor d = _descShadow[head];
+            if ((d.Flags & VirtqDescFlags.Indirect) == 0 || d.Address < tables.DeviceAddress || d.Length % VirtqDescriptor.Size != 0) continue;
+            ulong offset = d.Address - tables.DeviceAddress;
+            if (offset > tables.Length || d.Length > tables.Length - offset) continue;
+            ulong writable = 0;
+            for (ulong e = 0; e < d.Length; e += VirtqDescriptor.Size)
+            {
+                VirtqDescriptor entry = tables.Read<VirtqDescriptor>(offset + e);
+                if ((entry.Flags & VirtqDescFlags.Write) != 0) writable += entry.Length;
+            }
+            _writableBytes[head] = (uint)Math.Min(writable, UnknownWritable - 1);
+        }
     }
+
+    // A chain re-attached through an indirect table whose writable size is not known (yet): its used length is passed
+    // through as the device wrote it, for the owner to bound by its own buffer.
+    private const uint UnknownWritable = uint.MaxValue;
 
     private void Attach()
     {
@@ -129,7 +149,9 @@ public sealed class SplitVirtqueueDriver : IVirtqueueNotifications
                     throw new VirtqueueException(VirtqueueError.DescriptorChainTooLong, $"cannot attach: chain at head {head} loops or shares descriptors");
                 inUse[d] = true;
                 VirtqDescriptor desc = _ring.Descriptors.Read<VirtqDescriptor>((ulong)d * VirtqDescriptor.Size);
-                if ((desc.Flags & VirtqDescFlags.Write) != 0) writable += desc.Length;
+                if ((desc.Flags & VirtqDescFlags.Indirect) != 0) writable = UnknownWritable; // its table is read once the tables are known
+                else if ((desc.Flags & VirtqDescFlags.Write) != 0 && writable != UnknownWritable)
+                    writable = (uint)Math.Min((ulong)writable + desc.Length, UnknownWritable - 1);
                 if ((desc.Flags & VirtqDescFlags.Next) == 0) break;
                 _nextFree[d] = desc.Next;
                 d = desc.Next;

@@ -78,11 +78,13 @@ public class ResourceTableTests
     [TestCase(45, 3u, "queue size 3")]
     [TestCase(48, 6u, "alignment 6")]
     [TestCase(40, 4000u, "config bytes")]
+    [TestCase(47, 0x4010u, "vring 0: device address 0x4010 is not aligned")]
     public void MalformedTablesAreRefusedWithTheFieldNamed(int offset, uint value, string expected)
     {
         byte[] t = (byte[])OpenAmpLike.Clone();
         if (offset == 45) { BitConverter.GetBytes(value).CopyTo(t, 56); }        // vring0 num
         else if (offset == 48) { BitConverter.GetBytes(value).CopyTo(t, 52); }   // vring0 align
+        else if (offset == 47) { BitConverter.GetBytes(value).CopyTo(t, 48); }   // vring0 da
         else BitConverter.GetBytes(value).CopyTo(t, offset);
         using var shm = MappedRegion.CreateMemfd("rsc", 0x1000);
         shm.Io.Write(0, t);

@@ -203,11 +203,34 @@ public class RoleTests
     }
 
     [Test]
+    public void ReattachedIndirectChainKeepsItsWritableSize()
+    {
+        using var f = new RingFixture(size: 4);
+        IoRegion tables = f.Region.Io.Slice(0x8000, 4 * 4 * 16);
+        var first = new SplitVirtqueueDriver(f.Ring, eventIndex: false);
+        first.UseIndirectTables(tables, entriesPerChain: 4);
+        Assert.That(first.TryAdd([new VirtqBuffer(f.Buffer(0), 8)], [new VirtqBuffer(f.Buffer(1), 24), new VirtqBuffer(f.Buffer(2), 40)], 7), Is.True);
+        first.KickPrepare();
+
+        // The driver restarts while the chain is out, then learns its tables again.
+        var driver = new SplitVirtqueueDriver(f.Ring, eventIndex: false, clearRing: false);
+        driver.UseIndirectTables(tables, entriesPerChain: 4);
+        var device = f.Device(indirect: true);
+        Assert.That(device.TryPop(out DescriptorChain c), Is.True);
+        device.AddUsed(c.Head, 5000); // a device claiming more than the chain can hold
+        device.PublishUsed();
+        Assert.That(driver.TryGetUsed(out UsedBuffer u), Is.True);
+        Assert.That(u.Length, Is.EqualTo(64u), "clamped to the 24 + 40 writable bytes read back from the indirect table");
+    }
+
+    [Test]
     public void RingOutsideTheMapIsRefused()
     {
         using var f = new RingFixture();
         var e = Assert.Throws<ArgumentException>(() => SplitRing.Legacy(f.Memory, RingFixture.Base + 0x3F000, 256, 4096));
         Assert.That(e!.Message, Does.Contain("0x4003f000"));
+        var unaligned = Assert.Throws<ArgumentException>(() => SplitRing.Legacy(f.Memory, RingFixture.Base + 0x10, 16, 4096))!;
+        Assert.That(unaligned.Message, Does.Contain("0x40000010").And.Contain("not aligned"));
         Assert.Throws<ArgumentException>(() => SplitRing.Separate(f.Memory, 8, RingFixture.Base + 8, RingFixture.Base + 0x1000, RingFixture.Base + 0x2000));
     }
 
