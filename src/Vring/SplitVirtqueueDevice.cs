@@ -154,6 +154,10 @@ public sealed class SplitVirtqueueDevice : IVirtqueueNotifications
             uint length = d.Length;
             if (addr > ulong.MaxValue - length)
                 _fault.Break(VirtqueueError.LengthOverflow, $"chain at head {head}: buffer 0x{addr:x}+{length} wraps");
+            // A span covers at most 2^31 - 1 bytes; no real vring buffer comes near, and refusing here keeps every
+            // segment viewable instead of failing later, outside this validation, with an untyped overflow.
+            if (length > int.MaxValue)
+                _fault.Break(VirtqueueError.LengthOverflow, $"chain at head {head}: buffer 0x{addr:x} of {length} bytes is 2 GiB or more");
             if (!_memory.TryTranslate(addr, length, out IoRegion region, out ulong offset))
                 _fault.Break(VirtqueueError.AddressOutOfMap, $"chain at head {head}: buffer 0x{addr:x}+{length} is outside the memory map");
             if (count == _size)

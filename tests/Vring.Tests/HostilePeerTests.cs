@@ -167,14 +167,44 @@ public class HostilePeerTests
     [Test]
     public void ChainTotalling4GiB()
     {
-        // A sparse 2 GiB memfd: two descriptors over the same mapped bytes, each valid alone, total 2^32.
+        // A sparse 2 GiB memfd: three descriptors over the same mapped bytes, each valid alone, totalling over 2^32.
         using var big = AmpCan.SharedMem.MappedRegion.CreateMemfd("big", 0x8000_1000, 0x1_0000_0000);
         using var f = new RingFixture(size: 8);
         f.Memory.Add(big.Io);
-        f.Desc(0, 0x1_0000_0000, 0x8000_0000, VirtqDescFlags.Next, 1);
-        f.Desc(1, 0x1_0000_1000, 0x8000_0000);
+        f.Desc(0, 0x1_0000_0000, 0x7FFF_F000, VirtqDescFlags.Next, 1);
+        f.Desc(1, 0x1_0000_1000, 0x7FFF_F000, VirtqDescFlags.Next, 2);
+        f.Desc(2, 0x1_0000_2000, 0x7FFF_F000);
         f.Offer(1, 0);
         Assert.That(DevicePopError(f), Is.EqualTo(VirtqueueError.LengthOverflow));
+    }
+
+    [Test]
+    public void SingleBufferOf2GiBOrMore()
+    {
+        // Inside the map, but too large for any span over it: refused as a typed error, not an overflow later.
+        using var big = AmpCan.SharedMem.MappedRegion.CreateMemfd("big", 0x8000_1000, 0x1_0000_0000);
+        using var f = new RingFixture(size: 8);
+        f.Memory.Add(big.Io);
+        f.Desc(0, 0x1_0000_0000, 0x8000_0000);
+        f.Offer(1, 0);
+        Assert.That(DevicePopError(f), Is.EqualTo(VirtqueueError.LengthOverflow));
+    }
+
+    [Test]
+    public void DirectDescriptorsAndAFullIndirectTableExceedTheQueue()
+    {
+        // Three direct descriptors, then an indirect table as large as the queue: 3 + 8 buffers in a queue of 8.
+        using var f = new RingFixture(size: 8);
+        var table = new byte[8 * 16];
+        for (int i = 0; i < 8; i++)
+            new VirtqDescriptor(f.Buffer(3 + i), 4, i < 7 ? VirtqDescFlags.Next : 0, (ushort)(i + 1)).Write(table.AsSpan(i * 16));
+        f.Region.Io.Write(0x9000, table);
+        f.Desc(0, f.Buffer(0), 4, VirtqDescFlags.Next, 1);
+        f.Desc(1, f.Buffer(1), 4, VirtqDescFlags.Next, 2);
+        f.Desc(2, f.Buffer(2), 4, VirtqDescFlags.Next, 3);
+        f.Desc(3, RingFixture.Base + 0x9000, 8 * 16, VirtqDescFlags.Indirect);
+        f.Offer(1, 0);
+        Assert.That(DevicePopError(f, indirect: true), Is.EqualTo(VirtqueueError.DescriptorChainTooLong));
     }
 
     [Test]
