@@ -113,19 +113,22 @@ public sealed unsafe class MappedRegion : IDisposable
     public static MappedRegion MapFile(string path, ulong size, ulong deviceAddress = 0, ulong fileOffset = 0, bool create = false)
     {
         RequireSize(size, path);
-        if (fileOffset % Posix.PageSize != 0)
-            throw new SharedMemoryException($"file offset 0x{fileOffset:x} of '{path}' is not a multiple of the page size ({Posix.PageSize})");
         int fd = Posix.Open(path, O_RDWR | (create ? O_CREAT : 0), 0x1B6 /* 0666, less umask */);
         try
         {
+            // On hugetlbfs offsets, lengths and file sizes go in huge pages.
+            ulong page = Posix.FilePageSize(fd);
+            if (fileOffset % page != 0)
+                throw new SharedMemoryException($"file offset 0x{fileOffset:x} of '{path}' is not a multiple of its page size ({page})");
             ulong actual = Posix.FileSize(fd, $"'{path}'");
             if (actual < fileOffset + size)
             {
                 if (!create)
                     throw new SharedMemoryException($"file '{path}' is {actual} bytes, too small for a window of {size} bytes at offset 0x{fileOffset:x}");
-                Posix.Check(ftruncate(fd, (long)(fileOffset + size)), $"ftruncate '{path}' to {fileOffset + size} bytes");
+                ulong grown = page == Posix.PageSize ? fileOffset + size : (fileOffset + size + page - 1) & ~(page - 1);
+                Posix.Check(ftruncate(fd, (long)grown), $"ftruncate '{path}' to {grown} bytes");
             }
-            MappedRegion r = Map(path, MappingKind.File, fd, fileOffset, size, deviceAddress, keepFd: false, PROT_READ | PROT_WRITE);
+            MappedRegion r = Map(path, MappingKind.File, fd, fileOffset, size, deviceAddress, keepFd: false, PROT_READ | PROT_WRITE, pageSize: page);
             r._fileOffset = fileOffset;
             return r;
         }
@@ -221,9 +224,10 @@ public sealed unsafe class MappedRegion : IDisposable
         if (size > long.MaxValue) throw new ArgumentOutOfRangeException(nameof(size), $"region '{name}' is too large ({size} bytes)");
     }
 
-    private static MappedRegion Map(string name, MappingKind kind, int fd, ulong fileOffset, ulong length, ulong deviceAddress, bool keepFd, int prot, ulong innerOffset = 0)
+    private static MappedRegion Map(string name, MappingKind kind, int fd, ulong fileOffset, ulong length, ulong deviceAddress, bool keepFd, int prot, ulong innerOffset = 0, ulong pageSize = 0)
     {
-        ulong mapLength = (length + Posix.PageSize - 1) & ~(Posix.PageSize - 1);
+        ulong page = pageSize == 0 ? Posix.PageSize : pageSize;
+        ulong mapLength = (length + page - 1) & ~(page - 1);
         void* p = mmap(null, (size_t)mapLength, prot, MAP_SHARED, fd, (long)fileOffset);
         if (p == MAP_FAILED)
             throw SharedMemoryException.FromErrno($"mmap of {mapLength} bytes of '{name}' at offset 0x{fileOffset:x}", errno);
@@ -236,15 +240,24 @@ public sealed unsafe class MappedRegion : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         // MAP_FIXED over the same range swaps the shared pages for private ones atomically: no window where a racing
         // view could fault, and nothing written afterwards reaches the peer.
-        mmap(_mapBase, (size_t)_mapLength, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        // Should the kernel refuse (it cannot), the shared mapping stays: a view writing after dispose is a smaller harm
+        // than a view faulting on an unmapped page.
+        DetachedFromSharedMemory = mmap(_mapBase, (size_t)_mapLength, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED;
         int fd = Interlocked.Exchange(ref _fd, -1);
         if (fd >= 0) close(fd);
     }
 
-    /// <summary>Returns the address range once neither the region nor any of its views can be reached.</summary>
+    /// <summary>True once <see cref="Dispose"/> has swapped the shared pages for private ones.</summary>
+    public bool DetachedFromSharedMemory { get; private set; }
+
+    /// <summary>A region nobody disposed: detached from the shared memory the same way, never unmapped.</summary>
+    /// <remarks>
+    /// A span over the region does not keep it reachable, so code still using one when the region is collected must
+    /// read zeros rather than fault; the address range is the price (its pages cost nothing until touched).
+    /// </remarks>
     ~MappedRegion()
     {
-        munmap(_mapBase, (size_t)_mapLength);
+        if (_disposed == 0) mmap(_mapBase, (size_t)_mapLength, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
         if (_fd >= 0) close(_fd);
     }
 

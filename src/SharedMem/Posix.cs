@@ -60,6 +60,21 @@ internal static unsafe class Posix
 
     public static string ErrorText(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
 
+    private const uint HugetlbfsMagic = 0x958458f6;
+
+    [DllImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
+    private static extern int FStatFs(int fd, byte* buf);
+
+    /// <summary>The page size mappings of this file come in: the huge page size on hugetlbfs, the system's otherwise.</summary>
+    public static ulong FilePageSize(int fd)
+    {
+        // struct statfs starts with f_type and f_bsize, each a C long (so nint) on every Linux ABI this runs on.
+        byte* buf = stackalloc byte[512];
+        if (FStatFs(fd, buf) != 0) return PageSize;
+        nint type = *(nint*)buf, blockSize = *(nint*)(buf + sizeof(nint));
+        return (uint)type == HugetlbfsMagic && blockSize > 0 ? (ulong)blockSize : PageSize;
+    }
+
     public static ulong FileSize(int fd, string what)
     {
         stat st;

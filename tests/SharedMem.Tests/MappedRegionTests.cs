@@ -53,6 +53,50 @@ public class MappedRegionTests
         }
     }
 
+    /// <summary>A hugetlbfs mount and its page size, when this machine has one with at least two free huge pages.</summary>
+    private static (string Mount, ulong PageSize)? HugetlbfsWithFreePages()
+    {
+        string? mount = File.ReadAllLines("/proc/mounts").Select(l => l.Split(' ')).FirstOrDefault(f => f.Length > 3 && f[2] == "hugetlbfs")?[1];
+        if (mount is null) return null;
+        var info = File.ReadAllLines("/proc/meminfo").Select(l => l.Split(':', 2)).ToDictionary(p => p[0], p => p[1].Trim());
+        long free = long.Parse(info["HugePages_Free"]);
+        ulong page = ulong.Parse(info["Hugepagesize"].Split(' ')[0]) * 1024;
+        return free >= 2 ? (mount, page) : null;
+    }
+
+    [Test]
+    public void HugetlbfsFileIsMappedInWholeHugePages()
+    {
+        if (HugetlbfsWithFreePages() is not var (mount, page))
+        {
+            Assert.Ignore("SKIPPED: no hugetlbfs mount with two free huge pages (.ci/run reserves some and mounts one when it runs as root)");
+            return;
+        }
+        string path = Path.Combine(mount, $"ampcan-test-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            // A 64 KiB carveout on a 2 MiB-page filesystem: the file grows to a whole huge page, the map covers it.
+            using var a = MappedRegion.MapFile(path, 0x10000, deviceAddress: 0x5000_0000, create: true);
+            Assert.That(new FileInfo(path).Length, Is.EqualTo((long)page));
+            using (var b = MappedRegion.MapFile(path, 0x10000, deviceAddress: 0x5000_0000))
+            {
+                a.Io.WriteU64(0x8000, 0x1122_3344_5566_7788);
+                Assert.That(b.Io.ReadU64(0x8000), Is.EqualTo(0x1122_3344_5566_7788UL), "both mappings share the huge page");
+            }
+            var e = Assert.Throws<SharedMemoryException>(() => MappedRegion.MapFile(path, 0x1000, fileOffset: 0x1000))!;
+            Assert.That(e.Message, Does.Contain($"page size ({page})"));
+
+            IoRegion view = a.Io;
+            a.Dispose();
+            Assert.That(a.DetachedFromSharedMemory, Is.True, "the whole huge-page mapping was swapped for private memory");
+            Assert.That(view.ReadU64(0x8000), Is.Zero, "a view outliving the region reads private zeros instead of faulting");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Test]
     public void MissingFileErrorNamesThePathAndTheReason()
     {
@@ -64,8 +108,16 @@ public class MappedRegionTests
     [Test]
     public void UnalignedFileOffsetIsRefusedWithAClearError()
     {
-        var e = Assert.Throws<SharedMemoryException>(() => MappedRegion.MapFile("/dev/shm/whatever", 4096, fileOffset: 100));
-        Assert.That(e!.Message, Does.Contain("page size"));
+        string path = $"/dev/shm/ampcan-test-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            var e = Assert.Throws<SharedMemoryException>(() => MappedRegion.MapFile(path, 4096, fileOffset: 100, create: true));
+            Assert.That(e!.Message, Does.Contain(path).And.Contain("offset 0x64").And.Contain($"page size ({Environment.SystemPageSize})"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Test]
