@@ -61,7 +61,10 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     }
 
     /// <inheritdoc/>
-    public override int Mtu => _options.ExpectedBufferSize - Wire.RpmsgHeader.Size;
+    /// <remarks>The host's buffers decide: the size of the last one taken, or <see cref="RpmsgRemoteOptions.ExpectedBufferSize"/> before any.</remarks>
+    public override int Mtu => (Volatile.Read(ref _hostBufferSize) is int seen and > 0 ? seen : _options.ExpectedBufferSize) - Wire.RpmsgHeader.Size;
+
+    private int _hostBufferSize;
 
     /// <summary>Features in force (what the host accepted of what this device offers).</summary>
     public ulong NegotiatedFeatures { get; private set; }
@@ -192,6 +195,7 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
             throw new RpmsgException(RpmsgError.DeviceFailed, e.Message);
         }
         _txSegments[chain.Head] = chain.Writable[0];
+        Volatile.Write(ref _hostBufferSize, (int)Math.Min(chain.Writable[0].Length, MaxBuffer));
         return chain.Head;
     }
 

@@ -175,9 +175,21 @@ public class BusTests
         ep.Send(new byte[48]);
         using RpmsgMessage m = ep.ReceiveAsync().AsTask().Result;
         Assert.That(m.Length, Is.EqualTo(48));
-        // The remote writes into 64-byte host buffers: a 49-byte reply does not fit and is refused there.
+        // The remote writes into 64-byte host buffers: its MTU follows them, and a 49-byte reply is refused.
+        Assert.That(echo.Mtu, Is.EqualTo(48));
         var e = Assert.Throws<RpmsgException>(() => echo.SendTo(ep.Address, new byte[49]))!;
         Assert.That(e.Error, Is.EqualTo(RpmsgError.MessageTooLarge));
+
+        // Larger host buffers than the remote expects (512) are used whole.
+        using var big = new RpmsgLink(hostOptions: new RpmsgHostOptions { RxBufferCount = 16, RxBufferSize = 2048 });
+        using RpmsgEndpoint bigEcho = RemoteEcho(big);
+        using RpmsgEndpoint bigEp = big.Host.CreateEndpoint("y", null, destination: bigEcho.Address);
+        bigEp.Send("fill the prefetch"u8);
+        using (RpmsgMessage first = bigEp.ReceiveAsync().AsTask().Result) { }
+        Assert.That(bigEcho.Mtu, Is.EqualTo(2032));
+        bigEcho.SendTo(bigEp.Address, new byte[2000]);
+        using RpmsgMessage large = bigEp.ReceiveAsync().AsTask().Result;
+        Assert.That(large.Length, Is.EqualTo(2000));
     }
 
     [Test]
