@@ -20,7 +20,7 @@ public class OpenAmpInteropTests
         string? dir = Environment.GetEnvironmentVariable("AMPCAN_OPENAMP_DIR");
         if (string.IsNullOrEmpty(dir))
             Assert.Ignore("OpenAMP interop needs OpenAMP's Linux-port demos: set AMPCAN_OPENAMP_DIR to a directory with rpmsg-echo-static, "
-                          + "msg-test-rpmsg-ping-static and libopen_amp/libmetal (built from openamp-system-reference examples/legacy_apps with -DWITH_TESTS=ON)");
+                          + "msg-test-rpmsg-ping-static and libopen_amp/libmetal (built from openamp-system-reference examples/legacy_apps with -DMACHINE=generic -DWITH_TESTS=ON -DWITH_EXAMPLES=ON)");
         dir = Path.GetFullPath(dir);
         foreach (string f in new[] { "rpmsg-echo-static", "msg-test-rpmsg-ping-static" })
             Assert.That(File.Exists(Path.Combine(dir, f)), Is.True, $"AMPCAN_OPENAMP_DIR={dir} has no {f}");

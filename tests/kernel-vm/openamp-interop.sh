@@ -3,7 +3,8 @@
 # /tmp/openamp.event.0 (libmetal needs the guest's kernel modules, which the build machine's kernel lacks).
 # Usage: openamp-interop.sh OPENAMP_DIR AMPCAN_DLL
 #   OPENAMP_DIR holds rpmsg-echo-static and msg-test-rpmsg-ping-static from openamp-system-reference
-#   examples/legacy_apps (cmake -DWITH_TESTS=ON) and the libopen_amp/libmetal shared objects they link.
+#   examples/legacy_apps (cmake -DMACHINE=generic -DWITH_TESTS=ON -DWITH_EXAMPLES=ON, against libmetal and open-amp
+#   built with shared libraries) and the libopen_amp/libmetal shared objects they link.
 # Prints one "RESULT <scenario> pass|fail <why>" line per scenario:
 #   A  OpenAMP rpmsg-echo (remote)  +  OpenAMP rpmsg-ping (host)     the reference pairing, proves the setup
 #   B  OpenAMP rpmsg-echo (remote)  +  ampcan echo-test (host)       AmpCan's driver role against OpenAMP
