@@ -624,9 +624,12 @@ public abstract class RpmsgBus : IDisposable
 
     /// <summary>
     /// Fails the device: every endpoint is destroyed, every channel removed, blocked senders return
-    /// <see cref="RpmsgError.DeviceFailed"/>. Other devices and the process are untouched.
+    /// <see cref="RpmsgError.DeviceFailed"/>, <see cref="DeviceFailed"/> is raised. Other devices and the process are untouched.
     /// </summary>
-    protected internal void Fail(Exception reason)
+    /// <remarks>Something of ours disposed under the device (<see cref="ObjectDisposedException"/>) means it is being stopped, not failing.</remarks>
+    protected internal void Fail(Exception reason) => Shutdown(reason, failed: reason is not ObjectDisposedException);
+
+    private void Shutdown(Exception reason, bool failed)
     {
         lock (_gate)
         {
@@ -634,9 +637,16 @@ public abstract class RpmsgBus : IDisposable
             _failure = reason;
             _state = RpmsgDeviceState.Failed;
         }
-        if (reason is ObjectDisposedException) Logger.LogInformation("{Device}: stopped", Name);
-        else Logger.LogError(reason, "{Device}: failed: {Reason}", Name, reason.Message);
-        OnFailed(reason);
+        if (failed)
+        {
+            Logger.LogError(reason, "{Device}: failed: {Reason}", Name, reason.Message);
+            OnFailed(reason);
+        }
+        else
+        {
+            Logger.LogInformation("{Device}: stopped", Name);
+            OnStopped();
+        }
         Dictionary<uint, RpmsgEndpoint> all;
         lock (_gate)
         {
@@ -653,6 +663,7 @@ public abstract class RpmsgBus : IDisposable
         }
         foreach (RpmsgChannel ch in gone) Raise(ChannelRemoved, ch);
         SignalTxAvailable();
+        if (!failed) return;
         try { DeviceFailed?.Invoke(reason); }
         catch (Exception e) { Logger.LogError(e, "{Device}: failure handler failed", Name); }
     }
@@ -660,10 +671,13 @@ public abstract class RpmsgBus : IDisposable
     /// <summary>Lets the transport record the failure where the peer can see it (status byte).</summary>
     protected virtual void OnFailed(Exception reason) { }
 
-    /// <summary>Stops the device.</summary>
+    /// <summary>Lets the transport tell the peer the device stopped cleanly.</summary>
+    protected virtual void OnStopped() { }
+
+    /// <summary>Stops the device: the same teardown as a failure, without <see cref="DeviceFailed"/>.</summary>
     public virtual void Dispose()
     {
-        Fail(new ObjectDisposedException(Name, $"{Name} was stopped"));
+        Shutdown(new ObjectDisposedException(Name, $"{Name} was stopped"), failed: false);
         Statistics.Dispose();
         GC.SuppressFinalize(this);
     }

@@ -225,8 +225,15 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     /// <inheritdoc/>
     protected override void OnFailed(Exception reason)
     {
-        // A clean stop resets the device, as Linux does when the driver is removed; only a real failure says FAILED.
-        try { _config.Status = reason is ObjectDisposedException ? VirtioStatus.Reset : _config.Status | VirtioStatus.Failed; }
-        catch (Exception e) { Logger.LogError(e, "{Device}: could not write the device status", Name); }
+        try { _config.Status |= VirtioStatus.Failed; }
+        catch (Exception e) { Logger.LogError(e, "{Device}: could not set FAILED", Name); }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Resets the device, as Linux does when the driver is removed.</remarks>
+    protected override void OnStopped()
+    {
+        try { _config.Status = VirtioStatus.Reset; }
+        catch (Exception e) { Logger.LogError(e, "{Device}: could not reset the device status", Name); }
     }
 }

@@ -251,7 +251,6 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     /// <inheritdoc/>
     protected override void OnFailed(Exception reason)
     {
-        if (reason is ObjectDisposedException) return; // stopping is not a device failure the driver must act on
         try { _config.Status |= VirtioStatus.DeviceNeedsReset; }
         catch (Exception e) { Logger.LogError(e, "{Device}: could not set DEVICE_NEEDS_RESET", Name); }
     }

@@ -48,7 +48,8 @@ public class LifecycleTests
     [Test]
     public void DeviceSendTimeoutAppliesWhenTheCallGivesNone()
     {
-        Assert.That(new RpmsgHostOptions().SendTimeout ?? VirtioRpmsg.DefaultSendTimeout, Is.EqualTo(TimeSpan.FromSeconds(15)), "Linux's 15 s by default");
+        using (var defaults = new RpmsgLink())
+            Assert.That((defaults.Host.SendTimeout, defaults.Remote.SendTimeout), Is.EqualTo((TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15))), "Linux's 15 s by default");
         using var link = new RpmsgLink(hostOptions: new RpmsgHostOptions { TxBufferCount = 1 }, sendTimeout: TimeSpan.FromMilliseconds(300));
         Assert.That(link.Host.SendTimeout, Is.EqualTo(TimeSpan.FromMilliseconds(300)));
         using RpmsgEndpoint sink = link.Remote.CreateEndpoint("sink", (in RpmsgReceivedMessage m) => m.Hold());
@@ -64,11 +65,16 @@ public class LifecycleTests
     public void ACleanStopResetsTheDeviceRatherThanFailingIt()
     {
         var link = new RpmsgLink();
+        int failures = 0;
+        link.Host.DeviceFailed += _ => Interlocked.Increment(ref failures);
+        link.Remote.DeviceFailed += _ => Interlocked.Increment(ref failures);
         Assert.That(link.Vdev.Status.HasFlag(VirtioStatus.DriverOk), Is.True);
         link.Host.Dispose();
         Assert.That(link.Vdev.Status, Is.EqualTo(VirtioStatus.Reset), "the host resets the status, as Linux does on remove");
         link.Remote.Dispose();
         Assert.That(link.Vdev.Status.HasFlag(VirtioStatus.DeviceNeedsReset), Is.False, "a stopping remote does not claim a device error");
+        Assert.That(failures, Is.Zero, "stopping is not reported as a failure");
+        Assert.That(link.Host.State, Is.EqualTo(RpmsgDeviceState.Failed), "a stopped device takes no more sends");
         link.Dispose();
     }
 

@@ -52,10 +52,7 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
         var rpmsg = _board.Rpmsg;
         rpmsg.ChannelCreated += c => _logger.LogInformation("rpmsg channel '{Name}' at 0x{Address:x}", c.Name, c.RemoteAddress);
         rpmsg.ChannelRemoved += c => _logger.LogInformation("rpmsg channel '{Name}' at 0x{Address:x} removed", c.Name, c.RemoteAddress);
-        rpmsg.DeviceFailed += e =>
-        {
-            if (e is not ObjectDisposedException) _logger.LogError("rpmsg device failed: {Reason}", e.Message); // a stop is logged by the bus
-        };
+        rpmsg.DeviceFailed += e => _logger.LogError("rpmsg device failed: {Reason}", e.Message);
         new RpmsgClientSample(rpmsg, loggers.CreateLogger("rpmsg_client_sample")).Register();
         _logger.LogInformation("AmpCan is serving board {Board}; Ctrl+C stops", board.Name);
         return Task.Delay(Timeout.Infinite, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
