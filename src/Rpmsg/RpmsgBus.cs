@@ -40,6 +40,7 @@ public abstract class RpmsgBus : IDisposable
     private readonly ConcurrentQueue<(string Name, uint Address, NameServiceFlags Flags)> _pendingAnnouncements = new();
     private readonly ConcurrentQueue<int> _rxReleased = new();
     private int _rxReleasedCount;
+    private NotificationLoop? _loop;
     private readonly object _txWait = new(); // Monitor.Wait/PulseAll need a monitor
 
     /// <summary>Guards the transmit side (as Linux's tx_lock): the transport's *Locked hooks run under it.</summary>
@@ -206,11 +207,12 @@ public abstract class RpmsgBus : IDisposable
         return Send(address, RpmsgAddress.NameService, msg, wait: false, null, default);
     }
 
-    /// <summary>Queues a receive buffer a held message released on another thread, for the loop to hand back.</summary>
-    protected void QueueReleasedRx(int id)
+    // A held message released on another thread: the loop hands the buffer back.
+    private void RecycleRx(int id)
     {
         _rxReleased.Enqueue(id);
         Interlocked.Increment(ref _rxReleasedCount);
+        Volatile.Read(ref _loop)?.Wake();
     }
 
     /// <summary>Takes a released receive buffer (loop thread); one plain read when there is none, as on every pass.</summary>
@@ -428,8 +430,14 @@ public abstract class RpmsgBus : IDisposable
     /// <summary>Puts the receive and transmit work on <paramref name="loop"/>, woken by <paramref name="doorbell"/>.</summary>
     protected void AttachToLoop(NotificationLoop loop, Doorbell doorbell, IVirtqueueNotifications rx, Func<bool> processRx, IVirtqueueNotifications tx, Func<bool> processTx)
     {
+        Volatile.Write(ref _loop, loop);
         loop.Add(new DeviceHandler(this, processRx, rx, processTx, tx, Name), doorbell);
     }
+
+    // Work posted from other threads (a released buffer, a waiting sender) wakes the loop that drives the device.
+    private void TxWaitersChanged() => Volatile.Read(ref _loop)?.Wake();
+
+    private bool OnLoopThread => Volatile.Read(ref _loop)?.IsCurrentThread ?? false;
 
     /// <summary>Wakes blocked senders (the transport calls it when transmit buffers may have become free).</summary>
     protected void SignalTxAvailable()
@@ -699,14 +707,8 @@ public abstract class RpmsgBus : IDisposable
     /// <summary>The whole receive buffer (header + payload) of a held message.</summary>
     protected abstract ReadOnlySpan<byte> RxSpan(int id);
 
-    /// <summary>Gives a released receive buffer back to the peer (called from any thread).</summary>
-    protected abstract void RecycleRx(int id);
 
-    /// <summary>True on the thread of the loop that drives this device.</summary>
-    protected abstract bool OnLoopThread { get; }
 
-    /// <summary>The number of waiting senders changed: arm or disarm transmit notifications (called from any thread).</summary>
-    protected abstract void TxWaitersChanged();
 }
 
 /// <summary>

@@ -48,7 +48,6 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     private readonly ulong _txBase;
     private readonly Stack<int> _txSpare = new();
     private SplitVirtqueueDriver? _rxq, _txq;
-    private NotificationLoop? _loop;
     private int _txFresh;
     private readonly int _reclaimBelow;
 
@@ -108,7 +107,6 @@ public sealed class VirtioRpmsgHost : RpmsgBus
         for (int i = 0; i < _options.RxBufferCount; i++) PostRx(i);
         _rxq.Publish();
         _txq.DisableCallbacks();
-        _loop = loop;
         _config.Status = VirtioStatus.Acknowledge | VirtioStatus.Driver | VirtioStatus.DriverOk;
         AttachToLoop(loop, _doorbell, _rxq, ProcessRx, _txq, ProcessTx);
         if (_rxq.KickPrepare()) _doorbell.Ring(_rxNotifyId);
@@ -209,18 +207,8 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     /// <inheritdoc/>
     protected override ReadOnlySpan<byte> RxSpan(int id) => _pool.GetSpan((ulong)id * (ulong)_options.RxBufferSize, _options.RxBufferSize);
 
-    /// <inheritdoc/>
-    protected override void RecycleRx(int id)
-    {
-        QueueReleasedRx(id);
-        _loop?.Wake();
-    }
 
-    /// <inheritdoc/>
-    protected override void TxWaitersChanged() => _loop?.Wake();
 
-    /// <inheritdoc/>
-    protected override bool OnLoopThread => _loop?.IsCurrentThread ?? false;
 
     /// <inheritdoc/>
     protected override void OnFailed(Exception reason)

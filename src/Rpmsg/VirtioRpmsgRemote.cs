@@ -38,7 +38,6 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     private readonly Stack<int> _txSpare = new();
     private readonly BufferSegment[] _txSegments, _rxSegments;
     private SplitVirtqueueDevice? _txq, _rxq;
-    private NotificationLoop? _loop;
 
     /// <summary>
     /// Creates the remote side over the host's receive ring (vq0, which this side fills) and transmit ring (vq1,
@@ -92,7 +91,6 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
         _txq = new SplitVirtqueueDevice(_txRing, _memory, eventIdx, indirect);
         _rxq = new SplitVirtqueueDevice(_rxRing, _memory, eventIdx, indirect);
         _txq.DisableNotifications();
-        _loop = loop;
         AttachToLoop(loop, _doorbell, _rxq, ProcessRx, _txq, ProcessTx);
         Logger.LogInformation("{Device}: host set DRIVER_OK, features 0x{Features:x}", Name, features);
         MarkReady();
@@ -235,18 +233,8 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     /// <inheritdoc/>
     protected override ReadOnlySpan<byte> RxSpan(int id) => View(_rxSegments[id]);
 
-    /// <inheritdoc/>
-    protected override void RecycleRx(int id)
-    {
-        QueueReleasedRx(id);
-        _loop?.Wake();
-    }
 
-    /// <inheritdoc/>
-    protected override void TxWaitersChanged() => _loop?.Wake();
 
-    /// <inheritdoc/>
-    protected override bool OnLoopThread => _loop?.IsCurrentThread ?? false;
 
     /// <inheritdoc/>
     protected override void OnFailed(Exception reason)
