@@ -81,8 +81,9 @@ public static class Program
         var garbage = new Option<GarbageKind>("--garbage") { Description = "What --garbage-after writes", DefaultValueFactory = _ => GarbageKind.UsedRing, HelpName = "used-ring|oversized-header|name-service" };
         garbage.CustomParser = r => ParseEnum<GarbageKind>(r.Tokens[0].Value, "--garbage", r) ?? default;
         var floodAfter = new Option<int?>("--flood-after") { Description = "Answer the message after this many with a flood to its sender" };
-        var floodCount = new Option<int?>("--flood-count") { Description = "Messages in the flood (default 1000)" };
-        var floodSize = new Option<int?>("--flood-size") { Description = "Payload bytes per flood message (default 64)" };
+        var scriptDefaults = new SimulatedRemoteScript();
+        var floodCount = new Option<int?>("--flood-count") { Description = $"Messages in the flood (default {scriptDefaults.FloodCount})" };
+        var floodSize = new Option<int?>("--flood-size") { Description = $"Payload bytes per flood message (default {scriptDefaults.FloodSize})" };
         var remoteSim = new Command("remote-sim", "Run the simulated remote core in this process (for memfd boards the host starts it with --handoff)")
             { remoteBoard, handoff, latency, silentAfter, crashAfter, garbageAfter, garbage, floodAfter, floodCount, floodSize };
         remoteSim.Validators.Add(r =>
@@ -95,12 +96,13 @@ public static class Program
         });
         remoteSim.SetAction((r, ct) =>
         {
-            var script = new SimulatedRemoteScript
+            var script = scriptDefaults with
             {
                 ReplyLatency = TimeSpan.FromMilliseconds(r.GetValue(latency)),
                 SilentAfter = r.GetValue(silentAfter), CrashAfter = r.GetValue(crashAfter),
                 GarbageAfter = r.GetValue(garbageAfter), Garbage = r.GetValue(garbage),
-                FloodAfter = r.GetValue(floodAfter), FloodCount = r.GetValue(floodCount) ?? 1000, FloodSize = r.GetValue(floodSize) ?? 64,
+                FloodAfter = r.GetValue(floodAfter),
+                FloodCount = r.GetValue(floodCount) ?? scriptDefaults.FloodCount, FloodSize = r.GetValue(floodSize) ?? scriptDefaults.FloodSize,
             };
             using ILoggerFactory loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }));
             // SIGTERM (kill, systemd, a test harness) stops the remote like Ctrl+C: unmapped, sockets closed, exit 0.

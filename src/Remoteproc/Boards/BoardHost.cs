@@ -148,15 +148,13 @@ public sealed class BoardHost : IDisposable
                 Task<UnixSocketDoorbell> accept = Task.Run(() => UnixSocketDoorbell.Accept(Board.Doorbell.Path!, timeout, cancellation));
                 bell = Own(UnixSocketDoorbell.Connect(Board.Doorbell.Path!, timeout));
                 remoteBell = Own(accept.GetAwaiter().GetResult());
-                SimulatedRemote = Own(new SimulatedRemote(remoteView.Io, remoteBell, firmware, mode, loggers.CreateLogger("AmpCan.RemoteSim"), remoteCpu));
-                if (options.RemoteScript is not null) SimulatedRemote.Script = options.RemoteScript;
+                SimulatedRemote = Own(new SimulatedRemote(remoteView.Io, remoteBell, firmware, mode, loggers.CreateLogger("AmpCan.RemoteSim"), remoteCpu, options.RemoteScript));
                 SimulatedRemote.Boot(timeout, writeTable: false);
             }
             else
             {
                 if (remoteBell is null) throw new BoardException($"board '{Board.Name}': a simulated remote cannot use a {Board.Doorbell.Kind} doorbell");
-                SimulatedRemote = Own(new SimulatedRemote(remoteView.Io, remoteBell, firmware, mode, loggers.CreateLogger("AmpCan.RemoteSim"), remoteCpu));
-                if (options.RemoteScript is not null) SimulatedRemote.Script = options.RemoteScript;
+                SimulatedRemote = Own(new SimulatedRemote(remoteView.Io, remoteBell, firmware, mode, loggers.CreateLogger("AmpCan.RemoteSim"), remoteCpu, options.RemoteScript));
                 SimulatedRemote.Boot(timeout);
             }
         }

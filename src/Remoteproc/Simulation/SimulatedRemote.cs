@@ -126,8 +126,10 @@ public sealed class SimulatedRemote : IDisposable
     /// Creates the remote over <paramref name="sharedMemory"/> (its whole window), its loop pinned to <paramref name="cpu"/>
     /// when that is not negative; nothing runs until <see cref="Boot"/>.
     /// </summary>
-    public SimulatedRemote(IoRegion sharedMemory, Doorbell doorbell, SimulatedFirmware? firmware = null, NotificationMode mode = NotificationMode.Adaptive, ILogger? logger = null, int cpu = -1)
+    public SimulatedRemote(IoRegion sharedMemory, Doorbell doorbell, SimulatedFirmware? firmware = null, NotificationMode mode = NotificationMode.Adaptive, ILogger? logger = null, int cpu = -1,
+        SimulatedRemoteScript? script = null)
     {
+        Script = script ?? new SimulatedRemoteScript();
         _cpu = cpu;
         _shm = sharedMemory;
         _doorbell = doorbell;
@@ -147,21 +149,16 @@ public sealed class SimulatedRemote : IDisposable
     /// <summary>Raised when the host closed the doorbell (a UNIX-socket host exited).</summary>
     public event Action? HostGone;
 
-    /// <summary>Delay before each reply (a slow remote).</summary>
-    public TimeSpan ReplyLatency { get; set; }
-
-    /// <summary>Scripted misbehaviour, counted over the messages the echo and raw services receive.</summary>
-    public SimulatedRemoteScript Script
+    /// <summary>Delay before each reply (a slow remote); part of <see cref="Script"/>.</summary>
+    public TimeSpan ReplyLatency
     {
-        get => _script;
-        set
-        {
-            _script = value;
-            ReplyLatency = value.ReplyLatency;
-        }
+        get => Script.ReplyLatency;
+        set => Script = Script with { ReplyLatency = value };
     }
 
-    private SimulatedRemoteScript _script = new();
+    /// <summary>Scripted misbehaviour, counted over the messages the echo and raw services receive.</summary>
+    public SimulatedRemoteScript Script { get; set; }
+
     private int _answered;
 
     /// <summary>When set, services swallow messages without answering (a hung task).</summary>
@@ -219,7 +216,7 @@ public sealed class SimulatedRemote : IDisposable
     private void OnEcho(in RpmsgReceivedMessage m)
     {
         if (Silent) return;
-        SimulatedRemoteScript script = _script;
+        SimulatedRemoteScript script = Script;
         int n = ++_answered; // the loop thread is the only caller
         if (n == script.CrashAfter + 1)
         {

@@ -131,8 +131,7 @@ public sealed class SimulatedRemoteProcess : IDisposable
                 owned.Add(region);
                 Doorbell bell = fds.Length == 3 ? new EventFdDoorbell(fds[1], fds[2]) : new PollingDoorbell();
                 owned.Add(bell);
-                sim = new SimulatedRemote(region.Io, bell, firmware, board.Notification.Mode, log);
-                if (script is not null) sim.Script = script;
+                sim = new SimulatedRemote(region.Io, bell, firmware, board.Notification.Mode, log, script: script);
                 owned.Add(sim);
                 sim.Boot(timeout);
                 handoff.Send("R"u8);
@@ -153,8 +152,7 @@ public sealed class SimulatedRemoteProcess : IDisposable
                 };
                 owned.Add(bell);
                 log.LogInformation("remote-sim: host connected on {Doorbell}", bell);
-                sim = new SimulatedRemote(region.Io, bell, firmware, board.Notification.Mode, log);
-                if (script is not null) sim.Script = script;
+                sim = new SimulatedRemote(region.Io, bell, firmware, board.Notification.Mode, log, script: script);
                 owned.Add(sim);
                 sim.HostGone += gone.Cancel;
                 sim.Boot(timeout, writeTable: false);
