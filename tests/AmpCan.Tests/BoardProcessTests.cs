@@ -93,7 +93,7 @@ public class BoardProcessTests
         var deadline = System.Diagnostics.Stopwatch.StartNew();
         while (got.Count < 1000 && deadline.Elapsed < TimeSpan.FromSeconds(30)) first.Wait(TimeSpan.FromSeconds(1));
         byte[][] flood = [.. got];
-        Assert.That(flood, Has.Length.EqualTo(1000), host.RemoteProcess!.StandardError);
+        Assert.That(flood, Has.Length.EqualTo(1000), host.RemoteProcess!.Output);
         Assert.That(flood.Select(m => m.Length).Distinct(), Is.EqualTo(new[] { 32 }));
         Assert.That(flood.Select(m => BitConverter.ToInt32(m, 0)), Is.EqualTo(Enumerable.Range(0, 1000)), "flood messages arrive complete and in order");
         Assert.That(host.Rpmsg.Statistics.DroppedQueueOverflow, Is.Zero);

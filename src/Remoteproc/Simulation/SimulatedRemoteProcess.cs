@@ -18,20 +18,20 @@ public sealed class SimulatedRemoteProcess : IDisposable
     private const string HandoffMagic = "ampcan-remote-sim/1";
     private readonly Process _process;
     private readonly Socket? _handoff;
-    private readonly StringBuilder _stderr;
+    private readonly StringBuilder _output;
 
-    private SimulatedRemoteProcess(Process process, Socket? handoff, StringBuilder stderr)
+    private SimulatedRemoteProcess(Process process, Socket? handoff, StringBuilder output)
     {
         _process = process;
         _handoff = handoff;
-        _stderr = stderr;
+        _output = output;
     }
 
     /// <summary>Process id of the remote.</summary>
     public int ProcessId => _process.Id;
 
-    /// <summary>What the process wrote to standard error so far.</summary>
-    public string StandardError { get { lock (_stderr) return _stderr.ToString(); } }
+    /// <summary>What the process printed so far: its log (standard output) and its errors, interleaved.</summary>
+    public string Output { get { lock (_output) return _output.ToString(); } }
 
     /// <summary>True once the process has exited.</summary>
     public bool HasExited => _process.HasExited;
@@ -58,24 +58,25 @@ public sealed class SimulatedRemoteProcess : IDisposable
             psi.ArgumentList.Add(sockPath);
         }
         Process p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start '{ampcanPath} remote-sim'");
-        var stderr = new StringBuilder();
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); }; // its log
+        var output = new StringBuilder();
+        DataReceivedEventHandler keep = (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        p.ErrorDataReceived += keep;
+        p.OutputDataReceived += keep;
         p.BeginErrorReadLine();
         p.BeginOutputReadLine();
-        if (listener is null) return new SimulatedRemoteProcess(p, null, stderr);
+        if (listener is null) return new SimulatedRemoteProcess(p, null, output);
         try
         {
             Task<Socket> accept = listener.AcceptAsync();
-            if (!accept.Wait(timeout)) throw new TimeoutException($"remote-sim (pid {p.Id}) did not connect within {timeout}: {stderr}");
+            if (!accept.Wait(timeout)) throw new TimeoutException($"remote-sim (pid {p.Id}) did not connect within {timeout}: {output}");
             Socket s = accept.Result;
             File.Delete(sockPath!);
             int[] fds = remoteBell is null ? [memfd!.FileDescriptor] : [memfd!.FileDescriptor, remoteBell.RingFd, remoteBell.WaitFd];
             UnixFdChannel.Send(s, Encoding.ASCII.GetBytes(HandoffMagic), fds);
             s.ReceiveTimeout = (int)timeout.TotalMilliseconds;
             byte[] ready = new byte[1];
-            if (s.Receive(ready) != 1) throw new InvalidOperationException($"remote-sim did not boot: {stderr}");
-            return new SimulatedRemoteProcess(p, s, stderr);
+            if (s.Receive(ready) != 1) throw new InvalidOperationException($"remote-sim did not boot: {output}");
+            return new SimulatedRemoteProcess(p, s, output);
         }
         catch
         {
