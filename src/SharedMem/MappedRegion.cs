@@ -125,7 +125,7 @@ public sealed unsafe class MappedRegion : IDisposable
             {
                 if (!create)
                     throw new SharedMemoryException($"file '{path}' is {actual} bytes, too small for a window of {size} bytes at offset 0x{fileOffset:x}");
-                ulong grown = page == Posix.PageSize ? fileOffset + size : (fileOffset + size + page - 1) & ~(page - 1);
+                ulong grown = page == Posix.PageSize ? fileOffset + size : RoundUp(fileOffset + size, page);
                 Posix.Check(ftruncate(fd, (long)grown), $"ftruncate '{path}' to {grown} bytes");
             }
             MappedRegion r = Map(path, MappingKind.File, fd, fileOffset, size, deviceAddress, keepFd: false, PROT_READ | PROT_WRITE, pageSize: page);
@@ -226,23 +226,27 @@ public sealed unsafe class MappedRegion : IDisposable
 
     private static MappedRegion Map(string name, MappingKind kind, int fd, ulong fileOffset, ulong length, ulong deviceAddress, bool keepFd, int prot, ulong innerOffset = 0, ulong pageSize = 0)
     {
-        ulong page = pageSize == 0 ? Posix.PageSize : pageSize;
-        ulong mapLength = (length + page - 1) & ~(page - 1);
+        ulong mapLength = RoundUp(length, pageSize == 0 ? Posix.PageSize : pageSize);
         void* p = mmap(null, (size_t)mapLength, prot, MAP_SHARED, fd, (long)fileOffset);
         if (p == MAP_FAILED)
             throw SharedMemoryException.FromErrno($"mmap of {mapLength} bytes of '{name}' at offset 0x{fileOffset:x}", errno);
         return new MappedRegion(name, kind, (byte*)p, mapLength, innerOffset, length - innerOffset, deviceAddress, keepFd ? fd : -1);
     }
 
+    private static ulong RoundUp(ulong value, ulong page) => (value + page - 1) & ~(page - 1);
+
+    // MAP_FIXED over the same range swaps the shared pages for private ones atomically: no window where a racing view
+    // could fault, and nothing written afterwards reaches the peer.
+    private bool DetachFromSharedMemory() =>
+        mmap(_mapBase, (size_t)_mapLength, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED;
+
     /// <summary>Detaches the region from the shared memory and closes its descriptor; views keep working on private zeroed memory.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        // MAP_FIXED over the same range swaps the shared pages for private ones atomically: no window where a racing
-        // view could fault, and nothing written afterwards reaches the peer.
         // Should the kernel refuse (it cannot), the shared mapping stays: a view writing after dispose is a smaller harm
         // than a view faulting on an unmapped page.
-        DetachedFromSharedMemory = mmap(_mapBase, (size_t)_mapLength, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED;
+        DetachedFromSharedMemory = DetachFromSharedMemory();
         int fd = Interlocked.Exchange(ref _fd, -1);
         if (fd >= 0) close(fd);
     }
@@ -257,7 +261,7 @@ public sealed unsafe class MappedRegion : IDisposable
     /// </remarks>
     ~MappedRegion()
     {
-        if (_disposed == 0) mmap(_mapBase, (size_t)_mapLength, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        if (_disposed == 0) DetachFromSharedMemory();
         if (_fd >= 0) close(_fd);
     }
 
