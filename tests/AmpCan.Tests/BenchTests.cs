@@ -1,5 +1,4 @@
 using System.Text.Json;
-using AmpCan.Host;
 using AmpCan.Host.Bench;
 using AmpCan.SharedMem.Doorbells;
 
@@ -53,21 +52,14 @@ public class BenchTests
 
     private static JsonElement RunQuick(string bench)
     {
-        TextWriter err = Console.Error, outw = Console.Out;
-        var o = new StringWriter();
-        Console.SetError(TextWriter.Null);
-        Console.SetOut(o);
-        int code;
-        try { code = Program.Main(["bench", bench, "--quick", "--json"]); }
-        finally
-        {
-            Console.SetError(err);
-            Console.SetOut(outw);
-        }
-        Assert.That(code, Is.Zero, $"bench {bench} --quick failed:\n{o}");
-        string last = o.ToString().TrimEnd().Split('\n')[^1];
-        return JsonDocument.Parse(last).RootElement;
+        var (code, output, error) = CommandLineTests.RunWithOutput("bench", bench, "--quick", "--json");
+        Assert.That(code, Is.Zero, $"bench {bench} --quick failed:\n{error}");
+        return JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
     }
+
+    /// <summary>Every measured case: the three notification modes by the two payloads.</summary>
+    private static IEnumerable<(string Mode, int Payload)> Cases =>
+        from mode in new[] { "busypoll", "eventfd", "adaptive" } from payload in new[] { 16, 496 } select (mode, payload);
 
     private static double Figure(JsonElement json, string key)
     {
@@ -84,8 +76,7 @@ public class BenchTests
         Assert.That(Figure(json, "floor.cacheline_rt.median_us"), Is.GreaterThan(0));
         Assert.That(Figure(json, "floor.eventfd_rt.median_us"), Is.GreaterThan(0));
         Assert.That(Figure(json, "vring.adaptive.idle_cpu_percent"), Is.GreaterThanOrEqualTo(0));
-        foreach (string mode in new[] { "busypoll", "eventfd", "adaptive" })
-        foreach (int payload in new[] { 16, 496 })
+        foreach (var (mode, payload) in Cases)
         {
             Assert.That(Figure(json, $"vring.rt.{mode}.{payload}.median_us"), Is.GreaterThan(0));
             Assert.That(Figure(json, $"vring.rt.{mode}.{payload}.vs_floor"), Is.GreaterThan(0));
@@ -100,8 +91,7 @@ public class BenchTests
     public void QuickRpmsgBenchReportsEveryFigureWithoutAllocatingPerMessage()
     {
         JsonElement json = RunQuick("rpmsg");
-        foreach (string mode in new[] { "busypoll", "eventfd", "adaptive" })
-        foreach (int payload in new[] { 16, 496 })
+        foreach (var (mode, payload) in Cases)
         {
             Assert.That(Figure(json, $"rpmsg.rt.{mode}.{payload}.median_us"), Is.GreaterThan(0));
             Assert.That(Figure(json, $"vring.rt.{mode}.{payload}.median_us"), Is.GreaterThan(0));

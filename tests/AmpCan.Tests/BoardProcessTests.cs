@@ -104,14 +104,9 @@ public class BoardProcessTests
     {
         foreach (var (args, named) in new[] { (new[] { "remote-sim", "--flood-size", "2" }, "--flood-size"), (["remote-sim", "--garbage", "confetti"], "'confetti'"), (["remote-sim", "--crash-after", "-1"], "--crash-after") })
         {
-            using var err = new StringWriter();
-            TextWriter saved = Console.Error;
-            Console.SetError(err);
-            int code;
-            try { code = AmpCan.Host.Program.Main(args); }
-            finally { Console.SetError(saved); }
+            var (code, _, error) = CommandLineTests.RunWithOutput(args);
             Assert.That(code, Is.Not.Zero, string.Join(' ', args));
-            Assert.That(err.ToString(), Does.Contain(named));
+            Assert.That(error, Does.Contain(named));
         }
     }
 

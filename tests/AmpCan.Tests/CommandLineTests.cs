@@ -10,7 +10,8 @@ public class CommandLineTests
         return (code, err);
     }
 
-    private static (int Code, string Output, string Error) RunWithOutput(params string[] args)
+    /// <summary>Runs <c>ampcan</c> in this process with its console captured (the other test classes use it too).</summary>
+    internal static (int Code, string Output, string Error) RunWithOutput(params string[] args)
     {
         TextWriter err = Console.Error, outw = Console.Out;
         var e = new StringWriter();
