@@ -45,6 +45,7 @@ public sealed class SplitVirtqueueDriver : IVirtqueueNotifications
     private ushort _availIndex;      // next slot to fill
     private ushort _publishedAvail;  // what the device can see
     private ushort _kickedAvail;     // available index at the last kick decision
+    private int _addedSinceKick;     // chains added since the last kick decision (may exceed 16 bits)
     private ushort _lastUsed;
     private ushort _cachedUsedIndex;
     private bool _callbacksDisabled;
@@ -262,6 +263,7 @@ public sealed class SplitVirtqueueDriver : IVirtqueueNotifications
         _availShadow[_availIndex & _mask] = head;
         _ring.Available.WriteU16(SplitRingOffsets.AvailEntry(_availIndex & _mask), head);
         _availIndex++;
+        _addedSinceKick++;
     }
 
     /// <summary>Makes every added chain visible to the device (release store of the available index).</summary>
@@ -278,15 +280,22 @@ public sealed class SplitVirtqueueDriver : IVirtqueueNotifications
     /// <summary>
     /// Publishes added chains and reports whether the device wants a kick for everything made available since the
     /// last call (EVENT_IDX, else its NO_NOTIFY flag), as Linux <c>virtqueue_kick_prepare</c>. Chains published early
-    /// with <see cref="Publish"/> (before DRIVER_OK, say) still count.
+    /// with <see cref="Publish"/> (before DRIVER_OK, say) still count. Remembers the index it decided on.
     /// </summary>
+    /// <remarks>
+    /// After 0xFFFF additions without a decision the 16-bit event-index arithmetic can no longer tell whether the
+    /// device's event index was passed, so the answer is yes, as Linux kicks unconditionally at that count.
+    /// </remarks>
     public bool KickPrepare()
     {
         Publish();
         ushort old = _kickedAvail, now = _availIndex;
+        int added = _addedSinceKick;
         _kickedAvail = now;
-        if (old == now) return false;
+        _addedSinceKick = 0;
+        if (added == 0) return false;
         IoRegion.FullFence();
+        if (added >= ushort.MaxValue) return true;
         if (EventIndex) return SplitRing.NeedsEvent(_ring.Used.ReadU16(_availEventOffset), now, old);
         return (_ring.Used.ReadU16(SplitRingOffsets.Flags) & (ushort)VirtqUsedFlags.NoNotify) == 0;
     }
@@ -327,7 +336,13 @@ public sealed class SplitVirtqueueDriver : IVirtqueueNotifications
         int token = _tokens[head];
         ReleaseChain(head);
         _lastUsed++;
-        if (EventIndex && !_callbacksDisabled) _ring.Available.WriteU16(_usedEventOffset, _lastUsed);
+        if (EventIndex && !_callbacksDisabled)
+        {
+            // As Linux's virtio_store_mb: the event index must be visible before we next read the used index, or the
+            // device could miss it, skip the interrupt, and leave us waiting for a buffer it already returned.
+            _ring.Available.WriteU16(_usedEventOffset, _lastUsed);
+            IoRegion.FullFence();
+        }
         used = new UsedBuffer(token, head, len);
         return true;
     }
@@ -372,6 +387,4 @@ public sealed class SplitVirtqueueDriver : IVirtqueueNotifications
         IoRegion.FullFence();
         return _ring.Used.ReadU16Acquire(SplitRingOffsets.Index) != _lastUsed;
     }
-
-
 }

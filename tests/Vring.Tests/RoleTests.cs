@@ -168,6 +168,52 @@ public class RoleTests
     }
 
     [Test]
+    public void DriverKicksAfter0xFFFFAdditionsWithoutAKickDecision()
+    {
+        // A driver that only publishes (the device polls) for 65536 chains brings its available index back where it was:
+        // the event-index test then sees no progress, and the device, which asked to be kicked, never would be.
+        using var f = new RingFixture(size: 4);
+        var driver = new SplitVirtqueueDriver(f.Ring, eventIndex: true);
+        var device = f.Device(eventIdx: true);
+        Assert.That(device.EnableNotifications(), Is.False); // avail_event = 0
+        for (int i = 0; i < 0x10000; i++)
+        {
+            Assert.That(driver.TryAdd(new VirtqBuffer(f.Buffer(0), 8), false, i), Is.True);
+            driver.Publish();
+            Assert.That(device.TryPop(out DescriptorChain c), Is.True);
+            device.AddUsed(c.Head, 0);
+            device.PublishUsed();
+            Assert.That(driver.TryGetUsed(out _), Is.True);
+        }
+        Assert.That(f.Ring.Available.ReadU16(SplitRingOffsets.Index), Is.Zero, "the index wrapped back to where the last decision left it");
+        Assert.That(driver.KickPrepare(), Is.True, "more than 0xFFFF additions since the last decision always kick");
+        Assert.That(driver.KickPrepare(), Is.False, "and the decision is remembered");
+    }
+
+    [Test]
+    public void CollectingAUsedChainMovesUsedEventWhileCallbacksAreOn()
+    {
+        using var f = new RingFixture(size: 4);
+        var driver = new SplitVirtqueueDriver(f.Ring, eventIndex: true);
+        var device = f.Device(eventIdx: true);
+        driver.TryAdd(new VirtqBuffer(f.Buffer(0), 8), false, 0);
+        driver.TryAdd(new VirtqBuffer(f.Buffer(1), 8), false, 1);
+        driver.KickPrepare();
+        Assert.That(driver.EnableCallbacks(), Is.False);
+        for (int i = 0; i < 2; i++)
+        {
+            device.TryPop(out DescriptorChain c);
+            device.AddUsed(c.Head, 0);
+        }
+        device.PublishUsed();
+        Assert.That(driver.TryGetUsed(out _), Is.True);
+        Assert.That(f.Ring.Available.ReadU16(SplitRingOffsets.UsedEvent(4)), Is.EqualTo(1), "used_event asks for the next used chain");
+        driver.DisableCallbacks();
+        Assert.That(driver.TryGetUsed(out _), Is.True);
+        Assert.That(f.Ring.Available.ReadU16(SplitRingOffsets.UsedEvent(4)), Is.Not.EqualTo(2), "disabled callbacks leave used_event parked away");
+    }
+
+    [Test]
     public void BothRolesAttachToARingThatAlreadyHoldsState()
     {
         using var f = new RingFixture(size: 4);
