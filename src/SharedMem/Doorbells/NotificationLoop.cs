@@ -3,6 +3,7 @@ using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Win32.SafeHandles;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -15,7 +16,7 @@ public enum NotificationMode
     Polling,
     /// <summary>Park on the doorbells as soon as the rings are empty (lowest CPU).</summary>
     Doorbell,
-    /// <summary>Spin for a bounded time after the last work, then arm notifications and park.</summary>
+    /// <summary>Spin for a while after the last work (a budget learned from recent traffic), then arm notifications and park.</summary>
     Adaptive,
 }
 
@@ -30,20 +31,27 @@ public interface INotificationHandler
 
     /// <summary>Tells the peer it need not notify us while the loop spins.</summary>
     void DisarmNotifications();
+
+    /// <summary>True while another thread polls this handler's work itself (a thread waiting for a reply): the loop need not spin for it.</summary>
+    bool IsPolledElsewhere => false;
 }
 
 /// <summary>
 /// The event loop of one remote: a single thread that drives every handler, spinning or parking in epoll on all
 /// doorbells at once, per <see cref="NotificationMode"/>. A handler that throws is removed (it costs that channel,
-/// not the loop).
+/// not the loop); a failure of the loop itself (epoll) is reported to every handler's owner and ends the loop, never the process.
 /// </summary>
 public sealed unsafe class NotificationLoop : IDisposable
 {
     private const ulong WakeToken = ulong.MaxValue;
+    private const int SpinsPerCheck = 64;      // passes between clock reads while idle
+    private const int ChecksPerYield = 16;     // clock reads between giving the CPU to any runnable thread
     private readonly ILogger _logger;
-    private readonly int _epollFd;
-    private readonly int _wakeFd;
-    private readonly long _spinTicks;
+    private readonly SafeFileHandle _epoll;
+    private readonly SafeFileHandle _wake;
+    private readonly long _maxSpinTicks;
+    private long _spinTicks;
+    private readonly SpinAllowance _allowance;
     private readonly Lock _gate = new();
     private INotificationHandler[] _handlers = [];
     private Doorbell?[] _doorbells = [];
@@ -51,19 +59,24 @@ public sealed unsafe class NotificationLoop : IDisposable
     private Thread? _runner;
     private readonly ManualResetEventSlim _exited = new(true);
     private volatile bool _stopping;
-    private int _disposed;
     private long _parks;
+    private Exception? _failure;
 
-    /// <summary>Creates a loop; handlers are added before or after <see cref="Start"/>.</summary>
-    public NotificationLoop(string name, NotificationMode mode, TimeSpan? spinBudget = null, ILogger? logger = null)
+    /// <summary>
+    /// Creates a loop; handlers are added before or after <see cref="Start"/>. <paramref name="spinBudget"/> is the
+    /// longest an adaptive loop spins after its last work; <paramref name="allowance"/> the group whose spinning threads
+    /// it counts against (default <see cref="SpinAllowance.Host"/>).
+    /// </summary>
+    public NotificationLoop(string name, NotificationMode mode, TimeSpan? spinBudget = null, ILogger? logger = null, SpinAllowance? allowance = null)
     {
         Name = name;
         Mode = mode;
-        _spinTicks = (long)((spinBudget ?? TimeSpan.FromMicroseconds(50)).TotalSeconds * Stopwatch.Frequency);
+        _maxSpinTicks = _spinTicks = (long)((spinBudget ?? TimeSpan.FromMicroseconds(50)).TotalSeconds * Stopwatch.Frequency);
+        _allowance = allowance ?? SpinAllowance.Host;
         _logger = logger ?? NullLogger.Instance;
-        _epollFd = Posix.Check(epoll_create1(EPOLL_CLOEXEC), "epoll_create1");
-        _wakeFd = EventFdDoorbell.CreateEventFd();
-        Register(_wakeFd, WakeToken, edgeTriggered: true);
+        _epoll = new SafeFileHandle(Posix.Check(epoll_create1(EPOLL_CLOEXEC), "epoll_create1"), ownsHandle: true);
+        _wake = new SafeFileHandle(EventFdDoorbell.CreateEventFd(), ownsHandle: true);
+        Register((int)_wake.DangerousGetHandle(), WakeToken, edgeTriggered: true);
     }
 
     /// <summary>Name of the loop's thread.</summary>
@@ -72,13 +85,22 @@ public sealed unsafe class NotificationLoop : IDisposable
     /// <summary>How the loop waits.</summary>
     public NotificationMode Mode { get; }
 
+    /// <summary>The spinning-thread group this loop counts against.</summary>
+    public SpinAllowance Allowance => _allowance;
+
     /// <summary>True when called from the thread running the loop (a handler or a callback it made).</summary>
     public bool IsCurrentThread => Volatile.Read(ref _runner) == Thread.CurrentThread;
 
     /// <summary>How many times the loop has parked in epoll (a measure of wake-ups).</summary>
     public long Parks => Interlocked.Read(ref _parks);
 
-    /// <summary>Raised on the loop thread when a handler threw and was removed.</summary>
+    /// <summary>How long an adaptive loop now spins before it parks (learned from recent traffic, at most the budget it was given).</summary>
+    public TimeSpan SpinBudget => TimeSpan.FromSeconds(Volatile.Read(ref _spinTicks) / (double)Stopwatch.Frequency);
+
+    /// <summary>Why the loop stopped on its own (epoll failed), or null.</summary>
+    public Exception? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>Raised on the loop thread when a handler threw and was removed; also, for every handler, when the loop itself fails.</summary>
     public event Action<INotificationHandler, Exception>? HandlerFaulted;
 
     /// <summary>Raised on the loop thread when a doorbell failed (the peer closed it) and is no longer watched.</summary>
@@ -111,7 +133,20 @@ public sealed unsafe class NotificationLoop : IDisposable
         epoll_event ev = default;
         ev.events = edgeTriggered ? EPOLLIN | EPOLLET : EPOLLIN;
         ev.data.u64 = token;
-        Posix.Check(epoll_ctl(_epollFd, EPOLL_CTL_ADD, fd, &ev), $"epoll_ctl add fd {fd}");
+        bool added = false;
+        try
+        {
+            _epoll.DangerousAddRef(ref added);
+            Posix.Check(epoll_ctl((int)_epoll.DangerousGetHandle(), EPOLL_CTL_ADD, fd, &ev), $"epoll_ctl add fd {fd}");
+        }
+        catch (ObjectDisposedException)
+        {
+            throw new ObjectDisposedException(Name, $"loop {Name} is disposed");
+        }
+        finally
+        {
+            if (added) _epoll.DangerousRelease();
+        }
     }
 
     /// <summary>Runs the loop on a dedicated thread, pinned to <paramref name="cpu"/> when it is not negative.</summary>
@@ -127,45 +162,84 @@ public sealed unsafe class NotificationLoop : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Makes a parked loop look at its handlers again (for work posted from another thread).</summary>
+    /// <summary>Makes a parked loop look at its handlers again (for work posted from another thread); does nothing once disposed.</summary>
     public void Wake()
     {
-        ulong one = 1;
-        Posix.Write(_wakeFd, &one, 8);
+        // The reference keeps the descriptor from being closed (and its number reused by another open) during the write.
+        bool added = false;
+        try
+        {
+            _wake.DangerousAddRef(ref added);
+            ulong one = 1;
+            Posix.Write((int)_wake.DangerousGetHandle(), &one, 8);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Waking a loop that is gone has nothing left to wake.
+        }
+        finally
+        {
+            if (added) _wake.DangerousRelease();
+        }
     }
 
     /// <summary>Stops the loop and waits until it has left <see cref="Run"/> (unless called from the loop itself).</summary>
     public void Stop()
     {
         _stopping = true;
-        if (Volatile.Read(ref _disposed) != 0) return;
         Wake();
-        if (Volatile.Read(ref _runner) != Thread.CurrentThread) _exited.Wait();
+        if (Volatile.Read(ref _runner) != Thread.CurrentThread && !_wake.IsClosed) _exited.Wait();
     }
 
-    /// <summary>Runs the loop on the calling thread until <see cref="Stop"/>.</summary>
+    /// <summary>Runs the loop on the calling thread until <see cref="Stop"/>; a failure of the loop itself is reported, not thrown.</summary>
     public void Run()
     {
         if (Interlocked.CompareExchange(ref _runner, Thread.CurrentThread, null) is not null)
             throw new InvalidOperationException($"loop {Name} is already running");
         _exited.Reset();
+        bool added = false;
         try
         {
-            RunLoop();
+            _epoll.DangerousAddRef(ref added);
+            RunLoop((int)_epoll.DangerousGetHandle());
+        }
+        catch (Exception e)
+        {
+            // Nothing the kernel or a peer does may end the process from this thread: fail every handler's owner instead.
+            FailLoop(e is ObjectDisposedException ? new ObjectDisposedException(Name, $"loop {Name} was disposed while running") : e);
         }
         finally
         {
+            if (added) _epoll.DangerousRelease();
             Volatile.Write(ref _runner, null);
             _exited.Set();
         }
     }
 
-    private void RunLoop()
+    private void FailLoop(Exception e)
+    {
+        Volatile.Write(ref _failure, e);
+        _logger.LogError("loop {Loop} stopped: {Reason}", Name, e.Message);
+        INotificationHandler[] all;
+        lock (_gate)
+        {
+            all = _handlers;
+            _handlers = [];
+        }
+        foreach (INotificationHandler h in all)
+        {
+            try { HandlerFaulted?.Invoke(h, e); }
+            catch (Exception inner) { _logger.LogError(inner, "loop {Loop}: fault callback failed", Name); }
+        }
+    }
+
+    private void RunLoop(int epollFd)
     {
         const int MaxEvents = 16;
         epoll_event* events = stackalloc epoll_event[MaxEvents];
         long idleSince = 0;  // when the current idle stretch began; 0 while working
         int idleSpins = 0;
+        bool holdsSpin = false;
         INotificationHandler[] disarmed = [];
         while (!_stopping)
         {
@@ -197,19 +271,11 @@ public sealed unsafe class NotificationLoop : IDisposable
                 CpuRelax();
                 continue;
             }
-            if (Mode == NotificationMode.Adaptive)
+            if (Mode == NotificationMode.Adaptive && IdleSpin(handlers, ref idleSince, ref idleSpins, ref holdsSpin)) continue;
+            if (holdsSpin)
             {
-                // Read the clock once per idle stretch and then every 64 spins, not on every pass of the hot loop.
-                if (idleSince == 0)
-                {
-                    idleSince = Stopwatch.GetTimestamp();
-                    idleSpins = 0;
-                }
-                if ((++idleSpins & 63) != 0 || Stopwatch.GetTimestamp() - idleSince < _spinTicks)
-                {
-                    CpuRelax();
-                    continue;
-                }
+                _allowance.ExitLoop();
+                holdsSpin = false;
             }
 
             bool pending = false;
@@ -218,36 +284,23 @@ public sealed unsafe class NotificationLoop : IDisposable
                 try { pending |= h.ArmNotifications(); }
                 catch (Exception e) { Fault(h, e); }
             }
-            if (pending) continue;
+            if (pending)
+            {
+                idleSince = 0;
+                continue;
+            }
 
             Interlocked.Increment(ref _parks);
-            int n = epoll_wait(_epollFd, events, MaxEvents, -1);
+            long parkedAt = Stopwatch.GetTimestamp();
+            int n = epoll_wait(epollFd, events, MaxEvents, -1);
             if (n < 0)
             {
                 int e = errno;
                 if (e == EINTR) continue;
                 throw SharedMemoryException.FromErrno($"epoll_wait in loop {Name}", e);
             }
-            Doorbell?[] doorbells = Volatile.Read(ref _doorbells);
-            for (int i = 0; i < n; i++)
-            {
-                ulong token = events[i].data.u64;
-                if (token == WakeToken) continue; // edge-triggered eventfd: nothing to consume
-                if (token < (ulong)doorbells.Length && doorbells[token] is Doorbell bell && !bell.EdgeTriggered)
-                {
-                    try { bell.Acknowledge(); }
-                    catch (Exception e)
-                    {
-                        // A doorbell that fails (the peer closed its socket, say) would fire forever: stop watching it.
-                        _logger.LogError(e, "loop {Loop}: doorbell {Doorbell} failed and is no longer watched", Name, bell);
-                        epoll_event none = default;
-                        epoll_ctl(_epollFd, EPOLL_CTL_DEL, bell.WaitFd, &none);
-                        lock (_gate) _doorbells[token] = null;
-                        try { DoorbellFailed?.Invoke(bell, e); }
-                        catch (Exception inner) { _logger.LogError(inner, "loop {Loop}: doorbell fault callback failed", Name); }
-                    }
-                }
-            }
+            if (Mode == NotificationMode.Adaptive) Learn(Stopwatch.GetTimestamp() - parkedAt);
+            AcknowledgeDoorbells(events, n, epollFd);
             if (Mode == NotificationMode.Adaptive)
             {
                 foreach (INotificationHandler h in Volatile.Read(ref _handlers))
@@ -255,7 +308,74 @@ public sealed unsafe class NotificationLoop : IDisposable
                     try { h.DisarmNotifications(); }
                     catch (Exception e) { Fault(h, e); }
                 }
-                idleSince = 0;
+            }
+            idleSince = 0;
+        }
+        if (holdsSpin) _allowance.ExitLoop();
+    }
+
+    // One pass of an adaptive loop's idle spin; false when it is time to park.
+    private bool IdleSpin(INotificationHandler[] handlers, ref long idleSince, ref int idleSpins, ref bool holdsSpin)
+    {
+        if (idleSince == 0)
+        {
+            // Read the clock once per idle stretch and then every few dozen passes, not on every pass of the hot loop.
+            idleSince = Stopwatch.GetTimestamp();
+            idleSpins = 0;
+            if (Volatile.Read(ref _spinTicks) == 0 || PolledElsewhere(handlers)) return false;
+            if (!holdsSpin)
+            {
+                if (!_allowance.TryEnterLoop()) return false;
+                holdsSpin = true;
+            }
+        }
+        if (++idleSpins % SpinsPerCheck != 0)
+        {
+            CpuRelax();
+            return true;
+        }
+        if (Stopwatch.GetTimestamp() - idleSince >= Volatile.Read(ref _spinTicks) || _allowance.LoopShouldYield || PolledElsewhere(handlers)) return false;
+        // Give the core to any thread that became runnable on it (the one our work woke, say); free when none is.
+        if (idleSpins % (SpinsPerCheck * ChecksPerYield) == 0) Thread.Yield();
+        return true;
+    }
+
+    private static bool PolledElsewhere(INotificationHandler[] handlers)
+    {
+        foreach (INotificationHandler h in handlers)
+            if (h.IsPolledElsewhere) return true;
+        return false;
+    }
+
+    // As Linux's haltpoll governor: a wake-up that came soon after parking means the spin was too short (double it, up
+    // to the budget); a long sleep means spinning would not have helped (halve it, down to nothing).
+    private void Learn(long parkedTicks)
+    {
+        long spin = _spinTicks;
+        if (parkedTicks < _maxSpinTicks) spin = Math.Min(_maxSpinTicks, Math.Max(spin * 2, _maxSpinTicks / 8));
+        else spin = spin < _maxSpinTicks / 64 ? 0 : spin / 2;
+        Volatile.Write(ref _spinTicks, spin);
+    }
+
+    private void AcknowledgeDoorbells(epoll_event* events, int n, int epollFd)
+    {
+        Doorbell?[] doorbells = Volatile.Read(ref _doorbells);
+        for (int i = 0; i < n; i++)
+        {
+            ulong token = events[i].data.u64;
+            if (token == WakeToken) continue; // edge-triggered eventfd: nothing to consume
+            if (token >= (ulong)doorbells.Length || doorbells[token] is not Doorbell bell || bell.EdgeTriggered) continue;
+            try { bell.Acknowledge(); }
+            catch (Exception e)
+            {
+                // A doorbell that fails (the peer closed its socket, say) would fire forever: stop watching it.
+                if (e is DoorbellClosedException) _logger.LogInformation("loop {Loop}: {Reason}; no longer watched", Name, e.Message);
+                else _logger.LogError("loop {Loop}: doorbell {Doorbell} failed and is no longer watched: {Reason}", Name, bell, e.Message);
+                epoll_event none = default;
+                epoll_ctl(epollFd, EPOLL_CTL_DEL, bell.WaitFd, &none);
+                lock (_gate) _doorbells[token] = null;
+                try { DoorbellFailed?.Invoke(bell, e); }
+                catch (Exception inner) { _logger.LogError(inner, "loop {Loop}: doorbell fault callback failed", Name); }
             }
         }
     }
@@ -263,7 +383,7 @@ public sealed unsafe class NotificationLoop : IDisposable
     private void Fault(INotificationHandler handler, Exception e)
     {
         Remove(handler);
-        _logger.LogError(e, "loop {Loop}: handler {Handler} failed and was removed", Name, handler);
+        _logger.LogError("loop {Loop}: handler {Handler} failed and was removed: {Reason}", Name, handler, e.Message);
         try { HandlerFaulted?.Invoke(handler, e); }
         catch (Exception inner) { _logger.LogError(inner, "loop {Loop}: fault callback failed", Name); }
     }
@@ -276,12 +396,12 @@ public sealed unsafe class NotificationLoop : IDisposable
         else Thread.SpinWait(1);
     }
 
-    /// <summary>Stops the loop and closes its descriptors (doorbells stay with their owners).</summary>
+    /// <summary>Stops the loop and closes its descriptors (doorbells stay with their owners); safe to call twice.</summary>
     public void Dispose()
     {
-        Stop();
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        Posix.Close(_wakeFd);
-        Posix.Close(_epollFd);
+        if (_thread is not null || Volatile.Read(ref _runner) is not null) Stop();
+        // A Wake racing with this close holds a reference, so the number is not reused under it.
+        _wake.Dispose();
+        _epoll.Dispose();
     }
 }
