@@ -1,16 +1,18 @@
-using System.Threading.Channels;
-
 namespace AmpCan.Rpmsg;
 
 /// <summary>
-/// A local rpmsg address with its receive path: a callback on the device's loop thread, or a bounded queue read
-/// with <see cref="ReceiveAsync"/>. Sends go to <see cref="Destination"/> unless another address is given.
+/// A local rpmsg address with its receive path: a callback run by whichever thread processes the device's receive
+/// queue (its loop, or a thread waiting for a reply), or a bounded queue read with <see cref="Receive"/> or
+/// <see cref="ReceiveAsync"/>. Sends go to <see cref="Destination"/> unless another address is given.
 /// </summary>
 public sealed class RpmsgEndpoint : IDisposable
 {
     private readonly RpmsgBus _bus;
     private readonly RpmsgReceiveCallback? _callback;
-    private readonly Channel<RpmsgMessage>? _queue;
+    private readonly RpmsgEndpointQueue? _queue;
+    // As Linux's ept->cb_lock: held while the callback runs, so that destroying the endpoint waits for a running
+    // callback and no callback starts after Dispose returns.
+    private readonly Lock _callbackLock = new();
     private uint _destination;
     private int _destroyed;
 
@@ -22,12 +24,7 @@ public sealed class RpmsgEndpoint : IDisposable
         _destination = destination;
         _callback = callback;
         Announced = announce;
-        if (callback is null)
-            _queue = Channel.CreateBounded<RpmsgMessage>(new BoundedChannelOptions(queueCapacity)
-            {
-                SingleWriter = true,
-                FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full; the bus counts and drops
-            });
+        if (callback is null) _queue = new RpmsgEndpointQueue(queueCapacity);
     }
 
     /// <summary>Service name (empty for anonymous endpoints).</summary>
@@ -52,11 +49,15 @@ public sealed class RpmsgEndpoint : IDisposable
     /// <summary>Largest payload one message can carry.</summary>
     public int Mtu => _bus.Mtu;
 
-    /// <summary>Sends to <see cref="Destination"/>, waiting up to the timeout (default: the device's, 15 s) for a transmit buffer.</summary>
+    /// <summary>
+    /// Sends to <see cref="Destination"/>, waiting up to the timeout (default: the device's, 15 s) for a transmit buffer.
+    /// From a receive callback it never waits: it sends if a buffer is free and throws <see cref="RpmsgError.NoBuffer"/>
+    /// otherwise (use <see cref="Post"/> there).
+    /// </summary>
     public void Send(ReadOnlySpan<byte> payload, TimeSpan? timeout = null, CancellationToken cancellation = default) =>
         _bus.Send(Address, RequireDestination(), payload, wait: true, timeout, cancellation);
 
-    /// <summary>Sends to <paramref name="destination"/>, waiting for a transmit buffer.</summary>
+    /// <summary>Sends to <paramref name="destination"/>, waiting for a transmit buffer (not from a callback; see <see cref="Send"/>).</summary>
     public void SendTo(uint destination, ReadOnlySpan<byte> payload, TimeSpan? timeout = null, CancellationToken cancellation = default) =>
         _bus.Send(Address, destination, payload, wait: true, timeout, cancellation);
 
@@ -72,6 +73,16 @@ public sealed class RpmsgEndpoint : IDisposable
 
     /// <summary>Sends with an explicit source if a transmit buffer is free now.</summary>
     public bool TrySendOffChannel(uint source, uint destination, ReadOnlySpan<byte> payload) => _bus.Send(source, destination, payload, wait: false, null, default);
+
+    /// <summary>
+    /// Sends to <see cref="Destination"/> now if a buffer is free and nothing posted is still waiting, else queues a copy
+    /// that the device's loop sends, in order, as buffers come back. Never blocks (safe in a receive callback); false
+    /// when the device's queue of waiting messages is full (the message is dropped and counted).
+    /// </summary>
+    public bool Post(ReadOnlySpan<byte> payload) => _bus.Post(Address, RequireDestination(), payload);
+
+    /// <summary>Posts to <paramref name="destination"/> (see <see cref="Post"/>).</summary>
+    public bool PostTo(uint destination, ReadOnlySpan<byte> payload) => _bus.Post(Address, destination, payload);
 
     /// <summary>Takes a transmit buffer to fill in place, waiting up to the timeout.</summary>
     public RpmsgTxBuffer GetTxBuffer(TimeSpan? timeout = null, CancellationToken cancellation = default)
@@ -92,43 +103,76 @@ public sealed class RpmsgEndpoint : IDisposable
     /// <summary>Gives back a transmit buffer that will not be sent.</summary>
     public void ReleaseTxBuffer(RpmsgTxBuffer buffer) => _bus.ReleaseTxBuffer(buffer);
 
-    /// <summary>Waits for the next message of a queued endpoint (one created without a callback).</summary>
-    public ValueTask<RpmsgMessage> ReceiveAsync(CancellationToken cancellation = default)
+    /// <summary>
+    /// Waits for the next message of a queued endpoint (one created without a callback). While it waits, the calling
+    /// thread polls the device's receive ring itself for a while (when the device's mode spins), so a prompt reply costs
+    /// no hand-off from another thread; then it sleeps.
+    /// </summary>
+    /// <exception cref="RpmsgException"><see cref="RpmsgError.Timeout"/>, <see cref="RpmsgError.Cancelled"/> or <see cref="RpmsgError.EndpointDestroyed"/>.</exception>
+    public RpmsgMessage Receive(TimeSpan timeout, CancellationToken cancellation = default)
     {
-        if (_queue is null) throw new InvalidOperationException($"endpoint 0x{Address:x} delivers to a callback; it has no receive queue");
-        return ReadAsync(cancellation);
+        RpmsgEndpointQueue q = RequireQueue();
+        if (q.TryTake(out RpmsgMessage m)) return m;
+        ThrowIfGoneAndEmpty(q);
+        long deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        if (_bus.PollForReply(q) && q.TryTake(out m)) return m;
+        ThrowIfGoneAndEmpty(q);
+        while (true)
+        {
+            long left = deadline - Environment.TickCount64;
+            if (left <= 0)
+                throw new RpmsgException(RpmsgError.Timeout, $"no message for endpoint 0x{Address:x} ('{Name}') within {timeout.TotalMilliseconds:F0} ms");
+            bool got;
+            try { got = q.Wait((int)Math.Min(left, int.MaxValue), cancellation); }
+            catch (OperationCanceledException) { throw new RpmsgException(RpmsgError.Cancelled, $"receive on endpoint 0x{Address:x} cancelled"); }
+            if (got)
+            {
+                if (q.TryDequeueAfterWait(out m)) return m;
+                ThrowIfGoneAndEmpty(q);
+            }
+        }
+    }
+
+    /// <summary>Waits for the next message of a queued endpoint without blocking a thread.</summary>
+    public async ValueTask<RpmsgMessage> ReceiveAsync(CancellationToken cancellation = default)
+    {
+        RpmsgEndpointQueue q = RequireQueue();
+        while (true)
+        {
+            if (q.TryTake(out RpmsgMessage m)) return m;
+            ThrowIfGoneAndEmpty(q);
+            await q.WaitAsync(cancellation).ConfigureAwait(false);
+            if (q.TryDequeueAfterWait(out m)) return m;
+        }
     }
 
     /// <summary>Takes a queued message if one is waiting.</summary>
-    public bool TryReceive(out RpmsgMessage message)
+    public bool TryReceive(out RpmsgMessage message) => RequireQueue().TryTake(out message);
+
+    private RpmsgEndpointQueue RequireQueue() =>
+        _queue ?? throw new InvalidOperationException($"endpoint 0x{Address:x} delivers to a callback; it has no receive queue");
+
+    private void ThrowIfGoneAndEmpty(RpmsgEndpointQueue q)
     {
-        if (_queue is null) throw new InvalidOperationException($"endpoint 0x{Address:x} delivers to a callback; it has no receive queue");
-        return _queue.Reader.TryRead(out message);
+        if (q.IsClosedAndEmpty) throw new RpmsgException(RpmsgError.EndpointDestroyed, $"endpoint 0x{Address:x} ('{Name}') was destroyed");
     }
 
-    private async ValueTask<RpmsgMessage> ReadAsync(CancellationToken cancellation)
+    /// <summary>Delivers one message (on the thread processing the receive queue); false if the endpoint was gone or its queue full.</summary>
+    internal DeliveryResult Deliver(in RpmsgReceivedMessage message)
     {
-        try
+        if (_callback is null)
+            return _queue!.TryAdd(message.Source, message.Payload) switch
+            {
+                true => DeliveryResult.Delivered,
+                false when IsDestroyed => DeliveryResult.EndpointGone,
+                _ => DeliveryResult.QueueFull,
+            };
+        lock (_callbackLock)
         {
-            return await _queue!.Reader.ReadAsync(cancellation).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-            throw new RpmsgException(RpmsgError.EndpointDestroyed, $"endpoint 0x{Address:x} ('{Name}') was destroyed");
-        }
-    }
-
-    /// <summary>Called on the loop thread; returns true if the callback held the buffer.</summary>
-    internal bool Deliver(in RpmsgReceivedMessage message)
-    {
-        if (_callback is not null)
-        {
+            if (IsDestroyed) return DeliveryResult.EndpointGone;
             _callback(in message);
-            return false;
+            return DeliveryResult.Delivered;
         }
-        if (!_queue!.Writer.TryWrite(new RpmsgMessage(message.Source, message.Payload)))
-            Interlocked.Increment(ref _bus.Statistics.QueueOverflow);
-        return false;
     }
 
     private uint RequireDestination()
@@ -142,13 +186,29 @@ public sealed class RpmsgEndpoint : IDisposable
     internal bool MarkDestroyed()
     {
         if (Interlocked.Exchange(ref _destroyed, 1) != 0) return false;
-        _queue?.Writer.TryComplete();
+        _queue?.Close();
         return true;
     }
 
-    /// <summary>Destroys the endpoint (announcing its departure if it was announced).</summary>
+    // A callback running on another thread finishes before the destroy returns; from inside a callback (the lock is
+    // re-entrant) there is nothing to wait for.
+    internal void WaitForCallback()
+    {
+        if (_callback is null) return;
+        lock (_callbackLock) { }
+    }
+
+    /// <summary>Destroys the endpoint (announcing its departure if it was announced); no callback of it runs after this returns.</summary>
     public void Dispose() => _bus.DestroyEndpoint(this);
 
     /// <inheritdoc/>
     public override string ToString() => $"rpmsg endpoint '{Name}' 0x{Address:x} -> 0x{Destination:x}";
+}
+
+/// <summary>What became of a message handed to an endpoint.</summary>
+internal enum DeliveryResult
+{
+    Delivered,
+    QueueFull,
+    EndpointGone,
 }

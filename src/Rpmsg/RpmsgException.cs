@@ -19,6 +19,8 @@ public enum RpmsgError
     DeviceFailed,
     /// <summary>The endpoint was destroyed (EPIPE).</summary>
     EndpointDestroyed,
+    /// <summary>Buffer counts or sizes that cannot work with the rings or pool given (EINVAL).</summary>
+    InvalidConfiguration,
 }
 
 /// <summary>An rpmsg operation failed; <see cref="Error"/> says why and the message gives the numbers.</summary>
@@ -37,6 +39,7 @@ public sealed class RpmsgException(RpmsgError error, string message) : Exception
         RpmsgError.InvalidAddress => 22,    // EINVAL
         RpmsgError.NotReady => 19,          // ENODEV
         RpmsgError.DeviceFailed => 102,     // ENETRESET
+        RpmsgError.InvalidConfiguration => 22, // EINVAL
         _ => 32,                            // EPIPE
     };
 }

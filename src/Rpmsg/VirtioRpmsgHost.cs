@@ -8,12 +8,15 @@ namespace AmpCan.Rpmsg;
 /// <summary>Buffer pool and behaviour of the host side of an rpmsg device.</summary>
 public sealed record RpmsgHostOptions
 {
-    /// <summary>Receive buffers (posted to vq0 before DRIVER_OK); at most the ring size.</summary>
-    public int RxBufferCount { get; init; } = 256;
+    /// <summary>Linux's MAX_RPMSG_NUM_BUFS: receive and transmit buffers together, at most.</summary>
+    public const int LinuxMaxBuffers = 512;
+
+    /// <summary>Receive buffers (posted to vq0 before DRIVER_OK); null: as Linux, half of min(2 × vq0 size, 512). At most the ring size.</summary>
+    public int? RxBufferCount { get; init; }
     /// <summary>Bytes per receive buffer, header included.</summary>
     public int RxBufferSize { get; init; } = VirtioRpmsg.DefaultBufferSize;
-    /// <summary>Transmit buffers; at most the ring size.</summary>
-    public int TxBufferCount { get; init; } = 256;
+    /// <summary>Transmit buffers; null: as Linux, half of min(2 × vq0 size, 512). At most the ring size.</summary>
+    public int? TxBufferCount { get; init; }
     /// <summary>Bytes per transmit buffer, header included (MTU = size − 16).</summary>
     public int TxBufferSize { get; init; } = VirtioRpmsg.DefaultBufferSize;
     /// <summary>Blocking-send timeout (default 15 s, as Linux).</summary>
@@ -22,11 +25,37 @@ public sealed record RpmsgHostOptions
     public int EndpointQueueCapacity { get; init; } = 256;
     /// <summary>Received buffers handled per loop pass before other work gets a turn.</summary>
     public int RxBatch { get; init; } = 64;
+    /// <summary>How long a thread waiting for a reply polls the receive ring itself before it sleeps (not in doorbell mode).</summary>
+    public TimeSpan ReplyPollBudget { get; init; } = TimeSpan.FromMicroseconds(200);
     /// <summary>Features the host accepts when offered (NS, EVENT_IDX).</summary>
     public ulong SupportedFeatures { get; init; } = VirtioRingFeatures.Bit(VirtioRpmsg.FeatureNameService) | VirtioRingFeatures.Bit(VirtioRingFeatures.EventIndex);
 
-    /// <summary>Bytes of shared memory the pool needs.</summary>
-    public ulong PoolSize => (ulong)RxBufferCount * (ulong)RxBufferSize + (ulong)TxBufferCount * (ulong)TxBufferSize;
+    /// <summary>
+    /// The buffer counts for rings of these sizes: as Linux's virtio_rpmsg_bus (min(2 × vq0 size, 512) buffers, half
+    /// each way) where none is given; a count that does not fit its ring is a configuration error naming both.
+    /// </summary>
+    /// <exception cref="RpmsgException"><see cref="RpmsgError.InvalidConfiguration"/>.</exception>
+    public RpmsgHostOptions ForRings(int rxRingSize, int txRingSize)
+    {
+        int linux = (rxRingSize < LinuxMaxBuffers / 2 ? rxRingSize * 2 : LinuxMaxBuffers) / 2;
+        int rx = RxBufferCount ?? Math.Min(linux, rxRingSize);
+        int tx = TxBufferCount ?? Math.Min(linux, txRingSize);
+        Check(rx, rxRingSize, RxBufferSize, "receive", "vq0");
+        Check(tx, txRingSize, TxBufferSize, "transmit", "vq1");
+        return this with { RxBufferCount = rx, TxBufferCount = tx };
+
+        static void Check(int count, int ring, int size, string dir, string vq)
+        {
+            if (count < 1 || count > ring)
+                throw new RpmsgException(RpmsgError.InvalidConfiguration, $"{count} {dir} buffers do not fit {vq}, a ring of {ring} entries (ask for 1 to {ring})");
+            if (size <= Wire.RpmsgHeader.Size || size > Wire.RpmsgHeader.Size + ushort.MaxValue)
+                throw new RpmsgException(RpmsgError.InvalidConfiguration, $"{dir} buffer size {size} must be between {Wire.RpmsgHeader.Size + 1} and {Wire.RpmsgHeader.Size + ushort.MaxValue} bytes");
+        }
+    }
+
+    /// <summary>Bytes of shared memory the pool needs (counts resolved with <see cref="ForRings"/>).</summary>
+    public ulong PoolSize => (ulong)(RxBufferCount ?? throw new InvalidOperationException("buffer counts not resolved; call ForRings"))
+        * (ulong)RxBufferSize + (ulong)(TxBufferCount ?? 0) * (ulong)TxBufferSize;
 }
 
 /// <summary>
@@ -36,9 +65,6 @@ public sealed record RpmsgHostOptions
 /// </summary>
 public sealed class VirtioRpmsgHost : RpmsgBus
 {
-    private const int MaxBufferSize = RpmsgHeaderLimit + ushort.MaxValue;
-    private const int RpmsgHeaderLimit = Wire.RpmsgHeader.Size;
-
     private readonly IVirtioConfig _config;
     private readonly SplitRing _rxRing, _txRing;
     private readonly IoRegion _pool;
@@ -50,18 +76,21 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     private SplitVirtqueueDriver? _rxq, _txq;
     private int _txFresh;
     private readonly int _reclaimBelow;
+    private readonly int _rxCount, _txCount;
 
     /// <summary>Creates the host side; nothing touches the device until <see cref="Start"/>.</summary>
+    /// <exception cref="RpmsgException"><see cref="RpmsgError.InvalidConfiguration"/>: buffers that do not fit the rings or the pool.</exception>
     public VirtioRpmsgHost(string name, IVirtioConfig config, SplitRing rxRing, SplitRing txRing, IoRegion bufferPool, Doorbell doorbell,
         uint rxNotifyId, uint txNotifyId, RpmsgHostOptions? options = null, ILogger? logger = null)
-        : base(name, (options ??= new RpmsgHostOptions()).TxBufferCount, options.RxBufferCount, options.SendTimeout, options.EndpointQueueCapacity, logger)
+        : base(name, Resolve(options, rxRing, txRing).TxBufferCount!.Value, Resolve(options, rxRing, txRing).RxBufferCount!.Value,
+            options?.SendTimeout, options?.EndpointQueueCapacity ?? new RpmsgHostOptions().EndpointQueueCapacity, logger)
     {
+        options = Resolve(options, rxRing, txRing);
         if (config.DeviceId != VirtioRpmsg.DeviceId)
-            throw new ArgumentException($"{name}: virtio device id {config.DeviceId} is not rpmsg ({VirtioRpmsg.DeviceId})");
-        Check(options.RxBufferCount, rxRing.QueueSize, options.RxBufferSize, "receive");
-        Check(options.TxBufferCount, txRing.QueueSize, options.TxBufferSize, "transmit");
+            throw new RpmsgException(RpmsgError.InvalidConfiguration, $"{name}: virtio device id {config.DeviceId} is not rpmsg ({VirtioRpmsg.DeviceId})");
         if (bufferPool.Length < options.PoolSize)
-            throw new ArgumentException($"{name}: buffer pool '{bufferPool.Name}' has {bufferPool.Length} bytes; {options.RxBufferCount}×{options.RxBufferSize} + {options.TxBufferCount}×{options.TxBufferSize} need {options.PoolSize}");
+            throw new RpmsgException(RpmsgError.InvalidConfiguration,
+                $"{name}: buffer pool '{bufferPool.Name}' has {bufferPool.Length} bytes; {options.RxBufferCount}×{options.RxBufferSize} + {options.TxBufferCount}×{options.TxBufferSize} need {options.PoolSize}");
         _config = config;
         _rxRing = rxRing;
         _txRing = txRing;
@@ -70,17 +99,21 @@ public sealed class VirtioRpmsgHost : RpmsgBus
         _rxNotifyId = rxNotifyId;
         _txNotifyId = txNotifyId;
         _options = options;
-        _txBase = (ulong)options.RxBufferCount * (ulong)options.RxBufferSize;
-        _reclaimBelow = Math.Max(1, options.TxBufferCount / 4);
-
-        void Check(int count, int ring, int size, string dir)
-        {
-            if (count < 1 || count > ring)
-                throw new ArgumentOutOfRangeException(nameof(options), $"{name}: {count} {dir} buffers do not fit a ring of {ring} entries (1 to {ring})");
-            if (size <= RpmsgHeaderLimit || size > MaxBufferSize)
-                throw new ArgumentOutOfRangeException(nameof(options), $"{name}: {dir} buffer size {size} must be between {RpmsgHeaderLimit + 1} and {MaxBufferSize} bytes");
-        }
+        _rxCount = options.RxBufferCount!.Value;
+        _txCount = options.TxBufferCount!.Value;
+        _txBase = (ulong)_rxCount * (ulong)options.RxBufferSize;
+        _reclaimBelow = Math.Max(1, _txCount / 4);
+        ReplyPollBudget = options.ReplyPollBudget;
     }
+
+    private static RpmsgHostOptions Resolve(RpmsgHostOptions? options, SplitRing rx, SplitRing tx) =>
+        (options ?? new RpmsgHostOptions()).ForRings(rx.QueueSize, tx.QueueSize);
+
+    /// <summary>Receive buffers posted to vq0.</summary>
+    public int RxBuffers => _rxCount;
+
+    /// <summary>Transmit buffers.</summary>
+    public int TxBuffers => _txCount;
 
     /// <inheritdoc/>
     public override int Mtu => _options.TxBufferSize - Wire.RpmsgHeader.Size;
@@ -89,8 +122,9 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     public ulong NegotiatedFeatures { get; private set; }
 
     /// <summary>
-    /// Negotiates features, resets both rings, posts every receive buffer, sets DRIVER_OK, kicks, and hands the
-    /// receive and transmit work to <paramref name="loop"/>.
+    /// Negotiates features, resets both rings, posts every receive buffer, sets DRIVER_OK and kicks, all on the calling
+    /// thread, and only then hands the receive and transmit work to <paramref name="loop"/>, which owns the queues from
+    /// then on (no moment where two threads use one queue).
     /// </summary>
     public void Start(NotificationLoop loop)
     {
@@ -104,15 +138,15 @@ public sealed class VirtioRpmsgHost : RpmsgBus
         NameServiceEnabled = VirtioRingFeatures.Has(features, VirtioRpmsg.FeatureNameService);
         _rxq = new SplitVirtqueueDriver(_rxRing, eventIdx, clearRing: true);
         _txq = new SplitVirtqueueDriver(_txRing, eventIdx, clearRing: true);
-        for (int i = 0; i < _options.RxBufferCount; i++) PostRx(i);
+        for (int i = 0; i < _rxCount; i++) PostRx(i);
         _rxq.Publish();
         _txq.DisableCallbacks();
         _config.Status = VirtioStatus.Acknowledge | VirtioStatus.Driver | VirtioStatus.DriverOk;
-        AttachToLoop(loop, _doorbell, _rxq, ProcessRx, _txq, ProcessTx);
         if (_rxq.KickPrepare()) _doorbell.Ring(_rxNotifyId);
         Logger.LogInformation("{Device}: DRIVER_OK, features 0x{Features:x}, {Rx}×{RxSize} receive and {Tx}×{TxSize} transmit buffers",
-            Name, features, _options.RxBufferCount, _options.RxBufferSize, _options.TxBufferCount, _options.TxBufferSize);
+            Name, features, _rxCount, _options.RxBufferSize, _txCount, _options.TxBufferSize);
         MarkReady();
+        AttachToLoop(loop, _doorbell, _rxq, ProcessRx, _txq, ProcessTx);
     }
 
     private void PostRx(int id) =>
@@ -146,13 +180,13 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     private bool ProcessTx()
     {
         if (State == RpmsgDeviceState.Failed) return false;
-        bool did = FlushAnnouncements();
+        bool did = FlushPosted();
         // Reclaim transmit buffers the remote consumed here, between messages, so that a send does not have to read
         // the used ring on its own critical path; and only once the spares run low, in batches, because the remote
         // writes that ring on every message and reading it each pass would pull its cache line over every time.
         try
         {
-            if (_txFresh == _options.TxBufferCount && _txSpare.Count < _reclaimBelow && _txq!.HasUsed)
+            if (_txFresh == _txCount && _txSpare.Count < _reclaimBelow && _txq!.HasUsed)
                 lock (TxLock) while (_txq.TryGetUsed(out UsedBuffer u)) _txSpare.Push(u.Token);
         }
         catch (VirtqueueException e)
@@ -166,7 +200,7 @@ public sealed class VirtioRpmsgHost : RpmsgBus
 
     private bool TxAvailable()
     {
-        lock (TxLock) return _txSpare.Count > 0 || _txFresh < _options.TxBufferCount || _txq!.HasUsed;
+        lock (TxLock) return _txSpare.Count > 0 || _txFresh < _txCount || _txq!.HasUsed;
     }
 
     /// <inheritdoc/>
@@ -174,7 +208,7 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     {
         capacity = Mtu;
         if (_txSpare.TryPop(out id)) return true;
-        if (_txFresh < _options.TxBufferCount)
+        if (_txFresh < _txCount)
         {
             id = _txFresh++;
             return true;
@@ -206,9 +240,6 @@ public sealed class VirtioRpmsgHost : RpmsgBus
 
     /// <inheritdoc/>
     protected override ReadOnlySpan<byte> RxSpan(int id) => _pool.GetSpan((ulong)id * (ulong)_options.RxBufferSize, _options.RxBufferSize);
-
-
-
 
     /// <inheritdoc/>
     protected override void OnFailed(Exception reason)

@@ -16,6 +16,8 @@ public sealed record RpmsgRemoteOptions
     public int RxBatch { get; init; } = 64;
     /// <summary>Size of the host's buffers, for <see cref="RpmsgBus.Mtu"/> before any buffer was seen (each send checks the real one).</summary>
     public int ExpectedBufferSize { get; init; } = VirtioRpmsg.DefaultBufferSize;
+    /// <summary>How long a thread waiting for a reply polls the receive ring itself before it sleeps (not in doorbell mode).</summary>
+    public TimeSpan ReplyPollBudget { get; init; } = TimeSpan.FromMicroseconds(200);
 }
 
 /// <summary>
@@ -57,6 +59,7 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
         _options = options;
         _txSegments = new BufferSegment[hostRxRing.QueueSize];
         _rxSegments = new BufferSegment[hostTxRing.QueueSize];
+        ReplyPollBudget = options.ReplyPollBudget;
     }
 
     /// <inheritdoc/>
@@ -70,7 +73,8 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
 
     /// <summary>
     /// Waits for the host's DRIVER_OK (polling the status byte, as OpenAMP's remote does), attaches to both rings and
-    /// hands the work to <paramref name="loop"/>. Returns false if DRIVER_OK did not come in time.
+    /// hands the work to <paramref name="loop"/>, which owns the queues from then on. Returns false if DRIVER_OK did not
+    /// come in time.
     /// </summary>
     public bool Start(NotificationLoop loop, TimeSpan waitForDriver, CancellationToken cancellation = default)
     {
@@ -91,9 +95,9 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
         _txq = new SplitVirtqueueDevice(_txRing, _memory, eventIdx, indirect);
         _rxq = new SplitVirtqueueDevice(_rxRing, _memory, eventIdx, indirect);
         _txq.DisableNotifications();
-        AttachToLoop(loop, _doorbell, _rxq, ProcessRx, _txq, ProcessTx);
         Logger.LogInformation("{Device}: host set DRIVER_OK, features 0x{Features:x}", Name, features);
         MarkReady();
+        AttachToLoop(loop, _doorbell, _rxq, ProcessRx, _txq, ProcessTx);
         return true;
     }
 
@@ -138,7 +142,7 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     private bool ProcessTx()
     {
         if (State == RpmsgDeviceState.Failed) return false;
-        bool did = FlushAnnouncements();
+        bool did = FlushPosted();
         // Take a few of the host's receive buffers ahead of need, between messages, so that a send does not have to
         // read the available ring and descriptors on its own critical path; in batches, because the host writes that
         // ring each time it re-posts a buffer and reading it every pass would pull its cache line over every time.
@@ -232,9 +236,6 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
 
     /// <inheritdoc/>
     protected override ReadOnlySpan<byte> RxSpan(int id) => View(_rxSegments[id]);
-
-
-
 
     /// <inheritdoc/>
     protected override void OnFailed(Exception reason)

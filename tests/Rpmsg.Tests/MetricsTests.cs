@@ -32,7 +32,7 @@ public class MetricsTests
             { "ampcan.rpmsg.messages_sent", "ampcan.rpmsg.messages_received", "ampcan.rpmsg.dropped", "ampcan.rpmsg.ns_malformed" }));
         Assert.That(ours, Has.Length.EqualTo(8), "four instruments for each of the two devices");
 
-        using (RpmsgEndpoint echo = link.Remote.CreateEndpoint("echo", (in RpmsgReceivedMessage m) => m.Endpoint.SendTo(m.Source, m.Payload)))
+        using (RpmsgEndpoint echo = link.Remote.CreateEndpoint("echo", (in RpmsgReceivedMessage m) => m.Endpoint.PostTo(m.Source, m.Payload)))
         using (RpmsgEndpoint ep = link.Host.CreateEndpoint("client", null, destination: echo.Address))
         {
             ep.Send("counted"u8);

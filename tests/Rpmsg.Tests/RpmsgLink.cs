@@ -30,7 +30,7 @@ internal sealed class RpmsgLink : IDisposable
             .Build();
         Shm.Io.Write(0, table);
         Vdev = ResourceTable.Parse(Shm.Io.Slice(0, 0x1000)).Vdevs[0];
-        hostOptions ??= new RpmsgHostOptions();
+        hostOptions = (hostOptions ?? new RpmsgHostOptions()).ForRings(256, 256);
         hostOptions = hostOptions with { SendTimeout = sendTimeout ?? hostOptions.SendTimeout };
         (HostBell, RemoteBell) = EventFdDoorbell.CreatePair();
         Host = RpmsgVdev.CreateHost("host", Vdev, Memory, Shm.Io.Slice(0x10000, hostOptions.PoolSize), HostBell, hostOptions);

@@ -61,7 +61,9 @@ public class WireTests
         {
             Assert.That(NameServiceMessage.TryRead(ok.AsSpan(0, 39), out _), Is.EqualTo(NameServiceFault.WrongLength));
             Assert.That(NameServiceMessage.TryRead(new byte[41], out _), Is.EqualTo(NameServiceFault.WrongLength));
-            Assert.That(NameServiceMessage.TryRead(unterminated, out _), Is.EqualTo(NameServiceFault.UnterminatedName));
+            // rpmsg_ns.c forces a terminator into the last byte: a full 32-byte name is cut to 31.
+            Assert.That(NameServiceMessage.TryRead(unterminated, out NameServiceMessage cut), Is.EqualTo(NameServiceFault.None));
+            Assert.That(cut.Name, Is.EqualTo(new string('a', 31)));
             Assert.That(NameServiceMessage.TryRead(empty, out _), Is.EqualTo(NameServiceFault.EmptyName));
             Assert.That(NameServiceMessage.TryRead(any, out _), Is.EqualTo(NameServiceFault.InvalidAddress));
             Assert.Throws<ArgumentException>(() => new NameServiceMessage(new string('n', 32), 1, 0).Write(new byte[40]));

@@ -19,8 +19,6 @@ public enum NameServiceFault
     None,
     /// <summary>The payload is not exactly 40 bytes.</summary>
     WrongLength,
-    /// <summary>The 32-byte name has no terminating NUL.</summary>
-    UnterminatedName,
     /// <summary>The name is empty.</summary>
     EmptyName,
     /// <summary>The announced address is RPMSG_ADDR_ANY.</summary>
@@ -52,13 +50,17 @@ public readonly record struct NameServiceMessage(string Name, uint Address, Name
         BinaryPrimitives.WriteUInt32LittleEndian(b[36..], (uint)Flags);
     }
 
-    /// <summary>Parses and validates a received message; on a fault <paramref name="message"/> is default.</summary>
+    /// <summary>
+    /// Parses and validates a received message; on a fault <paramref name="message"/> is default. A name filling all
+    /// 32 bytes without a terminator is cut to 31, as Linux's rpmsg_ns.c does ("don't trust the remote processor for
+    /// null terminating the name").
+    /// </summary>
     public static NameServiceFault TryRead(ReadOnlySpan<byte> b, out NameServiceMessage message)
     {
         message = default;
         if (b.Length != Size) return NameServiceFault.WrongLength;
-        int nul = b[..NameSize].IndexOf((byte)0);
-        if (nul < 0) return NameServiceFault.UnterminatedName;
+        int nul = b[..(NameSize - 1)].IndexOf((byte)0);
+        if (nul < 0) nul = NameSize - 1;
         if (nul == 0) return NameServiceFault.EmptyName;
         uint addr = BinaryPrimitives.ReadUInt32LittleEndian(b[32..]);
         if (addr == RpmsgAddress.Any) return NameServiceFault.InvalidAddress;
