@@ -115,7 +115,7 @@ public static class Program
         var etBoard = new Option<string>("--board", "-b") { Description = "Board file, or a name under boards/", DefaultValueFactory = _ => "sim" };
         var etRemote = new Option<RemoteKind?>("--remote") { Description = "Where the remote runs (default: the board's)", HelpName = "simulated|simulated-process|external" };
         etRemote.CustomParser = r => ParseEnum<RemoteKind>(r.Tokens[0].Value, "--remote", r);
-        var etChannel = new Option<string>("--channel") { Description = "Name of the echo channel the remote announces", DefaultValueFactory = _ => "rpmsg-echo" };
+        var etChannel = new Option<string?>("--channel") { Description = "Name of the echo channel the remote announces (default: the board's remote.echoService)" };
         var etCount = new Option<int>("--count", "-n") { Description = "Messages to send", DefaultValueFactory = _ => 496 };
         var etShutdown = new Option<bool>("--shutdown") { Description = "End with OpenAMP's shutdown message (stops OpenAMP's rpmsg-echo)" };
         var echoTest = new Command("echo-test", "Play the host on a board and check an echo channel with every message size") { etBoard, etRemote, etChannel, etCount, etShutdown };
@@ -123,7 +123,7 @@ public static class Program
         {
             if (r.GetValue(etCount) < 1) { Console.Error.WriteLine("ampcan: --count must be at least 1"); return 1; }
             using ILoggerFactory loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }).SetMinimumLevel(LogLevel.Warning));
-            return EchoTest.Run(BoardFiles.Resolve(r.GetValue(etBoard)!), r.GetValue(etRemote), r.GetValue(etChannel)!, r.GetValue(etCount), r.GetValue(etShutdown), loggers, Console.Out);
+            return EchoTest.Run(BoardFiles.Resolve(r.GetValue(etBoard)!), r.GetValue(etRemote), r.GetValue(etChannel), r.GetValue(etCount), r.GetValue(etShutdown), loggers, Console.Out);
         });
         root.Subcommands.Add(echoTest);
 

@@ -1,12 +1,17 @@
 using AmpCan.Rpmsg;
+using AmpCan.SharedMem.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace AmpCan.Host.Service;
 
 /// <summary>
 /// The host side of Linux's <c>samples/rpmsg/rpmsg_client_sample.c</c>: on probe it says "hello world!", then answers
-/// every message until 100 have arrived.
+/// every message until 100 have arrived, and from then on only says goodbye (Linux's <c>rx_count &gt;= count</c>).
 /// </summary>
+/// <remarks>
+/// Its replies are posted: a receive callback never waits for a transmit buffer, so a remote that holds the host's
+/// buffers delays the sample's replies, never the device. What the peer sent is logged escaped and rate-limited.
+/// </remarks>
 public sealed class RpmsgClientSample(RpmsgBus bus, ILogger logger)
 {
     /// <summary>The channel name the sample binds to.</summary>
@@ -15,10 +20,15 @@ public sealed class RpmsgClientSample(RpmsgBus bus, ILogger logger)
     /// <summary>Messages after which the sample says goodbye (MSG_LIMIT).</summary>
     public const int MessageLimit = 100;
 
+    private readonly RateLimitedLog _log = new();
     private int _received;
+    private int _replies;
 
     /// <summary>Messages received so far.</summary>
     public int Received => Volatile.Read(ref _received);
+
+    /// <summary>Replies sent (or queued) so far, the greeting included.</summary>
+    public int Replies => Volatile.Read(ref _replies);
 
     /// <summary>Raised when the 100th message arrived.</summary>
     public event Action? Finished;
@@ -30,20 +40,31 @@ public sealed class RpmsgClientSample(RpmsgBus bus, ILogger logger)
     {
         logger.LogInformation("new channel: 0x{Src:x} -> 0x{Dst:x}", RpmsgAddress.Any, channel.RemoteAddress);
         RpmsgEndpoint ep = bus.CreateEndpoint(channel.Name, OnMessage, destination: channel.RemoteAddress);
-        ep.Send("hello world!"u8);
+        Reply(ep, channel.RemoteAddress);
         return ep;
     }
 
     private void OnMessage(in RpmsgReceivedMessage m)
     {
         int n = Interlocked.Increment(ref _received);
-        logger.LogInformation("incoming msg {N} (src: 0x{Src:x}): {Text}", n, m.Source, System.Text.Encoding.ASCII.GetString(m.Payload));
-        if (n == MessageLimit)
+        if (_log.ShouldLog(out long suppressed))
+            logger.LogInformation("incoming msg {N} (src: 0x{Src:x}): {Text} ({Suppressed} lines not logged)", n, m.Source, PeerText.Escape(m.Payload), suppressed);
+        // Samples should not live forever.
+        if (n >= MessageLimit)
         {
-            logger.LogInformation("goodbye!");
-            Finished?.Invoke();
+            if (n == MessageLimit)
+            {
+                logger.LogInformation("goodbye!");
+                Finished?.Invoke();
+            }
             return;
         }
-        m.Endpoint.SendTo(m.Source, "hello world!"u8);
+        Reply(m.Endpoint, m.Source);
+    }
+
+    private void Reply(RpmsgEndpoint ep, uint to)
+    {
+        if (ep.PostTo(to, "hello world!"u8)) Interlocked.Increment(ref _replies);
+        else if (_log.ShouldLog(out long suppressed)) logger.LogWarning("reply dropped: the send queue is full ({Suppressed} lines not logged)", suppressed);
     }
 }

@@ -30,12 +30,12 @@ public sealed record SimulatedFirmware
     public ulong Vring0Offset { get; init; } = 0x4000;
     /// <inheritdoc cref="Vring0Offset"/>
     public ulong Vring1Offset { get; init; } = 0x8000;
-    /// <summary>Name of the echo service.</summary>
-    public string EchoService { get; init; } = "rpmsg-echo";
-    /// <summary>Name of the counter service (Linux's rpmsg_client_sample talks to it).</summary>
-    public string SampleService { get; init; } = "rpmsg-client-sample";
-    /// <summary>Name of the raw loopback channel (becomes /dev/rpmsgN on the host).</summary>
-    public string RawService { get; init; } = "rpmsg-raw";
+    /// <summary>Name of the echo service, or null when the firmware offers none.</summary>
+    public string? EchoService { get; init; } = "rpmsg-echo";
+    /// <summary>Name of the counter service (Linux's rpmsg_client_sample talks to it), or null.</summary>
+    public string? SampleService { get; init; } = "rpmsg-client-sample";
+    /// <summary>Name of the raw loopback channel (becomes /dev/rpmsgN on the host), or null.</summary>
+    public string? RawService { get; init; } = "rpmsg-raw";
     /// <summary>Replies the counter service sends before it falls silent (rpmsg_client_sample's MSG_LIMIT).</summary>
     public int SampleLimit { get; init; } = 100;
 
@@ -164,8 +164,11 @@ public sealed class SimulatedRemote : IDisposable
     /// <summary>When set, services swallow messages without answering (a hung task).</summary>
     public bool Silent { get; set; }
 
-    /// <summary>True once the host set DRIVER_OK and the services are announced; false if the host never came.</summary>
+    /// <summary>True once the host set DRIVER_OK and the services are announced; false if the host never came or the boot failed.</summary>
     public Task<bool> Ready => _ready.Task;
+
+    /// <summary>Why the boot failed (the host broke the protocol, say), or null.</summary>
+    public Exception? BootFailure { get; private set; }
 
     /// <summary>The remote's rpmsg device (after <see cref="Boot"/>).</summary>
     public VirtioRpmsgRemote Rpmsg => _rpmsg ?? throw new InvalidOperationException("the simulated remote has not booted");
@@ -198,17 +201,19 @@ public sealed class SimulatedRemote : IDisposable
                     _ready.TrySetResult(false);
                     return;
                 }
-                Echo = _rpmsg.CreateEndpoint(_firmware.EchoService, OnEcho, announce: true);
-                Sample = _rpmsg.CreateEndpoint(_firmware.SampleService, OnSample, announce: true);
-                Raw = _rpmsg.CreateEndpoint(_firmware.RawService, OnEcho, announce: true);
-                _logger.LogInformation("simulated remote: services {Echo}@0x{EchoAddr:x}, {Sample}@0x{SampleAddr:x}, {Raw}@0x{RawAddr:x} announced",
-                    Echo.Name, Echo.Address, Sample.Name, Sample.Address, Raw.Name, Raw.Address);
+                if (_firmware.EchoService is string echo) Echo = _rpmsg.CreateEndpoint(echo, OnEcho, announce: true);
+                if (_firmware.SampleService is string sample) Sample = _rpmsg.CreateEndpoint(sample, OnSample, announce: true);
+                if (_firmware.RawService is string raw) Raw = _rpmsg.CreateEndpoint(raw, OnEcho, announce: true);
+                _logger.LogInformation("simulated remote: services {Services} announced",
+                    string.Join(", ", new[] { Echo, Sample, Raw }.OfType<RpmsgEndpoint>().Select(e => $"{e.Name}@0x{e.Address:x}")));
                 _ready.TrySetResult(true);
             }
             catch (Exception e)
             {
-                _logger.LogError(e, "simulated remote: boot failed");
-                _ready.TrySetException(e);
+                // A hostile or broken host (buffers it cannot use, say) fails the device; the remote reports it, it does not crash.
+                _logger.LogError("simulated remote: boot failed: {Reason}", e.Message);
+                BootFailure = e;
+                _ready.TrySetResult(false);
             }
         });
     }
@@ -241,7 +246,8 @@ public sealed class SimulatedRemote : IDisposable
             return;
         }
         Delay();
-        m.Endpoint.SendTo(m.Source, m.Payload);
+        // Posted: a callback never waits for a buffer; the reply goes out in order as the host returns them.
+        if (!m.Endpoint.PostTo(m.Source, m.Payload)) _logger.LogWarning("simulated remote: reply to 0x{Source:x} dropped, the send queue is full", m.Source);
     }
 
     private void OnSample(in RpmsgReceivedMessage m)
@@ -252,7 +258,7 @@ public sealed class SimulatedRemote : IDisposable
         Delay();
         Span<byte> msg = stackalloc byte[32];
         int len = Encoding.ASCII.GetBytes($"hello world! #{n}", msg);
-        m.Endpoint.SendTo(m.Source, msg[..len]);
+        m.Endpoint.PostTo(m.Source, msg[..len]);
     }
 
     private void Delay()
@@ -261,16 +267,42 @@ public sealed class SimulatedRemote : IDisposable
         if (d > TimeSpan.Zero) Thread.Sleep(d); // the simulated task is slow; the loop thread is its only core
     }
 
-    /// <summary>Sends <paramref name="count"/> messages of <paramref name="size"/> bytes to <paramref name="destination"/> as fast as buffers allow.</summary>
+    /// <summary>
+    /// Sends <paramref name="count"/> messages of <paramref name="size"/> bytes to <paramref name="destination"/> as fast
+    /// as buffers allow, from the remote's loop (without blocking it: the flood is posted as the send queue drains).
+    /// </summary>
     public void Flood(uint destination, int count, int size)
     {
-        RpmsgEndpoint ep = Raw ?? throw new InvalidOperationException("the simulated remote is not ready");
-        byte[] payload = new byte[size];
-        for (int i = 0; i < count; i++)
+        RpmsgEndpoint ep = Raw ?? Echo ?? throw new InvalidOperationException("the simulated remote is not ready");
+        _loop.Add(new FloodSender(_loop, ep, destination, count, size));
+    }
+
+    /// <summary>A flood in progress: posts while the device's send queue takes more, on every pass of the loop.</summary>
+    private sealed class FloodSender(NotificationLoop loop, RpmsgEndpoint ep, uint destination, int count, int size) : INotificationHandler
+    {
+        private readonly byte[] _payload = new byte[size];
+        private int _sent;
+
+        public bool Process()
         {
-            BinaryPrimitives.WriteInt32LittleEndian(payload, i);
-            ep.SendTo(destination, payload);
+            if (_sent == count || ep.IsDestroyed)
+            {
+                loop.Remove(this);
+                return false;
+            }
+            int before = _sent;
+            while (_sent < count)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(_payload, _sent);
+                if (!ep.PostTo(destination, _payload)) break;
+                _sent++;
+            }
+            return _sent != before;
         }
+
+        // The device asks for transmit notifications while posted messages wait, which is what wakes this loop.
+        public bool ArmNotifications() => false;
+        public void DisarmNotifications() { }
     }
 
     /// <summary>Writes garbage of the given kind where the host will read it, and kicks.</summary>

@@ -113,6 +113,7 @@ public sealed class SimulatedRemoteProcess : IDisposable
         TimeSpan timeout = TimeSpan.FromSeconds(board.Remote.StartTimeoutSeconds);
         var firmware = new SimulatedFirmware { TableOffset = board.ResourceTable.Offset, EchoService = board.Remote.EchoService };
         var owned = new List<IDisposable>();
+        bool failed = false;
         using var gone = new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, gone.Token);
         try
@@ -160,9 +161,22 @@ public sealed class SimulatedRemoteProcess : IDisposable
             }
             if (!sim.Ready.Wait(timeout + TimeSpan.FromSeconds(1)) || !sim.Ready.Result)
             {
+                if (sim.BootFailure is Exception why)
+                {
+                    log.LogError("remote-sim: the host broke the protocol: {Reason}", why.Message);
+                    return 3;
+                }
                 log.LogError("remote-sim: the host never set DRIVER_OK");
                 return 2;
             }
+            // The host leaving shows on the rings' doorbell or in the device (a kick that fails): either way, stop.
+            sim.Rpmsg.PeerLeft += _ => gone.Cancel();
+            sim.Rpmsg.DeviceFailed += e =>
+            {
+                log.LogError("remote-sim: the host broke the protocol: {Reason}", e.Message);
+                failed = true;
+                gone.Cancel();
+            };
             if (handoff is not null)
             {
                 // The host closes the hand-off socket to stop us.
@@ -174,7 +188,7 @@ public sealed class SimulatedRemoteProcess : IDisposable
             }
             linked.Token.WaitHandle.WaitOne();
             log.LogInformation("remote-sim: stopping");
-            return 0;
+            return failed ? 3 : 0;
         }
         catch (OperationCanceledException)
         {
