@@ -32,17 +32,11 @@ public sealed record BoardDescriptor
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false) },
     };
 
-    /// <summary>Reads and validates a board file; errors name the file and the field.</summary>
-    public static BoardDescriptor Load(string path)
-    {
-        string text;
-        try { text = System.IO.File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new BoardException($"board file '{path}': {e.Message}");
-        }
-        return Parse(text, path);
-    }
+    /// <summary>The largest board file <see cref="Load"/> reads (1 MiB; the shipped ones are under 1 KiB).</summary>
+    public const int MaxFileBytes = 1 << 20;
+
+    /// <summary>Reads and validates a board file (a regular file of at most <see cref="MaxFileBytes"/>); errors name the file and the field.</summary>
+    public static BoardDescriptor Load(string path) => Parse(BoardFileReader.ReadText(path, MaxFileBytes), path);
 
     /// <summary>Parses and validates board JSON; <paramref name="source"/> names it in errors.</summary>
     public static BoardDescriptor Parse(string json, string source)
