@@ -52,22 +52,7 @@ public sealed record BoardDescriptor
         return b;
     }
 
-    private void Validate(string source)
-    {
-        void Fail(string field, string why) => throw new BoardException($"board file '{source}': {field}: {why}");
-        if (string.IsNullOrWhiteSpace(Name)) Fail("name", "must not be empty");
-        if (SharedMemory.Size == 0) Fail("sharedMemory.size", "must not be 0");
-        if (SharedMemory.Kind == SharedMemoryKind.File && string.IsNullOrEmpty(SharedMemory.Path)) Fail("sharedMemory.path", "is required for kind 'file'");
-        if (ResourceTable.Size < 16 || ResourceTable.Offset > SharedMemory.Size || ResourceTable.Size > SharedMemory.Size - ResourceTable.Offset)
-            Fail("resourceTable", $"[0x{ResourceTable.Offset:x}, +0x{ResourceTable.Size:x}) is not inside the {SharedMemory.Size:#x}-byte shared memory");
-        if (Rpmsg.RxBuffers < 1 || Rpmsg.TxBuffers < 1) Fail("rpmsg", "needs at least one receive and one transmit buffer");
-        if (Rpmsg.BufferSize <= 16 || Rpmsg.BufferSize > 16 + ushort.MaxValue) Fail("rpmsg.bufferSize", $"{Rpmsg.BufferSize} must be between 17 and {16 + ushort.MaxValue}");
-        ulong pool = (ulong)(Rpmsg.RxBuffers + Rpmsg.TxBuffers) * (ulong)Rpmsg.BufferSize;
-        if (Rpmsg.BufferPoolOffset > SharedMemory.Size || pool > SharedMemory.Size - Rpmsg.BufferPoolOffset)
-            Fail("rpmsg.bufferPoolOffset", $"a pool of {pool} bytes at 0x{Rpmsg.BufferPoolOffset:x} does not fit in the {SharedMemory.Size:#x}-byte shared memory");
-        if (Doorbell.Kind == DoorbellKind.UnixSocket && string.IsNullOrEmpty(Doorbell.Path)) Fail("doorbell.path", "is required for kind 'unix-socket'");
-        if (Remote.Kind == RemoteKind.SimulatedProcess && SharedMemory.Kind is SharedMemoryKind.DevMem or SharedMemoryKind.Uio)
-            Fail("remote.kind", "a simulated remote needs memfd or file shared memory");
-        if (Remote.StartTimeoutSeconds <= 0) Fail("remote.startTimeoutSeconds", "must be positive");
-    }
+    /// <summary>Checks the range of every field (done by <see cref="Parse"/>); the error names <paramref name="source"/>, the field and the value.</summary>
+    /// <exception cref="BoardException">A field is out of range.</exception>
+    public void Validate(string source) => BoardValidator.Validate(this, source);
 }

@@ -7,6 +7,6 @@ public sealed record ResourceTableSpec
 {
     /// <summary>Offset of the table in the shared memory.</summary>
     [JsonConverter(typeof(HexNumberConverter))] public ulong Offset { get; init; }
-    /// <summary>Bytes reserved for it.</summary>
+    /// <summary>Bytes reserved for it: at least the table's 16-byte header, inside the shared memory, apart from the buffer pool.</summary>
     [JsonConverter(typeof(HexNumberConverter))] public ulong Size { get; init; } = 0x1000;
 }
