@@ -151,6 +151,46 @@ public class BoardDescriptorTests
         });
     }
 
+    [TestCase("{ \"name\": \"b\",", "{ \"name\": \"b\", \"name\": \"c\",", "'name'", "$.name")]
+    [TestCase("\"size\": \"0x100000\"", "\"size\": \"0x100000\", \"size\": \"0x200000\"", "'size'", "$.sharedMemory.size")]
+    [TestCase("\"kind\": \"simulated\"", "\"kind\": \"simulated\", \"kind\": \"external\"", "'kind'", "$.remote.kind")]
+    [TestCase("\"rpmsg\":", "\"rpmsg\": { \"bufferPoolOffset\": \"0x10000\" }, \"rpmsg\":", "'rpmsg'", "$.rpmsg")]
+    public void DuplicateKeysAreRefusedWithTheKeyNamed(string from, string to, string key, string path)
+    {
+        string json = Full.Replace(from, to, StringComparison.Ordinal);
+        Assert.That(json, Is.Not.EqualTo(Full), "the test's replacement applies");
+        var e = Assert.Throws<BoardException>(() => BoardDescriptor.Parse(json, "test.json"))!;
+        Assert.That(e.Message, Does.Contain("test.json").And.Contain("duplicate key").And.Contain(key).And.Contain(path).And.Contain("line "));
+    }
+
+    [TestCase("rpmsg", "$.rpmsg")]
+    [TestCase("sharedMemory", "$.sharedMemory")]
+    [TestCase("name", "$.name")]
+    [TestCase("remote.echoService", "$.remote.echoService")]
+    public void NullWhereAValueBelongsIsRefusedWithThePath(string path, string expected)
+    {
+        string message = Refused((path, "null"));
+        Assert.That(message, Does.Contain("test.json").And.Contain(expected).And.Contain("null"));
+    }
+
+    [Test]
+    public void AnUnknownKindListsTheKnownOnes()
+    {
+        string message = Refused(("notification.mode", "\"busy\""));
+        Assert.That(message, Does.Contain("'mode' must be one of polling, doorbell, adaptive (at $.notification.mode, line 1)"));
+    }
+
+    [TestCase("NaN")]
+    [TestCase("Infinity")]
+    [TestCase("\"NaN\"")]
+    [TestCase("\"Infinity\"")]
+    public void NotANumberIsRefusedByTheJsonReaderWithThePath(string value)
+    {
+        string json = Full.Replace("\"startTimeoutSeconds\": 30", $"\"startTimeoutSeconds\": {value}", StringComparison.Ordinal);
+        var e = Assert.Throws<BoardException>(() => BoardDescriptor.Parse(json, "test.json"))!;
+        Assert.That(e.Message, Does.Contain("test.json").And.Contain("$.remote.startTimeoutSeconds"));
+    }
+
     [Test]
     public void MissingFileIsNamed()
     {

@@ -29,6 +29,10 @@ public sealed record BoardDescriptor
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
+        // A key written twice is a mistake whichever copy wins; null where the type has no null would surface later as
+        // a NullReferenceException with no field named.
+        AllowDuplicateProperties = false,
+        RespectNullableAnnotations = true,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false) },
     };
 
@@ -45,7 +49,7 @@ public sealed record BoardDescriptor
         try { b = JsonSerializer.Deserialize<BoardDescriptor>(json, Json); }
         catch (JsonException e)
         {
-            throw new BoardException($"board file '{source}': {e.Message.Split(" Path:")[0]} (at {e.Path ?? "$"}, line {e.LineNumber + 1})");
+            throw new BoardException($"board file '{source}': {BoardJsonErrorText.Describe(e)}");
         }
         if (b is null) throw new BoardException($"board file '{source}' is empty");
         b.Validate(source);
