@@ -1,4 +1,5 @@
 using AmpCan.Remoteproc;
+using AmpCan.Remoteproc.Wire;
 using AmpCan.SharedMem;
 using AmpCan.Vring;
 
@@ -73,7 +74,6 @@ public class ResourceTableTests
     [TestCase(0, 2u, "version 2")]
     [TestCase(4, 1000u, "claims 1000 entries")]
     [TestCase(16, 0xFFFFu, "outside the table")]
-    [TestCase(20, 9u, "unknown type 9")]
     [TestCase(45, 0u, "vring 0: invalid queue size")]
     [TestCase(45, 3u, "queue size 3")]
     [TestCase(48, 6u, "alignment 6")]
@@ -92,13 +92,84 @@ public class ResourceTableTests
         Assert.That(e.Message, Does.Contain(expected));
     }
 
+    private static ResourceTable ParseBytes(byte[] t, MappedRegion shm)
+    {
+        shm.Io.Write(0, t);
+        return ResourceTable.Parse(shm.Io.Slice(0, (ulong)t.Length));
+    }
+
+    private static byte[] U32s(params uint[] words) => words.SelectMany(BitConverter.GetBytes).ToArray();
+
+    [Test]
+    public void UnknownAndVendorTypesAreSkippedAndReportedAsLinuxDoes()
+    {
+        // rproc_handle_resources (drivers/remoteproc/remoteproc_core.c) warns "unsupported resource %d" for a type at or
+        // past RSC_LAST and "unsupported vendor resource %d" for RSC_VENDOR_START..RSC_VENDOR_END (both included), and
+        // goes on with the next entry. Offsets: header 16 + 5 offsets = 36; then 4, 4, 8 (fw_rsc_vendor with len) and 4 bytes.
+        byte[] t =
+        [
+            .. U32s(1, 5, 0, 0, 36, 40, 44, 52, 56),
+            .. U32s(9),                      // 36: between RSC_LAST and RSC_VENDOR_START
+            .. U32s(4),                      // 40: RSC_LAST itself (OpenAMP's old RSC_RPROC_MEM)
+            .. U32s(512, 0),                 // 44: RSC_VENDOR_END, a vendor type; OpenAMP's fw_rsc_vendor { type; len }
+            .. U32s(513),                    // 52: past the vendor range
+            .. OpenAmpLike[20..],            // 56: the rpmsg vdev
+        ];
+        using var shm = MappedRegion.CreateMemfd("rsc", 0x1000);
+        ResourceTable table = ParseBytes(t, shm);
+        Assert.Multiple(() =>
+        {
+            Assert.That(table.Vdevs.Single().Index, Is.EqualTo(4), "the entries after the skipped ones are still read");
+            Assert.That(table.Skipped, Is.EqualTo(new[]
+            {
+                new SkippedResource(0, 9, 36), new SkippedResource(1, 4, 40), new SkippedResource(2, 512, 44), new SkippedResource(3, 513, 52),
+            }));
+            Assert.That(table.Skipped.Select(r => r.IsVendor), Is.EqualTo(new[] { false, false, true, false }));
+            Assert.That(table.Skipped[0].Description, Is.EqualTo("resource entry 0 at 0x24: unsupported resource type 9, skipped"));
+            Assert.That(table.Skipped[2].Description, Is.EqualTo("resource entry 2 at 0x2c: unsupported vendor resource type 512, skipped"));
+        });
+    }
+
+    [TestCase(ResourceType.Carveout, 20, "carveout")]
+    [TestCase(ResourceType.DevMem, 20, "devmem")]
+    [TestCase(ResourceType.Trace, 12, "trace")]
+    public void NonZeroReservedWordsAreRefusedAsLinuxDoes(ResourceType type, int reservedAt, string what)
+    {
+        var b = new ResourceTableBuilder();
+        byte[] t = type == ResourceType.Trace ? b.Trace(0x1000, 0x100, "t").Build() : b.Carveout(0x1000, 0, 0x100, 0, "c").Build();
+        BitConverter.GetBytes((uint)type).CopyTo(t, 20);
+        BitConverter.GetBytes(1u).CopyTo(t, 20 + reservedAt);
+        using var shm = MappedRegion.CreateMemfd("rsc", 0x1000);
+        var e = Assert.Throws<ResourceTableException>(() => ParseBytes(t, shm))!;
+        Assert.That(e.Message, Does.Contain($"resource entry 0 ({what}) at 0x14").And.Contain("reserved"));
+    }
+
+    [TestCase(26)]
+    [TestCase(27)]
+    public void NonZeroReservedBytesOfAVdevAreRefusedAsLinuxDoes(int at)
+    {
+        byte[] t = (byte[])OpenAmpLike.Clone();
+        t[20 + at] = 1;
+        using var shm = MappedRegion.CreateMemfd("rsc", 0x1000);
+        var e = Assert.Throws<ResourceTableException>(() => ParseBytes(t, shm))!;
+        Assert.That(e.Message, Does.Contain("vdev 0").And.Contain("reserved"));
+    }
+
+    [Test]
+    public void ATableWithNothingToSkipSkipsNothing()
+    {
+        using var shm = MappedRegion.CreateMemfd("rsc", 0x1000);
+        Assert.That(ParseBytes(OpenAmpLike, shm).Skipped, Is.Empty);
+    }
+
     [Test]
     public void VendorEntriesAreSkipped()
     {
         byte[] t = (byte[])OpenAmpLike.Clone();
         BitConverter.GetBytes(200u).CopyTo(t, 20);
         using var shm = MappedRegion.CreateMemfd("rsc", 0x1000);
-        shm.Io.Write(0, t);
-        Assert.That(ResourceTable.Parse(shm.Io.Slice(0, (ulong)t.Length)).Vdevs, Is.Empty);
+        ResourceTable table = ParseBytes(t, shm);
+        Assert.That(table.Vdevs, Is.Empty);
+        Assert.That(table.Skipped.Single(), Is.EqualTo(new SkippedResource(0, 200, 20)));
     }
 }
