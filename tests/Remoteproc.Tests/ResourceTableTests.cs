@@ -48,27 +48,77 @@ public class ResourceTableTests
         Assert.Throws<ArgumentOutOfRangeException>(() => v.DriverFeatures = 1UL << 32);
     }
 
+    // A carveout, a trace buffer and a three-queue vdev with two config bytes, laid out by hand from Linux's
+    // include/linux/remoteproc.h (all structs __packed, fields little-endian):
+    //   struct resource_table  { u32 ver; u32 num; u32 reserved[2]; u32 offset[]; }
+    //   struct fw_rsc_hdr      { u32 type; u8 data[]; }                 (type: RSC_CARVEOUT 0, RSC_TRACE 2, RSC_VDEV 3)
+    //   struct fw_rsc_carveout { u32 da; u32 pa; u32 len; u32 flags; u32 reserved; u8 name[32]; }
+    //   struct fw_rsc_trace    { u32 da; u32 len; u32 reserved; u8 name[32]; }
+    //   struct fw_rsc_vdev     { u32 id; u32 notifyid; u32 dfeatures; u32 gfeatures; u32 config_len;
+    //                            u8 status; u8 num_of_vrings; u8 reserved[2]; struct fw_rsc_vdev_vring vring[]; }  + config
+    //   struct fw_rsc_vdev_vring { u32 da; u32 align; u32 num; u32 notifyid; u32 pa; }
+    // Entries at 28 (16-byte header + 3 offsets), 28 + 4 + 52 = 84, 84 + 4 + 44 = 132; the vdev's 4 + 24 + 3 * 20 + 2
+    // = 90 bytes end at 222, padded to 224.
+    private static readonly byte[] CarveoutTraceVdev =
+    [
+        0x01, 0, 0, 0,  0x03, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 0,                 // ver 1, num 3, reserved[2]
+        28, 0, 0, 0,  84, 0, 0, 0,  132, 0, 0, 0,                                 // offset[3]
+        // @28 RSC_CARVEOUT
+        0x00, 0, 0, 0,                                                            // type 0
+        0x00, 0x00, 0x00, 0x10,  0x00, 0x00, 0x00, 0x80,                          // da 0x10000000, pa 0x80000000
+        0x00, 0x00, 0x01, 0x00,  0x00, 0, 0, 0,  0x00, 0, 0, 0,                   // len 0x10000, flags 0, reserved 0
+        (byte)'t', (byte)'e', (byte)'x', (byte)'t', .. new byte[28],              // name[32] "text"
+        // @84 RSC_TRACE
+        0x02, 0, 0, 0,                                                            // type 2
+        0x00, 0x00, 0x02, 0x10,  0x00, 0x10, 0x00, 0x00,  0x00, 0, 0, 0,          // da 0x10020000, len 0x1000, reserved 0
+        (byte)'t', (byte)'r', (byte)'a', (byte)'c', (byte)'e', (byte)'0', .. new byte[26], // name[32] "trace0"
+        // @132 RSC_VDEV
+        0x03, 0, 0, 0,                                                            // type 3
+        36, 0, 0, 0,  0x05, 0, 0, 0,                                              // id 36 (virtio-can), notifyid 5
+        0x0F, 0, 0, 0,  0x00, 0, 0, 0,  0x02, 0, 0, 0,                            // dfeatures 0xF, gfeatures 0, config_len 2
+        0x00, 0x03, 0x00, 0x00,                                                   // status 0, num_of_vrings 3, reserved[2]
+        0xFF, 0xFF, 0xFF, 0xFF,  16, 0, 0, 0,  64, 0, 0, 0,  0x50, 0, 0, 0,  0, 0, 0, 0,   // vring0: da ANY, align 16, num 64, notifyid 0x50, pa
+        0xFF, 0xFF, 0xFF, 0xFF,  16, 0, 0, 0,  64, 0, 0, 0,  0x51, 0, 0, 0,  0, 0, 0, 0,   // vring1 @180
+        0xFF, 0xFF, 0xFF, 0xFF,  16, 0, 0, 0,  64, 0, 0, 0,  0x52, 0, 0, 0,  0, 0, 0, 0,   // vring2 @200
+        0x01, 0x00,                                                               // config[2] @220
+        0x00, 0x00,                                                               // padding to a 4-byte boundary
+    ];
+
     [Test]
-    public void CarveoutTraceAndConfigSpace()
+    public void BuilderWritesCarveoutTraceAndVdevAsRemoteprocHLaysThemOut()
     {
         byte[] t = new ResourceTableBuilder()
             .Carveout(0x1000_0000, 0x8000_0000, 0x10000, 0, "text")
             .Trace(0x1002_0000, 0x1000, "trace0")
             .Vdev(36, 5, 0xF, [new VringSpec(0xFFFF_FFFF, 16, 64, 0x50), new VringSpec(0xFFFF_FFFF, 16, 64, 0x51), new VringSpec(0xFFFF_FFFF, 16, 64, 0x52)], [0x01, 0x00])
             .Build();
+        Assert.That(t, Is.EqualTo(CarveoutTraceVdev));
+    }
+
+    [Test]
+    public void CarveoutTraceAndConfigSpaceParseFromLiteralBytes()
+    {
         using var shm = MappedRegion.CreateMemfd("rsc", 0x1000);
-        shm.Io.Write(0, t);
-        ResourceTable table = ResourceTable.Parse(shm.Io.Slice(0, (ulong)t.Length));
-        Assert.That(table.Carveouts.Single(), Is.EqualTo(new CarveoutResource(0, AmpCan.Remoteproc.Wire.ResourceType.Carveout, 0x1000_0000, 0x8000_0000, 0x10000, 0, "text")));
+        ResourceTable table = ParseBytes(CarveoutTraceVdev, shm);
+        Assert.That(table.Carveouts.Single(), Is.EqualTo(new CarveoutResource(0, ResourceType.Carveout, 0x1000_0000, 0x8000_0000, 0x10000, 0, "text")));
         Assert.That(table.Traces.Single(), Is.EqualTo(new TraceResource(1, 0x1002_0000, 0x1000, "trace0")));
         VdevResource can = table.Vdevs.Single();
-        Assert.That(can.QueueCount, Is.EqualTo(3), "three vrings, which Linux's remoteproc cannot carry");
+        Assert.Multiple(() =>
+        {
+            Assert.That((can.Index, can.Offset, can.DeviceId, can.NotifyId, can.DeviceFeatures), Is.EqualTo((2, 132UL, 36u, 5u, 0xFUL)));
+            Assert.That(can.QueueCount, Is.EqualTo(3), "three vrings, which Linux's remoteproc cannot carry");
+            Assert.That(can.Vring(1), Is.EqualTo(new VringResource(1, 0xFFFF_FFFF, 16, 64, 0x51)));
+            Assert.That(table.Skipped, Is.Empty);
+        });
         byte[] cfg = new byte[2];
         can.ReadConfig(0, cfg);
         Assert.That(cfg, Is.EqualTo(new byte[] { 1, 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => can.ReadConfig(1, new byte[2]));
         can.SetVringAddress(2, 0x1003_0000);
         Assert.That(can.Vring(2).DeviceAddress, Is.EqualTo(0x1003_0000u));
+        Assert.That(shm.Io.ReadU32(200), Is.EqualTo(0x1003_0000u), "vring2.da is at 132 + 28 + 2 * 20");
+        can.WriteConfig(1, [0x7F]);
+        Assert.That(shm.Io.ReadU8(221), Is.EqualTo(0x7F), "config follows the vrings, at 132 + 28 + 3 * 20");
     }
 
     [TestCase(0, 2u, "version 2")]
