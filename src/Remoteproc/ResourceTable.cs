@@ -13,17 +13,35 @@ public sealed record CarveoutResource(int Index, ResourceType Type, uint DeviceA
 public sealed record TraceResource(int Index, uint DeviceAddress, uint Length, string Name);
 
 /// <summary>
+/// An entry the parser stepped over, as Linux's <c>rproc_handle_resources</c> does: a type at or past RSC_LAST, or a
+/// vendor type no platform hook handled. The caller logs <see cref="Description"/> once.
+/// </summary>
+/// <param name="Index">Position in the table's offset array.</param>
+/// <param name="Type">The entry's type word.</param>
+/// <param name="Offset">Offset of the entry in the table.</param>
+public sealed record SkippedResource(int Index, uint Type, ulong Offset)
+{
+    /// <summary>True for RSC_VENDOR_START to RSC_VENDOR_END (both included), which a platform may define.</summary>
+    public bool IsVendor => Type is >= VendorStart and <= VendorEnd;
+
+    /// <summary>One log line in Linux's words, e.g. <c>resource entry 2 at 0x2c: unsupported vendor resource type 512, skipped</c>.</summary>
+    public string Description => $"resource entry {Index} at 0x{Offset:x}: unsupported {(IsVendor ? "vendor " : "")}resource type {Type}, skipped";
+}
+
+/// <summary>
 /// A resource table living in shared memory, parsed and validated once; vdev entries stay live views (status,
 /// features, vring addresses), because host and remote both read and write them after load.
 /// </summary>
 public sealed class ResourceTable
 {
-    private ResourceTable(IoRegion table, IReadOnlyList<CarveoutResource> carveouts, IReadOnlyList<TraceResource> traces, IReadOnlyList<VdevResource> vdevs)
+    private ResourceTable(IoRegion table, IReadOnlyList<CarveoutResource> carveouts, IReadOnlyList<TraceResource> traces, IReadOnlyList<VdevResource> vdevs,
+        IReadOnlyList<SkippedResource> skipped)
     {
         Window = table;
         Carveouts = carveouts;
         Traces = traces;
         Vdevs = vdevs;
+        Skipped = skipped;
     }
 
     /// <summary>The bytes of the table.</summary>
@@ -38,51 +56,70 @@ public sealed class ResourceTable
     /// <summary>Virtio devices in table order.</summary>
     public IReadOnlyList<VdevResource> Vdevs { get; }
 
+    /// <summary>Entries of a type this host does not handle, in table order; Linux warns once for each and goes on.</summary>
+    public IReadOnlyList<SkippedResource> Skipped { get; }
+
     /// <summary>Parses the table in <paramref name="table"/> (the window bounds every offset and length in it).</summary>
+    /// <remarks>
+    /// As Linux's <c>rproc_handle_resources</c>: an entry whose 4-byte type does not fit is an error; an unknown or
+    /// vendor type is skipped and listed in <see cref="Skipped"/>; a known entry must fit and have zero reserved words.
+    /// </remarks>
     /// <exception cref="ResourceTableException">Any field is out of range; the message says which.</exception>
     public static ResourceTable Parse(IoRegion table)
     {
-        if (table.Length < HeaderSize) throw new ResourceTableException($"resource table of {table.Length} bytes is shorter than its {HeaderSize}-byte header");
+        if (table.Length < HeaderSize) throw new ResourceTableException($"resource table of 0x{table.Length:x} bytes is shorter than its {HeaderSize}-byte header");
         uint ver = table.ReadU32(0);
         if (ver != TableVersion) throw new ResourceTableException($"resource table version {ver} is not supported (expected {TableVersion})");
         uint num = table.ReadU32(4);
-        if (num > (table.Length - HeaderSize) / 4) throw new ResourceTableException($"resource table claims {num} entries; its offset array does not fit in {table.Length} bytes");
+        if (num > (table.Length - HeaderSize) / 4 || num > int.MaxValue)
+            throw new ResourceTableException($"resource table claims {num} entries; its offset array does not fit in 0x{table.Length:x} bytes");
+        ulong entriesStart = HeaderSize + 4UL * num;
         var carveouts = new List<CarveoutResource>();
         var traces = new List<TraceResource>();
         var vdevs = new List<VdevResource>();
-        for (int i = 0; i < num; i++)
+        var skipped = new List<SkippedResource>();
+        for (int i = 0; i < (int)num; i++)
         {
             uint off = table.ReadU32(HeaderSize + 4 * (ulong)i);
-            if (off < HeaderSize + 4 * num || off > table.Length - 4)
+            if (off < entriesStart || off > table.Length - 4)
                 throw new ResourceTableException($"resource entry {i}: offset 0x{off:x} is outside the table (0x{table.Length:x} bytes) or inside its header");
             uint type = table.ReadU32(off);
             switch (type)
             {
                 case (uint)ResourceType.Carveout or (uint)ResourceType.DevMem:
-                    Need(table, i, off, CarveoutSize, "carveout");
+                    string what = type == (uint)ResourceType.Carveout ? "carveout" : "devmem";
+                    Need(table, i, off, CarveoutSize, what);
+                    Reserved(table, i, off, off + CarveoutReserved, what);
                     carveouts.Add(new CarveoutResource(i, (ResourceType)type, table.ReadU32(off + CarveoutDa), table.ReadU32(off + CarveoutPa),
                         table.ReadU32(off + CarveoutLen), table.ReadU32(off + CarveoutFlags), Name(table, off + CarveoutName)));
                     break;
                 case (uint)ResourceType.Trace:
                     Need(table, i, off, TraceSize, "trace");
+                    Reserved(table, i, off, off + TraceReserved, "trace");
                     traces.Add(new TraceResource(i, table.ReadU32(off + TraceDa), table.ReadU32(off + TraceLen), Name(table, off + TraceName)));
                     break;
                 case (uint)ResourceType.Vdev:
                     vdevs.Add(VdevResource.Parse(table, i, off));
                     break;
-                case >= VendorStart and < VendorEnd:
-                    break;
                 default:
-                    throw new ResourceTableException($"resource entry {i} at 0x{off:x}: unknown type {type}");
+                    skipped.Add(new SkippedResource(i, type, off));
+                    break;
             }
         }
-        return new ResourceTable(table, carveouts, traces, vdevs);
+        return new ResourceTable(table, carveouts, traces, vdevs, skipped);
     }
 
     internal static void Need(IoRegion table, int index, ulong off, ulong size, string what)
     {
         if (!table.Contains(off, size))
-            throw new ResourceTableException($"resource entry {index} ({what}) at 0x{off:x} needs {size} bytes; the table ends at 0x{table.Length:x}");
+            throw new ResourceTableException($"resource entry {index} ({what}) at 0x{off:x} needs 0x{size:x} bytes; the table ends at 0x{table.Length:x}");
+    }
+
+    private static void Reserved(IoRegion table, int index, ulong off, ulong reservedAt, string what)
+    {
+        uint v = table.ReadU32(reservedAt);
+        if (v != 0)
+            throw new ResourceTableException($"resource entry {index} ({what}) at 0x{off:x}: reserved word at +0x{reservedAt - off:x} is 0x{v:x}, not 0 (Linux refuses it too)");
     }
 
     internal static string Name(IoRegion table, ulong off)
@@ -121,6 +158,11 @@ public sealed class VdevResource : IVirtioConfig
         uint configLen = table.ReadU32(off + VdevConfigLength);
         ulong size = VdevSize + (ulong)vrings * VringSize + configLen;
         ResourceTable.Need(table, index, off, size, $"vdev with {vrings} vrings and {configLen} config bytes");
+        if (configLen > int.MaxValue)
+            throw new ResourceTableException($"vdev {index} at 0x{off:x}: config space of {configLen} bytes is larger than this host handles");
+        if (table.ReadU16(off + VdevReserved) != 0)
+            throw new ResourceTableException($"vdev {index} at 0x{off:x}: reserved bytes at +0x{VdevReserved:x} are 0x{table.ReadU16(off + VdevReserved):x4}, not 0 (Linux refuses them too)");
+        // Linux takes at most two vrings per vdev (struct rproc_vdev's array); more are read here for devices such as virtio-can.
         var v = new VdevResource(table.Slice(off, size), index, off, vrings, (int)configLen);
         for (int q = 0; q < vrings; q++)
         {

@@ -51,12 +51,21 @@ public static class ResourceTableLayout
     /// <summary>Offsets inside a vring descriptor.</summary>
     public const int VringDa = 0, VringAlign = 4, VringNum = 8, VringNotifyId = 12, VringPa = 16;
 
+    /// <summary>Offset of the two reserved bytes of a vdev entry (must be zero: Linux rproc_handle_vdev).</summary>
+    public const int VdevReserved = 26;
+
     /// <summary>Offsets inside a carveout/devmem entry.</summary>
-    public const int CarveoutDa = 4, CarveoutPa = 8, CarveoutLen = 12, CarveoutFlags = 16, CarveoutName = 24;
+    public const int CarveoutDa = 4, CarveoutPa = 8, CarveoutLen = 12, CarveoutFlags = 16, CarveoutReserved = 20, CarveoutName = 24;
 
     /// <summary>Offsets inside a trace entry.</summary>
-    public const int TraceDa = 4, TraceLen = 8, TraceName = 16;
+    public const int TraceDa = 4, TraceLen = 8, TraceReserved = 12, TraceName = 16;
 
-    /// <summary>Vendor-specific entry types are skipped, not refused.</summary>
+    /// <summary>RSC_LAST: types from here up are not standard; Linux warns "unsupported resource" and skips them.</summary>
+    public const uint StandardTypeEnd = 4;
+
+    /// <summary>
+    /// RSC_VENDOR_START and RSC_VENDOR_END, both included (Linux and OpenAMP test <c>type &lt;= RSC_VENDOR_END</c>): a
+    /// platform hook may handle them; without one both skip them, Linux with "unsupported vendor resource".
+    /// </summary>
     public const uint VendorStart = 128, VendorEnd = 512;
 }

@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Text;
+using AmpCan.Remoteproc.Wire;
+using static AmpCan.Remoteproc.Boards.SizeNotation;
+
+namespace AmpCan.Remoteproc.Boards;
+
+/// <summary>
+/// The range of every field of a board file, checked once at load so that nothing later meets a value it cannot use
+/// (an overflow, a TimeSpan past its end, a window a resource table cannot describe). Each error names the file, the
+/// field as the file spells it, and the value.
+/// </summary>
+internal static class BoardValidator
+{
+    private const int MaxNameLength = 64;
+
+    /// <summary>Throws a <see cref="BoardException"/> for the first field out of range.</summary>
+    public static void Validate(BoardDescriptor b, string source)
+    {
+        void Fail(string field, string why) => throw new BoardException($"board file '{source}': {field}: {why}");
+
+        Text(b.Name, "name", MaxNameLength, Fail);
+        if (b.Description.Any(char.IsControl)) Fail("description", "must be one line without control characters");
+
+        SharedMemorySpec m = b.SharedMemory;
+        if (m.Size == 0) Fail("sharedMemory.size", "must not be 0");
+        if (m.DeviceAddress >= SharedMemorySpec.DeviceAddressLimit || m.Size > SharedMemorySpec.DeviceAddressLimit - m.DeviceAddress)
+            Fail("sharedMemory.deviceAddress", $"the window {Range(m.DeviceAddress, m.Size)} ends above 4 GiB; a resource table's device " +
+                "addresses (vring and carveout da) are 32-bit, so it cannot describe this window");
+        if (m.Kind == SharedMemoryKind.File && string.IsNullOrEmpty(m.Path)) Fail("sharedMemory.path", "is required for kind 'file'");
+        if (m.Size > ulong.MaxValue - m.PhysicalAddress)
+            Fail("sharedMemory.physicalAddress", $"the window {Range(m.PhysicalAddress, m.Size)} wraps past the end of the physical address space");
+        if (m.UioDevice < 0) Fail("sharedMemory.uioDevice", $"{m.UioDevice} must not be negative");
+        if (m.UioMap is < 0 or >= SharedMemorySpec.UioMaps) Fail("sharedMemory.uioMap", $"{m.UioMap} must be 0 to {SharedMemorySpec.UioMaps - 1}");
+
+        ResourceTableSpec t = b.ResourceTable;
+        if (t.Size < ResourceTableLayout.HeaderSize)
+            Fail("resourceTable.size", $"{Bytes(t.Size)} is smaller than the table's {ResourceTableLayout.HeaderSize}-byte header");
+        if (t.Offset > m.Size || t.Size > m.Size - t.Offset)
+            Fail("resourceTable", $"{Range(t.Offset, t.Size)} is not inside the {Bytes(m.Size)} of shared memory");
+
+        RpmsgSpec r = b.Rpmsg;
+        Count(r.RxBuffers, "rpmsg.rxBuffers", Fail);
+        Count(r.TxBuffers, "rpmsg.txBuffers", Fail);
+        if (r.BufferSize is < RpmsgSpec.MinBufferSize or > RpmsgSpec.MaxBufferSize)
+            Fail("rpmsg.bufferSize", $"{r.BufferSize} must be {RpmsgSpec.MinBufferSize} to {RpmsgSpec.MaxBufferSize} bytes " +
+                $"(a 16-byte rpmsg header and a 40-byte name-service announcement, up to the header and 65535 payload bytes)");
+        ulong pool = ((ulong)r.RxBuffers + (ulong)r.TxBuffers) * (ulong)r.BufferSize;
+        if (r.BufferPoolOffset > m.Size || pool > m.Size - r.BufferPoolOffset)
+            Fail("rpmsg.bufferPoolOffset", $"the pool of {r.RxBuffers} + {r.TxBuffers} buffers of {r.BufferSize} bytes, {Range(r.BufferPoolOffset, pool)}, " +
+                $"is not inside the {Bytes(m.Size)} of shared memory");
+        if (r.BufferPoolOffset < t.Offset + t.Size && t.Offset < r.BufferPoolOffset + pool)
+            Fail("rpmsg.bufferPoolOffset", $"the buffer pool {Range(r.BufferPoolOffset, pool)} overlaps the resource table {Range(t.Offset, t.Size)}");
+
+        DoorbellSpec d = b.Doorbell;
+        if (d.Kind == DoorbellKind.UnixSocket && string.IsNullOrEmpty(d.Path)) Fail("doorbell.path", "is required for kind 'unix-socket'");
+        if (d.Kind == DoorbellKind.UnixSocket && Encoding.UTF8.GetByteCount(d.Path!) > DoorbellSpec.MaxSocketPathBytes)
+            Fail("doorbell.path", $"'{d.Path}' is {Encoding.UTF8.GetByteCount(d.Path!)} bytes; a UNIX socket path holds at most {DoorbellSpec.MaxSocketPathBytes}");
+        if (d.UioDevice < 0) Fail("doorbell.uioDevice", $"{d.UioDevice} must not be negative");
+        if (d.MailboxMap is < 0 or >= SharedMemorySpec.UioMaps) Fail("doorbell.mailboxMap", $"{d.MailboxMap} must be 0 to {SharedMemorySpec.UioMaps - 1}");
+        if (d.MailboxOffset % 4 != 0) Fail("doorbell.mailboxOffset", $"0x{d.MailboxOffset:x} is not a multiple of 4 (the register is 32-bit)");
+        if (d.MailboxValue > uint.MaxValue) Fail("doorbell.mailboxValue", $"0x{d.MailboxValue:x} does not fit the 32-bit register");
+        if (d.MailboxNotifyIdShift is < -1 or > 31) Fail("doorbell.mailboxNotifyIdShift", $"{d.MailboxNotifyIdShift} must be -1 (no notify id) or 0 to 31");
+
+        RemoteSpec remote = b.Remote;
+        if (remote.Kind == RemoteKind.SimulatedProcess && m.Kind is SharedMemoryKind.DevMem or SharedMemoryKind.Uio)
+            Fail("remote.kind", "a simulated remote needs memfd or file shared memory");
+        Text(remote.EchoService, "remote.echoService", maxLength: int.MaxValue, Fail);
+        int nameBytes = Encoding.UTF8.GetByteCount(remote.EchoService);
+        if (nameBytes >= AmpCan.Rpmsg.Wire.NameServiceMessage.NameSize)
+            Fail("remote.echoService", $"'{remote.EchoService}' is {nameBytes} bytes; an rpmsg name holds at most {AmpCan.Rpmsg.Wire.NameServiceMessage.NameSize - 1}");
+        Number(remote.StartTimeoutSeconds, "remote.startTimeoutSeconds", RemoteSpec.MinStartTimeoutSeconds, RemoteSpec.MaxStartTimeoutSeconds, Fail);
+
+        Number(b.Notification.SpinMicroseconds, "notification.spinMicroseconds", NotificationSpec.MinSpinMicroseconds, NotificationSpec.MaxSpinMicroseconds, Fail);
+    }
+
+    private static void Text(string value, string field, int maxLength, Action<string, string> fail)
+    {
+        if (string.IsNullOrWhiteSpace(value)) fail(field, "must not be empty");
+        if (value.Length > maxLength) fail(field, $"is {value.Length} characters; at most {maxLength}");
+        if (value.Any(char.IsControl)) fail(field, "must not contain control characters");
+    }
+
+    private static void Count(int value, string field, Action<string, string> fail)
+    {
+        if (value is < 1 or > RpmsgSpec.MaxBuffers)
+            fail(field, $"{value} must be 1 to {RpmsgSpec.MaxBuffers} (a split ring's largest size)");
+    }
+
+    private static void Number(double value, string field, double min, double max, Action<string, string> fail)
+    {
+        // System.Text.Json refuses NaN and Infinity as literals but reads 1e400 as Infinity.
+        if (!double.IsFinite(value) || value < min || value > max)
+            fail(field, $"{value.ToString("R", CultureInfo.InvariantCulture)} must be {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}");
+    }
+}
