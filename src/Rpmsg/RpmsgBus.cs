@@ -41,6 +41,7 @@ public abstract class RpmsgBus : IDisposable
     private readonly RateLimitedLog _callbackLog = new();
     private RpmsgDeviceHandler? _handler;
     private NotificationLoop? _loop;
+    private Doorbell? _doorbell;
     private volatile RpmsgDeviceState _state;
     private Exception? _failure;
 
@@ -324,7 +325,15 @@ public abstract class RpmsgBus : IDisposable
         var handler = new RpmsgDeviceHandler(this, processRx, rx, processTx, tx, loop.Allowance);
         Volatile.Write(ref _handler, handler);
         Volatile.Write(ref _loop, loop);
+        _doorbell = doorbell;
+        loop.DoorbellFailed += OnDoorbellFailed;
         loop.Add(handler, doorbell);
+    }
+
+    // The loop stopped watching our doorbell: the peer left (a closed socket) or the kernel failed it.
+    private void OnDoorbellFailed(Doorbell bell, Exception e)
+    {
+        if (bell == _doorbell) Fail(e);
     }
 
     /// <summary>
@@ -499,7 +508,12 @@ public abstract class RpmsgBus : IDisposable
     public virtual void Dispose()
     {
         Shutdown(new ObjectDisposedException(Name, $"{Name} was stopped"), ShutdownKind.Stopped);
-        if (_handler is not null) Volatile.Read(ref _loop)?.Remove(_handler);
+        NotificationLoop? loop = Volatile.Read(ref _loop);
+        if (loop is not null)
+        {
+            loop.DoorbellFailed -= OnDoorbellFailed;
+            if (_handler is not null) loop.Remove(_handler);
+        }
         Volatile.Write(ref _loop, null);
         Statistics.Dispose();
         GC.SuppressFinalize(this);

@@ -51,7 +51,7 @@ public class BoardDescriptorTests
           "resourceTable": { "offset": "0x0", "size": "0x1000" },
           "rpmsg": { "bufferPoolOffset": "0x10000", "rxBuffers": 256, "txBuffers": 256, "bufferSize": 512 },
           "doorbell": { "kind": "event-fd", "uioDevice": 0, "mailboxOffset": "0x0", "mailboxMap": 1, "mailboxValue": "0x0", "mailboxNotifyIdShift": -1 },
-          "remote": { "kind": "simulated", "echoService": "rpmsg-echo", "startTimeoutSeconds": 30 },
+          "remote": { "kind": "simulated", "services": { "echo": "rpmsg-echo" }, "startTimeoutSeconds": 30 },
           "notification": { "mode": "adaptive", "spinMicroseconds": 50 } }
         """;
 
@@ -87,7 +87,7 @@ public class BoardDescriptorTests
     [TestCase("notification.spinMicroseconds", "0.1")]
     [TestCase("doorbell.mailboxNotifyIdShift", "31")]
     [TestCase("doorbell.mailboxValue", "\"0xFFFFFFFF\"")]
-    [TestCase("remote.echoService", "\"a-31-byte-name-0123456789abcdef\"")]
+    [TestCase("remote.services.echo", "\"a-31-byte-name-0123456789abcdef\"")]
     public void EdgesOfEachRangeAreAccepted(string path, string json) =>
         Assert.DoesNotThrow(() => BoardDescriptor.Parse(With((path, json), ("rpmsg.bufferPoolOffset", "\"0x1000\""), ("sharedMemory.size", "\"0x4000000\"")), "test.json"));
 
@@ -118,8 +118,8 @@ public class BoardDescriptorTests
     [TestCase("doorbell.mailboxOffset", "\"0x2\"", "0x2 is not a multiple of 4")]
     [TestCase("doorbell.mailboxMap", "5", "0 to 4")]
     [TestCase("doorbell.uioDevice", "-1", "-1 must not be negative")]
-    [TestCase("remote.echoService", "\"a-32-byte-name-0123456789abcdefg\"", "32 bytes; an rpmsg name holds at most 31")]
-    [TestCase("remote.echoService", "\"\"", "must not be empty")]
+    [TestCase("remote.services.echo", "\"a-32-byte-name-0123456789abcdefg\"", "32 bytes; an rpmsg name holds at most 31")]
+    [TestCase("remote.services.echo", "\"\"", "must not be empty")]
     [TestCase("name", "\"b\\u001b[2J\"", "control characters")]
     [TestCase("description", "\"two\\nlines\"", "one line")]
     public void OutOfRangeValuesAreRefusedNamingFieldAndValue(string path, string json, string expected)
@@ -166,7 +166,7 @@ public class BoardDescriptorTests
     [TestCase("rpmsg", "$.rpmsg")]
     [TestCase("sharedMemory", "$.sharedMemory")]
     [TestCase("name", "$.name")]
-    [TestCase("remote.echoService", "$.remote.echoService")]
+    [TestCase("remote.services", "$.remote.services")]
     public void NullWhereAValueBelongsIsRefusedWithThePath(string path, string expected)
     {
         string message = Refused((path, "null"));

@@ -22,7 +22,8 @@ public static class EchoTest
     public static int Run(string boardPath, RemoteKind? remote, string? channel, int count, bool shutdown, ILoggerFactory loggers, TextWriter output)
     {
         BoardDescriptor board = BoardDescriptor.Load(boardPath);
-        channel ??= board.Remote.EchoService;
+        channel ??= board.Remote.Services.Echo
+            ?? throw new BoardException($"board '{board.Name}' names no echo service (remote.services.echo); say which channel with --channel");
         using BoardHost host = BoardHost.Start(board, new BoardHostOptions
         {
             Remote = remote, BoardPath = boardPath, AmpcanPath = BoardService.AmpcanExecutable(), Loggers = loggers,

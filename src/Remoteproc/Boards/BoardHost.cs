@@ -94,6 +94,9 @@ public sealed class BoardHost : IDisposable
         RemoteKind remote = options.Remote ?? Board.Remote.Kind;
         TimeSpan timeout = TimeSpan.FromSeconds(Board.Remote.StartTimeoutSeconds);
         SharedMemorySpec m = Board.SharedMemory;
+        if (remote == RemoteKind.External && m.Kind == SharedMemoryKind.Memfd)
+            throw new BoardException($"board '{Board.Name}': an external remote cannot reach memfd shared memory (only a process of ours can be handed it, so nobody " +
+                "would ever write the resource table); use a board with file, devmem or uio shared memory, or --remote simulated / simulated-process");
         bool remoteCreatesFile = m.Kind == SharedMemoryKind.File && remote != RemoteKind.Simulated;
 
         if (remote == RemoteKind.SimulatedProcess && !(m.Kind == SharedMemoryKind.Memfd && Board.Doorbell.Kind is DoorbellKind.EventFd or DoorbellKind.Polling))
@@ -135,7 +138,7 @@ public sealed class BoardHost : IDisposable
                 break;
         }
 
-        SimulatedFirmware firmware = (options.Firmware ?? new SimulatedFirmware { EchoService = Board.Remote.EchoService }) with { TableOffset = Board.ResourceTable.Offset };
+        SimulatedFirmware firmware = (options.Firmware ?? SimulatedFirmware.For(Board)) with { TableOffset = Board.ResourceTable.Offset };
         int remoteCpu = options.PinLoops ? 1 : -1;
         NotificationMode mode = options.Mode ?? Board.Notification.Mode;
         if (remote == RemoteKind.Simulated)
@@ -146,7 +149,7 @@ public sealed class BoardHost : IDisposable
                 // The simulated remote writes its table, then listens, as OpenAMP's remote does.
                 remoteView.Io.Write(firmware.TableOffset, firmware.ResourceTable(remoteView.DeviceAddress));
                 Task<UnixSocketDoorbell> accept = Task.Run(() => UnixSocketDoorbell.Accept(Board.Doorbell.Path!, timeout, cancellation));
-                bell = Own(UnixSocketDoorbell.Connect(Board.Doorbell.Path!, timeout));
+                bell = Own(ConnectDoorbell(timeout, cancellation));
                 remoteBell = Own(accept.GetAwaiter().GetResult());
                 SimulatedRemote = Own(new SimulatedRemote(remoteView.Io, remoteBell, firmware, mode, loggers.CreateLogger("AmpCan.RemoteSim"), remoteCpu, options.RemoteScript));
                 SimulatedRemote.Boot(timeout, writeTable: false);
@@ -164,68 +167,73 @@ public sealed class BoardHost : IDisposable
                 Require(options.BoardPath, "the board file path for the remote process"), SharedMemory, remoteBell as EventFdDoorbell, timeout, options.RemoteScript));
         }
         if (Board.Doorbell.Kind == DoorbellKind.UnixSocket && bell is null)
-            bell = Own(UnixSocketDoorbell.Connect(Board.Doorbell.Path!, timeout));
+            bell = Own(ConnectDoorbell(timeout, cancellation));
 
         ResourceTable = WaitForTable(timeout, cancellation);
+        foreach (SkippedResource skipped in ResourceTable.Skipped)
+            _logger.LogWarning("board {Board}: resource table: {Skipped}", Board.Name, skipped.Description);
         VdevResource vdev = ResourceTable.Vdevs.FirstOrDefault(v => v.DeviceId == VirtioRpmsg.DeviceId)
             ?? throw new BoardException($"board '{Board.Name}': the remote's resource table has no rpmsg vdev");
+        if (vdev.QueueCount < 2)
+            throw new BoardException($"board '{Board.Name}': the remote's rpmsg vdev {vdev.Index} has {vdev.QueueCount} vrings; it needs 2");
 
+        RpmsgHostOptions opts = HostOptions((int)vdev.Vring(0).QueueSize, (int)vdev.Vring(1).QueueSize);
+        BoardLayout.Check(Board, ResourceTable, opts.PoolSize);
         Loop = Own(new NotificationLoop($"ampcan-{Board.Name}", mode, TimeSpan.FromMicroseconds(Board.Notification.SpinMicroseconds), loggers.CreateLogger("AmpCan.Loop")));
-        Loop.DoorbellFailed += (d, e) => _logger.LogError("board {Board}: doorbell {Doorbell} lost: {Reason}", Board.Name, d, e.Message);
-        var opts = new RpmsgHostOptions
-        {
-            RxBufferCount = Board.Rpmsg.RxBuffers, TxBufferCount = Board.Rpmsg.TxBuffers,
-            RxBufferSize = Board.Rpmsg.BufferSize, TxBufferSize = Board.Rpmsg.BufferSize,
-        };
+        // The remote left (its socket closed): an ordinary event, said once by the device; anything else is an error.
+        Loop.DoorbellFailed += (d, e) => { if (e is not DoorbellClosedException) _logger.LogError("board {Board}: doorbell {Doorbell} lost: {Reason}", Board.Name, d, e.Message); };
         IoRegion pool = SharedMemory.Io.Slice(Board.Rpmsg.BufferPoolOffset, opts.PoolSize);
         Rpmsg = Own(RpmsgVdev.CreateHost("rpmsg0", vdev, new MemoryMap(SharedMemory.Io), pool, bell, opts, loggers.CreateLogger("AmpCan.Rpmsg")));
         Loop.Start(options.PinLoops ? 0 : -1);
         Rpmsg.Start(Loop);
     }
 
-    private static string Require(string? value, string what) =>
-        value ?? throw new BoardException($"starting the remote as a process needs {what}");
-
-    private MappedRegion WaitForFile(SharedMemorySpec m, TimeSpan timeout, CancellationToken cancellation)
+    // The board's counts where it gives them, Linux's choice from the ring sizes where it does not.
+    private RpmsgHostOptions HostOptions(int rxRing, int txRing)
     {
-        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        while (true)
+        try
         {
-            try { return MappedRegion.MapFile(m.Path!, m.Size, m.DeviceAddress); }
-            catch (SharedMemoryException e) when (Environment.TickCount64 < deadline && !cancellation.IsCancellationRequested)
+            return new RpmsgHostOptions
             {
-                _logger.LogDebug("board {Board}: waiting for the remote to create {Path}: {Reason}", Board.Name, m.Path, e.Message);
-                Thread.Sleep(20); // the remote creates the file; nothing notifies us of that
-            }
-            catch (SharedMemoryException e)
-            {
-                throw new BoardException($"board '{Board.Name}': the remote did not provide {m.Path} within {timeout.TotalSeconds:F0} s (is it running?): {e.Message}");
-            }
+                RxBufferCount = Board.Rpmsg.RxBuffers, TxBufferCount = Board.Rpmsg.TxBuffers,
+                RxBufferSize = Board.Rpmsg.BufferSize, TxBufferSize = Board.Rpmsg.BufferSize,
+            }.ForRings(rxRing, txRing);
+        }
+        catch (RpmsgException e) when (e.Error == RpmsgError.InvalidConfiguration)
+        {
+            throw new BoardException($"board '{Board.Name}': rpmsg: {e.Message} (the remote's resource table sets the ring sizes; set rpmsg.rxBuffers/txBuffers to fit, or leave them out)");
         }
     }
 
+    private static string Require(string? value, string what) =>
+        value ?? throw new BoardException($"starting the remote as a process needs {what}");
+
+    private UnixSocketDoorbell ConnectDoorbell(TimeSpan timeout, CancellationToken cancellation) =>
+        StartupWait.For<UnixSocketDoorbell>(Board.Name, $"the remote to listen on {Board.Doorbell.Path}", timeout, _logger, cancellation, () =>
+        {
+            try { return (UnixSocketDoorbell.Connect(Board.Doorbell.Path!, TimeSpan.Zero), null); }
+            catch (SharedMemoryException e) { return (null, e.Message); }
+        });
+
+    private MappedRegion WaitForFile(SharedMemorySpec m, TimeSpan timeout, CancellationToken cancellation) =>
+        StartupWait.For<MappedRegion>(Board.Name, $"the remote to create {m.Path}", timeout, _logger, cancellation, () =>
+        {
+            try { return (MappedRegion.MapFile(m.Path!, m.Size, m.DeviceAddress), null); }
+            catch (SharedMemoryException e) { return (null, e.Message); }
+        });
+
     private ResourceTable WaitForTable(TimeSpan timeout, CancellationToken cancellation)
     {
-        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         IoRegion window = SharedMemory.Io.Slice(Board.ResourceTable.Offset, Board.ResourceTable.Size);
-        while (true)
+        return StartupWait.For<ResourceTable>(Board.Name, $"the remote's resource table at offset 0x{Board.ResourceTable.Offset:x}", timeout, _logger, cancellation, () =>
         {
             try
             {
                 ResourceTable t = ResourceTable.Parse(window);
-                if (t.Vdevs.Count > 0) return t;
-                if (Environment.TickCount64 > deadline) throw new BoardException($"board '{Board.Name}': the resource table at 0x{Board.ResourceTable.Offset:x} declares no vdev");
+                return t.Vdevs.Count > 0 ? (t, null) : (null, "the table declares no vdev");
             }
-            catch (ResourceTableException e) when (Environment.TickCount64 <= deadline && !cancellation.IsCancellationRequested)
-            {
-                _logger.LogDebug("board {Board}: no valid resource table yet: {Reason}", Board.Name, e.Message);
-            }
-            catch (ResourceTableException e)
-            {
-                throw new BoardException($"board '{Board.Name}': no valid resource table at 0x{Board.ResourceTable.Offset:x} within {timeout}: {e.Message}");
-            }
-            Thread.Sleep(10); // the remote writes its table when it boots; nothing notifies us of that
-        }
+            catch (ResourceTableException e) { return (null, e.Message); }
+        });
     }
 
     /// <summary>Stops everything in reverse order of start.</summary>

@@ -40,14 +40,15 @@ internal static class BoardValidator
             Fail("resourceTable", $"{Range(t.Offset, t.Size)} is not inside the {Bytes(m.Size)} of shared memory");
 
         RpmsgSpec r = b.Rpmsg;
-        Count(r.RxBuffers, "rpmsg.rxBuffers", Fail);
-        Count(r.TxBuffers, "rpmsg.txBuffers", Fail);
+        if (r.RxBuffers is int rx) Count(rx, "rpmsg.rxBuffers", Fail);
+        if (r.TxBuffers is int tx) Count(tx, "rpmsg.txBuffers", Fail);
         if (r.BufferSize is < RpmsgSpec.MinBufferSize or > RpmsgSpec.MaxBufferSize)
             Fail("rpmsg.bufferSize", $"{r.BufferSize} must be {RpmsgSpec.MinBufferSize} to {RpmsgSpec.MaxBufferSize} bytes " +
                 $"(a 16-byte rpmsg header and a 40-byte name-service announcement, up to the header and 65535 payload bytes)");
-        ulong pool = ((ulong)r.RxBuffers + (ulong)r.TxBuffers) * (ulong)r.BufferSize;
+        ulong pool = r.MaxPoolSize;
         if (r.BufferPoolOffset > m.Size || pool > m.Size - r.BufferPoolOffset)
-            Fail("rpmsg.bufferPoolOffset", $"the pool of {r.RxBuffers} + {r.TxBuffers} buffers of {r.BufferSize} bytes, {Range(r.BufferPoolOffset, pool)}, " +
+            Fail("rpmsg.bufferPoolOffset", $"the pool of {r.RxBuffers?.ToString(CultureInfo.InvariantCulture) ?? "up to " + RpmsgSpec.LinuxMaxPerDirection} + " +
+                $"{r.TxBuffers?.ToString(CultureInfo.InvariantCulture) ?? "up to " + RpmsgSpec.LinuxMaxPerDirection} buffers of {r.BufferSize} bytes, {Range(r.BufferPoolOffset, pool)}, " +
                 $"is not inside the {Bytes(m.Size)} of shared memory");
         if (r.BufferPoolOffset < t.Offset + t.Size && t.Offset < r.BufferPoolOffset + pool)
             Fail("rpmsg.bufferPoolOffset", $"the buffer pool {Range(r.BufferPoolOffset, pool)} overlaps the resource table {Range(t.Offset, t.Size)}");
@@ -65,10 +66,15 @@ internal static class BoardValidator
         RemoteSpec remote = b.Remote;
         if (remote.Kind == RemoteKind.SimulatedProcess && m.Kind is SharedMemoryKind.DevMem or SharedMemoryKind.Uio)
             Fail("remote.kind", "a simulated remote needs memfd or file shared memory");
-        Text(remote.EchoService, "remote.echoService", maxLength: int.MaxValue, Fail);
-        int nameBytes = Encoding.UTF8.GetByteCount(remote.EchoService);
-        if (nameBytes >= AmpCan.Rpmsg.Wire.NameServiceMessage.NameSize)
-            Fail("remote.echoService", $"'{remote.EchoService}' is {nameBytes} bytes; an rpmsg name holds at most {AmpCan.Rpmsg.Wire.NameServiceMessage.NameSize - 1}");
+        foreach (var (field, name) in remote.Services.Named())
+        {
+            Text(name, $"remote.services.{field}", maxLength: int.MaxValue, Fail);
+            int nameBytes = Encoding.UTF8.GetByteCount(name);
+            if (nameBytes >= AmpCan.Rpmsg.Wire.NameServiceMessage.NameSize)
+                Fail($"remote.services.{field}", $"'{name}' is {nameBytes} bytes; an rpmsg name holds at most {AmpCan.Rpmsg.Wire.NameServiceMessage.NameSize - 1}");
+        }
+        if (remote.Services.Named().GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            Fail("remote.services", $"'{twice.Key}' names more than one service");
         Number(remote.StartTimeoutSeconds, "remote.startTimeoutSeconds", RemoteSpec.MinStartTimeoutSeconds, RemoteSpec.MaxStartTimeoutSeconds, Fail);
 
         Number(b.Notification.SpinMicroseconds, "notification.spinMicroseconds", NotificationSpec.MinSpinMicroseconds, NotificationSpec.MaxSpinMicroseconds, Fail);

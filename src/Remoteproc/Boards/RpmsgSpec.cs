@@ -14,10 +14,19 @@ public sealed record RpmsgSpec
 
     /// <summary>Offset of the pool in the shared memory (receive buffers first, transmit after).</summary>
     [JsonConverter(typeof(HexNumberConverter))] public required ulong BufferPoolOffset { get; init; }
-    /// <summary>Receive buffers, 1 to <see cref="MaxBuffers"/> (the ring may allow fewer; that is checked at start).</summary>
-    public int RxBuffers { get; init; } = 256;
-    /// <summary>Transmit buffers, 1 to <see cref="MaxBuffers"/>.</summary>
-    public int TxBuffers { get; init; } = 256;
+    /// <summary>Buffers each way when a count is not given and the ring is not known yet: Linux's most (MAX_RPMSG_NUM_BUFS / 2).</summary>
+    public const int LinuxMaxPerDirection = AmpCan.Rpmsg.RpmsgHostOptions.LinuxMaxBuffers / 2;
+
+    /// <summary>
+    /// Receive buffers, 1 to <see cref="MaxBuffers"/>; absent: as Linux, half of min(2 × vq0 size, 512). A count the
+    /// ring cannot hold is refused at start, naming both.
+    /// </summary>
+    public int? RxBuffers { get; init; }
+    /// <summary>Transmit buffers, 1 to <see cref="MaxBuffers"/>; absent: as Linux (see <see cref="RxBuffers"/>).</summary>
+    public int? TxBuffers { get; init; }
     /// <summary>Bytes per buffer, header included, <see cref="MinBufferSize"/> to <see cref="MaxBufferSize"/>.</summary>
     public int BufferSize { get; init; } = 512;
+
+    /// <summary>The most bytes the pool can take: the counts given, or Linux's most where none is given.</summary>
+    public ulong MaxPoolSize => ((ulong)(RxBuffers ?? LinuxMaxPerDirection) + (ulong)(TxBuffers ?? LinuxMaxPerDirection)) * (ulong)BufferSize;
 }

@@ -39,6 +39,15 @@ public sealed record SimulatedFirmware
     /// <summary>Replies the counter service sends before it falls silent (rpmsg_client_sample's MSG_LIMIT).</summary>
     public int SampleLimit { get; init; } = 100;
 
+    /// <summary>The firmware a board's simulated remote runs: the table where the board has it, the services the board names.</summary>
+    public static SimulatedFirmware For(Boards.BoardDescriptor board) => new()
+    {
+        TableOffset = board.ResourceTable.Offset,
+        EchoService = board.Remote.Services.Echo,
+        SampleService = board.Remote.Services.ClientSample,
+        RawService = board.Remote.Services.Raw,
+    };
+
     /// <summary>The resource table this firmware carries, for a shared memory whose first byte the remote sees at <paramref name="deviceBase"/>.</summary>
     public byte[] ResourceTable(ulong deviceBase) => new ResourceTableBuilder()
         .Vdev(VirtioRpmsg.DeviceId, 0, Features,

@@ -111,7 +111,7 @@ public sealed class SimulatedRemoteProcess : IDisposable
         BoardDescriptor board = BoardDescriptor.Load(boardPath);
         ILogger log = loggers.CreateLogger("AmpCan.RemoteSim");
         TimeSpan timeout = TimeSpan.FromSeconds(board.Remote.StartTimeoutSeconds);
-        var firmware = new SimulatedFirmware { TableOffset = board.ResourceTable.Offset, EchoService = board.Remote.EchoService };
+        SimulatedFirmware firmware = SimulatedFirmware.For(board);
         var owned = new List<IDisposable>();
         bool failed = false;
         using var gone = new CancellationTokenSource();
