@@ -14,7 +14,10 @@ public sealed record VringPeerParameters(
     bool EventIndex, NotificationMode Mode, string Role, int Cpu = -1);
 
 /// <summary>What the vring peer process reports when told to stop.</summary>
-public sealed record VringPeerReport(long Chains, ulong Checksum);
+/// <param name="Chains">Chains the device returned.</param>
+/// <param name="Checksum">For a sink, the <see cref="StreamDigest.Value"/> of every payload received, in order; 0 for an echo.</param>
+/// <param name="Bytes">For a sink, the readable bytes received; 0 for an echo.</param>
+public sealed record VringPeerReport(long Chains, ulong Checksum, long Bytes);
 
 /// <summary>
 /// A virtqueue device in a separate process (<c>ampcan vring-peer</c>): it receives the memfd and both eventfds over
@@ -52,9 +55,9 @@ public static class VringPeer
         if (fault is not null) Console.Error.WriteLine($"vring-peer: queue fault: {fault.Message}");
         var report = handler switch
         {
-            VringSinkDevice s => new VringPeerReport(s.Chains, s.Checksum),
-            VringEchoDevice e => new VringPeerReport(e.Chains, 0),
-            _ => new VringPeerReport(0, 0),
+            VringSinkDevice s => new VringPeerReport(s.Chains, s.Digest.Value, s.Digest.Bytes),
+            VringEchoDevice e => new VringPeerReport(e.Chains, 0, 0),
+            _ => new VringPeerReport(0, 0, 0),
         };
         if (got > 0) socket.Send(JsonSerializer.SerializeToUtf8Bytes(report));
         return fault is null ? 0 : 3;
