@@ -154,6 +154,34 @@ public class BenchTests
         Assert.That(e.InnerException!.Message, Does.Contain("loop device").And.Contain("Broken pipe"));
     }
 
+    [Test]
+    public void TheRpmsgStreamSinkCatchesAGapAndAChangedByte()
+    {
+        var payloads = new SequencedPayloads(496);
+        var sent = new StreamDigest();
+        var sink = new RpmsgStreamSink(496, new CaseFaults());
+        for (ulong seq = 1; seq <= 100; seq++)
+        {
+            sink.Receive(payloads.Stamp(seq));
+            sent = sent.Add(payloads.Checksum(seq), 496);
+        }
+        Assert.That(sink.SequenceErrors, Is.Zero);
+        Assert.That(sink.Digest, Is.EqualTo(sent), "in order and whole");
+
+        byte[] changed = payloads.Stamp(101).ToArray();
+        changed[300] ^= 0x40;
+        sink.Receive(changed);
+        sent = sent.Add(payloads.Checksum(101), 496);
+        Assert.That(sink.SequenceErrors, Is.Zero, "the number was right");
+        Assert.That(sink.Digest, Is.Not.EqualTo(sent), "a byte in the middle changed");
+
+        sink.Receive(payloads.Stamp(103));
+        Assert.That(sink.SequenceErrors, Is.EqualTo(1));
+        Assert.That(sink.FirstError, Does.Contain("message 102").And.Contain("numbered 103"));
+        sink.Receive(payloads.Stamp(104));
+        Assert.That(sink.SequenceErrors, Is.EqualTo(1), "the count resumes after a gap");
+    }
+
     private static (JsonElement Json, string Table) RunQuick(string bench)
     {
         var (code, output, error) = CommandLineTests.RunWithOutput("bench", bench, "--quick", "--json");
@@ -205,7 +233,7 @@ public class BenchTests
     [Test]
     public void QuickRpmsgBenchReportsEveryFigureWithoutAllocatingPerMessage()
     {
-        var (json, _) = RunQuick("rpmsg");
+        var (json, table) = RunQuick("rpmsg");
         foreach (var (mode, payload) in Cases)
         {
             Assert.That(Figure(json, $"rpmsg.rt.{mode}.{payload}.median_us"), Is.GreaterThan(0));
@@ -214,6 +242,10 @@ public class BenchTests
             Assert.That(Figure(json, $"rpmsg.stream.{mode}.{payload}.messages_per_s"), Is.GreaterThan(0));
             Assert.That(Figure(json, $"rpmsg.rt.{mode}.{payload}.alloc_bytes_per_message"), Is.LessThan(1));
             Assert.That(Figure(json, $"rpmsg.stream.{mode}.{payload}.alloc_bytes_per_message"), Is.LessThan(1));
+            AssertParksMatchTheMode(json, $"rpmsg.rt.{mode}.{payload}", mode, "host", "remote", "message");
+            AssertParksMatchTheMode(json, $"rpmsg.stream.{mode}.{payload}", mode, "host", "remote", "message");
+            string row = table.Split('\n').Single(l => l.TrimStart().StartsWith($"rpmsg.stream.{mode}.{payload}.messages_per_s", StringComparison.Ordinal));
+            Assert.That(System.Text.RegularExpressions.Regex.IsMatch(row, @"\(runs: [\d.]+, [\d.]+, [\d.]+ M/s\)"), Is.True, $"three runs listed: {row}");
         }
     }
 }
