@@ -19,13 +19,13 @@ public sealed record VringPeerReport(long Chains, ulong Checksum, long Bytes);
 /// </summary>
 /// <remarks>
 /// Nothing the driver, the kernel or the parameters do ends the process with an unhandled exception: a failure to
-/// start is one line on standard error and exit code <see cref="StartFailed"/>; a fault while serving (a bad chain, a
+/// start (or a lost socket) is one line on standard error and exit code <see cref="StartFailed"/>; a fault while serving (a bad chain, a
 /// failing doorbell, a failing epoll) stops serving the queue, is one line, and gives <see cref="QueueFaulted"/>
 /// once the driver says stop.
 /// </remarks>
 public static class VringPeer
 {
-    /// <summary>Exit code when the peer could not start serving (socket, parameters, descriptors, mapping).</summary>
+    /// <summary>Exit code when the peer could not start serving (socket, parameters, descriptors, mapping) or lost the driver's socket.</summary>
     public const int StartFailed = 1;
 
     /// <summary>Exit code when the queue faulted while served.</summary>
