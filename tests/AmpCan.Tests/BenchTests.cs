@@ -72,22 +72,8 @@ public class BenchTests
             int chains = random.Next(1, 20);
             for (int c = 0; c < chains; c++)
             {
-                ulong at = Pool + (ulong)c * 0x6000;
-                var segments = new VirtqBuffer[random.Next(1, 4)];
-                var checksum = new PayloadChecksum();
-                long bytes = 0;
-                for (int s = 0; s < segments.Length; s++)
-                {
-                    int length = random.Next(0, 3) == 0 ? random.Next(4097, 9000) : random.Next(1, 600);
-                    Span<byte> payload = region.Io.GetSpan(at, length);
-                    random.NextBytes(payload);
-                    checksum.Append(payload);
-                    segments[s] = new VirtqBuffer(Base + at, (uint)length);
-                    at += (ulong)length;
-                    bytes += length;
-                }
-                Assert.That(driver.TryAdd(segments, [], c), Is.True);
-                sent = sent.Add(checksum.Value, bytes);
+                int[] lengths = Enumerable.Range(0, random.Next(1, 4)).Select(_ => random.Next(0, 3) == 0 ? random.Next(4097, 9000) : random.Next(1, 600)).ToArray();
+                sent = RandomSinkChain.Add(driver, region.Io, Pool + (ulong)c * 0x6000, lengths, c, random, sent);
             }
             driver.KickPrepare();
             while (sink.Process()) { }

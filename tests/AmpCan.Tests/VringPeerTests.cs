@@ -176,22 +176,8 @@ public class VringPeerTests
             while (free.Count > 0 && issued < Total)
             {
                 int slot = free.Pop();
-                ulong at = Pool + (ulong)slot * Slot;
-                var segments = new VirtqBuffer[random.Next(1, 3)];
-                var checksum = new PayloadChecksum();
-                long bytes = 0;
-                for (int i = 0; i < segments.Length; i++)
-                {
-                    int length = random.Next(1, 1000);
-                    Span<byte> p = region.Io.GetSpan(at, length);
-                    random.NextBytes(p);
-                    checksum.Append(p);
-                    segments[i] = new VirtqBuffer(Base + at, (uint)length);
-                    at += (ulong)length;
-                    bytes += length;
-                }
-                Assert.That(driver.TryAdd(segments, [], slot), Is.True);
-                sent = sent.Add(checksum.Value, bytes);
+                int[] lengths = Enumerable.Range(0, random.Next(1, 3)).Select(_ => random.Next(1, 1000)).ToArray();
+                sent = RandomSinkChain.Add(driver, region.Io, Pool + (ulong)slot * Slot, lengths, slot, random, sent);
                 issued++;
                 added++;
             }
