@@ -259,6 +259,39 @@ public abstract class RpmsgBus : IDisposable
     /// <summary>Senders waiting for a transmit buffer, plus one while posted messages wait.</summary>
     protected int TxWaiters => _tx.Waiters;
 
+    /// <summary>A handle for a non-blocking sender to be woken when transmit buffers come back (see <see cref="RpmsgTxWaiter"/>).</summary>
+    public RpmsgTxWaiter CreateTxWaiter() => new(this);
+
+    internal void AddTxWaiter()
+    {
+        _tx.AddWaiter();
+        WakeLoop();
+    }
+
+    internal void RemoveTxWaiter()
+    {
+        _tx.RemoveWaiter();
+        _handler?.DisarmTxIfUnused();
+    }
+
+    // Turns transmit-complete notifications on now (the loop may be about to park without them) and says whether a
+    // buffer may already be free.
+    internal bool ArmTxNotifications()
+    {
+        if (_state != RpmsgDeviceState.Ready) return _state == RpmsgDeviceState.Failed;
+        RpmsgDeviceHandler? h = _handler;
+        if (h is null) return true;
+        lock (TxLock)
+        {
+            try { return h.ArmTxLocked() | HasFreeTxLocked(); }
+            catch (Exception e) when (e is Vring.VirtqueueException or IOException)
+            {
+                Fail(e);
+                return true;
+            }
+        }
+    }
+
     internal int TxWaitersForHandler => _tx.Waiters;
 
     /// <summary>Sends posted messages and queued announcements while buffers are free; called by the transport's transmit work.</summary>
@@ -535,6 +568,9 @@ public abstract class RpmsgBus : IDisposable
 
     /// <summary>The whole receive buffer (header + payload) of a held message.</summary>
     protected abstract ReadOnlySpan<byte> RxSpan(int id);
+
+    /// <summary>True when a transmit buffer is free or returned by the peer (under <see cref="TxLock"/>; reads the ring).</summary>
+    protected abstract bool HasFreeTxLocked();
 }
 
 /// <summary>The peer left (it closed its doorbell); not a protocol violation.</summary>

@@ -64,13 +64,7 @@ internal sealed class RpmsgDeviceHandler(RpmsgBus bus, Func<bool> processRx, IVi
             }
             // Transmit notifications only matter to senders waiting for a buffer (rpmsg_upref_sleepers).
             if (bus.TxWaitersForHandler != 0)
-            {
-                lock (bus.TxLock)
-                {
-                    pending |= tx.EnableNotifications();
-                    _txArmed = true;
-                }
-            }
+                lock (bus.TxLock) pending |= ArmTxLocked();
             return pending;
         }
         catch (Exception e)
@@ -102,8 +96,15 @@ internal sealed class RpmsgDeviceHandler(RpmsgBus bus, Func<bool> processRx, IVi
         }
     }
 
-    // The last waiting sender left: the peer need not interrupt us for returned buffers any more (rpmsg_downref_sleepers).
-    private void DisarmTxIfUnused()
+    /// <summary>Asks the peer to interrupt us when it returns transmit buffers (under the bus's TxLock); true if some are returned already.</summary>
+    public bool ArmTxLocked()
+    {
+        _txArmed = true;
+        return tx.EnableNotifications();
+    }
+
+    /// <summary>The last waiting sender left: the peer need not interrupt us for returned buffers any more (rpmsg_downref_sleepers).</summary>
+    public void DisarmTxIfUnused()
     {
         lock (bus.TxLock)
         {

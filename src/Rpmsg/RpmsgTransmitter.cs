@@ -36,6 +36,12 @@ internal sealed class RpmsgTransmitter
     /// <summary>Senders waiting for a buffer, plus one while posted messages wait.</summary>
     public int Waiters => Volatile.Read(ref _waiters);
 
+    /// <summary>A non-blocking sender registers (see <see cref="RpmsgTxWaiter"/>).</summary>
+    public void AddWaiter() => Interlocked.Increment(ref _waiters);
+
+    /// <summary>It leaves.</summary>
+    public void RemoveWaiter() => Interlocked.Decrement(ref _waiters);
+
     /// <summary>Posted messages not sent yet.</summary>
     public int PostedCount => Volatile.Read(ref _postedCount);
 

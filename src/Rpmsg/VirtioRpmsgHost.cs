@@ -200,8 +200,11 @@ public sealed class VirtioRpmsgHost : RpmsgBus
 
     private bool TxAvailable()
     {
-        lock (TxLock) return _txSpare.Count > 0 || _txFresh < _txCount || _txq!.HasUsed;
+        lock (TxLock) return HasFreeTxLocked();
     }
+
+    /// <inheritdoc/>
+    protected override bool HasFreeTxLocked() => _txSpare.Count > 0 || _txFresh < _txCount || _txq!.HasUsed;
 
     /// <inheritdoc/>
     protected override bool TryAcquireTxLocked(out int id, out int capacity)

@@ -168,8 +168,11 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
 
     private bool TxAvailable()
     {
-        lock (TxLock) return _txSpare.Count > 0 || _txq!.HasAvailable;
+        lock (TxLock) return HasFreeTxLocked();
     }
+
+    /// <inheritdoc/>
+    protected override bool HasFreeTxLocked() => _txSpare.Count > 0 || _txq!.HasAvailable;
 
     /// <inheritdoc/>
     protected override bool TryAcquireTxLocked(out int id, out int capacity)

@@ -110,7 +110,7 @@ public sealed class RpmsgBench(BenchSettings settings, TextWriter log, string bo
         var sink = new RpmsgStreamSink(payload, faults);
         using RpmsgEndpoint sinkEndpoint = host.SimulatedRemote!.Rpmsg.CreateEndpoint("bench-sink", (in RpmsgReceivedMessage m) => sink.Receive(m.Payload));
         // The bus cannot yet wake a parked loop when a transmit buffer frees, so a blocked sender keeps polling.
-        var sender = new RpmsgStreamSender(payload, faults, new PolledTransmitSpace());
+        var sender = new RpmsgStreamSender(payload, faults, new RpmsgTransmitSpace(host.Rpmsg));
         using RpmsgEndpoint ep = host.Rpmsg.CreateEndpoint("bench-src", null, destination: sinkEndpoint.Address);
         sender.Endpoint = ep;
         host.Loop.Add(sender);

@@ -52,7 +52,11 @@ internal sealed class RpmsgStreamSender(int payload, CaseFaults faults, ITransmi
                 _blocked = true;
                 break;
             }
-            _blocked = false;
+            if (_blocked)
+            {
+                _blocked = false;
+                space.Disarm(); // sending again: no need to be woken for buffers (the loop may never call Disarm in doorbell mode)
+            }
             _seq = seq;
             digest = digest.Add(_payloads.Checksum(seq), _payloads.Length);
             _left--;
@@ -62,6 +66,7 @@ internal sealed class RpmsgStreamSender(int payload, CaseFaults faults, ITransmi
         if (_left == 0)
         {
             _running = false;
+            space.Disarm();
             _done.Set();
         }
         return sent > 0;

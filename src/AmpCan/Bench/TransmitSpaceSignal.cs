@@ -1,3 +1,5 @@
+using AmpCan.Rpmsg;
+
 namespace AmpCan.Host.Bench;
 
 /// <summary>
@@ -13,15 +15,14 @@ internal interface ITransmitSpaceSignal
     void Disarm();
 }
 
-/// <summary>
-/// For a bus that cannot wake a parked loop when a transmit buffer frees: the blocked sender keeps its loop polling
-/// (every <see cref="Arm"/> answers that a buffer may be free), whatever the loop's mode.
-/// </summary>
-internal sealed class PolledTransmitSpace : ITransmitSpaceSignal
+/// <summary>The rpmsg device's own signal: an armed <see cref="RpmsgTxWaiter"/> makes the peer interrupt when it returns buffers.</summary>
+internal sealed class RpmsgTransmitSpace(RpmsgBus bus) : ITransmitSpaceSignal
 {
-    /// <inheritdoc/>
-    public bool Arm() => true;
+    private readonly RpmsgTxWaiter _waiter = bus.CreateTxWaiter();
 
     /// <inheritdoc/>
-    public void Disarm() { }
+    public bool Arm() => _waiter.Arm();
+
+    /// <inheritdoc/>
+    public void Disarm() => _waiter.Disarm();
 }
