@@ -68,8 +68,9 @@ internal static class KernelVmHarness
     public static void AssertGuestRan((int Code, string Out, string Err) run)
     {
         if (run.Code is not (124 or 125)) return;
-        string said = string.Join('\n', run.Err.Split('\n').Where(l => l.StartsWith("run-in-kernel:", StringComparison.Ordinal)));
-        Assert.Fail($"the kernel-VM guest did not run its command (exit {run.Code}): {(said.Length > 0 ? said : run.Err)}");
+        ILookup<bool, string> err = run.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToLookup(l => l.StartsWith("run-in-kernel:", StringComparison.Ordinal));
+        string rest = err[false].Any() ? "\nthe end of the rest (QEMU, guest console):\n" + string.Join('\n', err[false].TakeLast(30)) : "";
+        Assert.Fail($"the kernel-VM guest did not run its command (exit {run.Code}):\n{string.Join('\n', err[true])}{rest}");
     }
 
     /// <summary>

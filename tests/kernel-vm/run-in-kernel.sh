@@ -193,7 +193,7 @@ else
   if [ $QRC = 124 ]; then
     echo "run-in-kernel: timed out after ${RIK_TIMEOUT:-1800}s" >&2; RC=124
   else
-    echo "run-in-kernel: guest did not report an exit code (qemu rc=$QRC)" >&2; RC=125
+    echo "run-in-kernel: the guest stopped before it reported an exit code (qemu rc=$QRC); RIK_VERBOSE=1 shows its whole console" >&2; RC=125
   fi
   cat "$RUN/qemu.out" >&2
   [ -f "$RUN/console.log" ] && tail -n 30 "$RUN/console.log" >&2
