@@ -173,7 +173,7 @@ public class BusTests
         using RpmsgEndpoint ep = link.Host.CreateEndpoint("x", null, destination: echo.Address);
         Assert.That(ep.Mtu, Is.EqualTo(112));
         ep.Send(new byte[48]);
-        using RpmsgMessage m = ep.ReceiveAsync().AsTask().Result;
+        using RpmsgMessage m = RpmsgLink.Await(ep.ReceiveAsync().AsTask(), "the echo");
         Assert.That(m.Length, Is.EqualTo(48));
         // The remote writes into 64-byte host buffers: its MTU follows them, and a 49-byte reply is refused.
         Assert.That(echo.Mtu, Is.EqualTo(48));
@@ -185,10 +185,10 @@ public class BusTests
         using RpmsgEndpoint bigEcho = RemoteEcho(big);
         using RpmsgEndpoint bigEp = big.Host.CreateEndpoint("y", null, destination: bigEcho.Address);
         bigEp.Send("fill the prefetch"u8);
-        using (RpmsgMessage first = bigEp.ReceiveAsync().AsTask().Result) { }
+        using (RpmsgMessage first = RpmsgLink.Await(bigEp.ReceiveAsync().AsTask(), "the first echo")) { }
         Assert.That(bigEcho.Mtu, Is.EqualTo(2032));
         bigEcho.SendTo(bigEp.Address, new byte[2000]);
-        using RpmsgMessage large = bigEp.ReceiveAsync().AsTask().Result;
+        using RpmsgMessage large = RpmsgLink.Await(bigEp.ReceiveAsync().AsTask(), "the 2000-byte message");
         Assert.That(large.Length, Is.EqualTo(2000));
     }
 
@@ -356,7 +356,7 @@ public class QueueTests
         RpmsgEndpoint ep = link.Host.CreateEndpoint("gone", null);
         ValueTask<RpmsgMessage> pending = ep.ReceiveAsync();
         ep.Dispose();
-        var e = Assert.ThrowsAsync<RpmsgException>(async () => await pending);
+        var e = Assert.ThrowsAsync<RpmsgException>(async () => await pending.AsTask().WaitAsync(TimeSpan.FromSeconds(20)));
         Assert.That(e!.Error, Is.EqualTo(RpmsgError.EndpointDestroyed));
         await Task.CompletedTask;
     }

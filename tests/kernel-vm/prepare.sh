@@ -15,12 +15,13 @@ command -v cpio >/dev/null || missing+=(cpio)
 KVER=$(ls /lib/modules 2>/dev/null | grep -- '-amd64$' | sort -V | tail -1 || true)
 [ -n "$KVER" ] && [ -r "/boot/vmlinuz-$KVER" ] || missing+=(linux-image-amd64)
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "missing: ${missing[*]} (run .ci/run, or apt-get install ${missing[*]})" >&2
+  echo "missing: ${missing[*]} (tests/run.sh installs them, or apt-get install ${missing[*]})" >&2
   exit 3
 fi
 mkdir -p "$OUT"
 if [ ! -x "$OUT/ivsh-host" ] || [ "$HERE/ivshmem/ivsh-host.c" -nt "$OUT/ivsh-host" ]; then
-  gcc -O2 -Wall -o "$OUT/ivsh-host" "$HERE/ivshmem/ivsh-host.c" >&2 || exit 1
+  # built aside and renamed: two test assemblies may prepare at once, and neither may run a half-written file
+  gcc -O2 -Wall -o "$OUT/ivsh-host.tmp.$$" "$HERE/ivshmem/ivsh-host.c" >&2 && mv "$OUT/ivsh-host.tmp.$$" "$OUT/ivsh-host" || { rm -f "$OUT/ivsh-host.tmp.$$"; exit 1; }
 fi
 MOD=$OUT/uio_ivshmem-$KVER.ko
 if [ ! -s "$MOD" ] || [ "$HERE/uio_ivshmem/uio_ivshmem.c" -nt "$MOD" ]; then
@@ -29,7 +30,7 @@ if [ ! -s "$MOD" ] || [ "$HERE/uio_ivshmem/uio_ivshmem.c" -nt "$MOD" ]; then
   B=$(mktemp -d)
   cp "$HERE/uio_ivshmem/uio_ivshmem.c" "$HERE/uio_ivshmem/Makefile" "$B/"
   make -s -C "$B" KDIR="$KDIR" >&2 || { rm -rf "$B"; exit 1; }
-  cp "$B/uio_ivshmem.ko" "$MOD"
+  cp "$B/uio_ivshmem.ko" "$MOD.tmp.$$" && mv "$MOD.tmp.$$" "$MOD"
   rm -rf "$B"
 fi
 echo "ivsh-host=$OUT/ivsh-host"

@@ -2,13 +2,16 @@
 # run-in-kernel.sh — run a command inside a throw-away QEMU guest running Debian's stock kernel
 # (which has vcan/can-raw/can-bcm/can-gw/cuse), chrooted to the HOST root filesystem.
 #
-# usage: run-in-kernel.sh [--rw DIR]... [--ivshmem PATH:SIZE]... [--ivshmem-doorbell SOCK[:VECTORS]]...
+# usage: run-in-kernel.sh [--ro DIR]... [--rw DIR]... [--ivshmem PATH:SIZE]... [--ivshmem-doorbell SOCK[:VECTORS]]...
 #                         [--] COMMAND [ARGS...]
 #
 # Guest view:
 #   /            host root, read-only over virtio-9p, with a tmpfs overlay on top
 #                (writes succeed but are discarded when the guest powers off)
-#   /tmp, /run, /dev/shm  fresh tmpfs (host /tmp is NOT visible)
+#   /tmp, /run, /dev/shm  fresh tmpfs (host /tmp, /run and /dev/shm are NOT visible)
+#   --ro DIR     host DIR mounted read-only at the same path, cached (the guest may miss host changes made while it
+#                runs), repeatable. Mount what the command needs (the checkout, its binaries, the .NET install) so that
+#                it works wherever they live, /tmp included.
 #   --rw DIR     host DIR mounted read-write at the same path (writes reach the host), repeatable
 #   --ivshmem PATH:SIZE   add an ivshmem-plain PCI device (1af4:1110, no interrupts) whose BAR2 is the
 #                host file PATH (e.g. /dev/shm/NAME; created if missing, grown to SIZE), shared both
@@ -21,8 +24,11 @@
 #   Module uio is loaded; bind drivers in COMMAND (see README: uio_pci_generic, uio_ivshmem).
 #   vcan0, vcan1 up; modules vcan can-raw can-bcm can-gw cuse loaded; /dev/cuse present
 #   cwd = host $PWD, environment = host exported environment, stdin = /dev/null, uid 0
+# The working directory and COMMAND must be visible in the guest (refused before boot otherwise); an argument naming
+# an existing host path the guest will not see gets a warning.
 # stdout/stderr of COMMAND are streamed to this script's stdout/stderr; the exit code is propagated.
-# Exit codes: COMMAND's own, or 125 if the guest failed before/while running it, 124 on timeout.
+# Exit codes: COMMAND's own, or 125 if the guest failed before/while running it (the reason is printed on stderr,
+# each line starting with "run-in-kernel:"), 124 on timeout.
 #
 # Env knobs: RIK_MEM (MiB, default 4096), RIK_SMP (default 2), RIK_TIMEOUT (seconds, default 1800),
 #            RIK_ACCEL (default tcg; kvm does NOT work on this host: kvm_pvm only runs PVM guests),
@@ -43,11 +49,18 @@ INITRD=$CACHE/initramfs-$KVER-$(cat "$HERE/init" "$HERE/build-initramfs.sh" | md
 
 die() { echo "run-in-kernel: $*" >&2; exit 125; }
 
-RW=(); IVP=(); IVD=()
+# Host directories to mount in the guest: path -> ro or rw (rw wins when both are asked for).
+declare -A MOUNTS=()
+mount_dir() { # MODE DIR
+  local d
+  d=$(realpath -e -- "$2" 2>/dev/null) && [ -d "$d" ] || die "--$1: no such directory: $2"
+  [ "${MOUNTS[$d]:-}" = rw ] || MOUNTS[$d]=$1
+}
+IVP=(); IVD=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --rw) [ $# -ge 2 ] || die "--rw needs a directory"; d=$(realpath -e -- "$2") && [ -d "$d" ] || die "no such dir: $2"; RW+=("$d"); shift 2 ;;
-    --rw=*) d=$(realpath -e -- "${1#--rw=}") && [ -d "$d" ] || die "no such dir: ${1#--rw=}"; RW+=("$d"); shift ;;
+    --rw|--ro) [ $# -ge 2 ] || die "$1 needs a directory"; mount_dir "${1#--}" "$2"; shift 2 ;;
+    --rw=*|--ro=*) m=${1%%=*}; mount_dir "${m#--}" "${1#*=}"; shift ;;
     --) shift; break ;;
     --ivshmem) [ $# -ge 2 ] || die "--ivshmem needs PATH:SIZE"; IVP+=("$2"); shift 2 ;;
     --ivshmem=*) IVP+=("${1#--ivshmem=}"); shift ;;
@@ -57,8 +70,30 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-[ $# -gt 0 ] || die "usage: $0 [--rw DIR]... [--] COMMAND [ARGS...]"
-[ -r "$VMLINUZ" ] || die "kernel $VMLINUZ missing (run setup.sh beside this script)"
+[ $# -gt 0 ] || die "usage: $0 [--ro DIR]... [--rw DIR]... [--] COMMAND [ARGS...]"
+# What the guest sees of the host: everything but the fresh file systems init mounts over it, unless a --ro/--rw
+# mount brings a directory back. Refuse what cannot work before spending a boot on it.
+HIDDEN=(/tmp /run /dev/shm)
+under() { [ "$1" = "$2" ] || [ "${1#"$2"/}" != "$1" ]; } # PATH DIR: PATH is DIR or below it
+guest_sees() { # PATH (absolute, resolved)
+  local m h
+  for m in "${!MOUNTS[@]}"; do under "$1" "$m" && return 0; done
+  for h in "${HIDDEN[@]}"; do under "$1" "$h" && return 1; done
+  return 0
+}
+hidden_hint="the guest has a fresh /tmp, /run and /dev/shm; pass --ro DIR (or --rw DIR) for the directory holding it"
+guest_sees "$(realpath -m -- "$PWD")" || die "the guest cannot see the working directory $PWD ($hidden_hint, or cd elsewhere)"
+# The guest runs COMMAND with the host's PATH over the host's root: what the host cannot find, neither can the guest.
+case "$1" in
+  */*) cmd=$1 ;;
+  *) cmd=$(type -P -- "$1") || cmd= ;;
+esac
+[ -n "$cmd" ] && [ -e "$cmd" ] || die "no such command: $1"
+guest_sees "$(realpath -m -- "$cmd")" || die "the guest cannot see the command $1 ($hidden_hint)"
+for a in "${@:2}"; do
+  case "$a" in /*) [ -e "$a" ] && ! guest_sees "$(realpath -m -- "$a")" && echo "run-in-kernel: warning: the guest will not see $a ($hidden_hint)" >&2 ;; esac
+done
+[ -r "$VMLINUZ" ] || die "kernel $VMLINUZ missing (apt-get install linux-image-amd64; tests/run.sh installs it)"
 if [ ! -s "$KERNEL" ] || [ "$VMLINUZ" -nt "$KERNEL" ]; then
   python3 - "$VMLINUZ" "$KERNEL.tmp.$$" <<'PY' && mv "$KERNEL.tmp.$$" "$KERNEL" || { rm -f "$KERNEL.tmp.$$"; KERNEL=$VMLINUZ; }
 import lzma, sys
@@ -68,9 +103,10 @@ if i < 0: sys.exit(1)
 open(sys.argv[2], 'wb').write(lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(d[i:]))
 PY
 fi
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (run setup.sh beside this script)"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (apt-get install qemu-system-x86; tests/run.sh installs it)"
 if [ ! -s "$INITRD" ] || [ "$HERE/init" -nt "$INITRD" ] || [ "$HERE/build-initramfs.sh" -nt "$INITRD" ]; then
-  KVER=$KVER OUT=$INITRD "$HERE/build-initramfs.sh" >&2 || die "initramfs build failed"
+  # built aside and renamed: two runs starting at once (parallel test assemblies) must not boot a half-written one
+  KVER=$KVER OUT=$INITRD.tmp.$$ "$HERE/build-initramfs.sh" >&2 && mv "$INITRD.tmp.$$" "$INITRD" || { rm -f "$INITRD.tmp.$$"; die "initramfs build failed"; }
 fi
 
 T_START=$(date +%s.%N)
@@ -88,7 +124,9 @@ trap 'exit 143' TERM
 {
   echo '#!/bin/bash'
   export -p | grep -vE '^declare -x (PWD|OLDPWD|SHLVL|_)(=|$)'
-  printf 'cd -- %q || exit 125\n' "$PWD"
+  say='printf "run-in-kernel: %s\\n"'
+  printf 'cd -- %q 2>/dev/null || { %s %q >&2; exit 125; }\n' "$PWD" "$say" "the guest cannot enter the working directory $PWD"
+  printf 'command -v -- %q >/dev/null || { %s %q >&2; exit 125; }\n' "$1" "$say" "the guest cannot find the command $1"
   printf 'exec'; printf ' %q' "$@"; printf '\n'
 } > "$RUN/cmd.sh"
 : > "$RUN/stdout"; : > "$RUN/stderr"
@@ -99,12 +137,17 @@ QARGS=(-accel "${RIK_ACCEL:-tcg}" -cpu max -m "${RIK_MEM:-4096}" -smp "${RIK_SMP
        -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off random.trust_cpu=on cryptomgr.notests=1 i8042.noaux i8042.nokbd"
        -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
        -virtfs "local,path=$RUN,mount_tag=run,security_model=none")
+# One 9p share per directory, listed for init as "TAG MODE PATH" lines, parents before children (a parent's path
+# sorts before its children's in byte order) so that a directory inside another mount is mounted on top of it.
 i=0
-for d in ${RW[@]+"${RW[@]}"}; do
-  QARGS+=(-virtfs "local,path=$d,mount_tag=rw$i,security_model=none,multidevs=remap")
-  echo "$i $d" >> "$RUN/rw"
+while IFS= read -r d; do
+  [ -n "$d" ] || continue
+  mode=${MOUNTS[$d]}
+  ro=; [ "$mode" = ro ] && ro=,readonly=on
+  QARGS+=(-virtfs "local,path=${d//,/,,},mount_tag=m$i,security_model=none,multidevs=remap$ro")  # QEMU doubles commas
+  printf 'm%s %s %s\n' "$i" "$mode" "$d" >> "$RUN/mounts"
   i=$((i+1))
-done
+done < <(printf '%s\n' "${!MOUNTS[@]}" | LC_ALL=C sort)
 # ivshmem devices (QEMU 7.2 syntax). Sizes must be powers of two (PCI BAR).
 tobytes() { numfmt --from=iec -- "$1" 2>/dev/null; }
 slot=16; n=0
@@ -141,13 +184,16 @@ QPID=
 wait $T1 $T2
 T_END=$(date +%s.%N)
 
-if [ -s "$RUN/rc" ]; then
+if [ -s "$RUN/fatal" ]; then
+  echo "run-in-kernel: the guest could not set up: $(cat "$RUN/fatal")" >&2; RC=125
+  [ -f "$RUN/console.log" ] && tail -n 30 "$RUN/console.log" >&2
+elif [ -s "$RUN/rc" ]; then
   RC=$(cat "$RUN/rc")
 else
   if [ $QRC = 124 ]; then
     echo "run-in-kernel: timed out after ${RIK_TIMEOUT:-1800}s" >&2; RC=124
   else
-    echo "run-in-kernel: guest did not report an exit code (qemu rc=$QRC)" >&2; RC=125
+    echo "run-in-kernel: the guest stopped before it reported an exit code (qemu rc=$QRC); RIK_VERBOSE=1 shows its whole console" >&2; RC=125
   fi
   cat "$RUN/qemu.out" >&2
   [ -f "$RUN/console.log" ] && tail -n 30 "$RUN/console.log" >&2

@@ -35,10 +35,11 @@ public class KernelVmTests
         {
             using (MappedRegion host = MappedRegion.MapFile(shm, 0x100000, create: true))
                 host.Io.WriteU64(0x100, HostPattern);
-            var run = KernelVmHarness.Run(built["ivsh-host"], ["-q", "-e", "-S", sock, "-m", shm, "-l", "1M", "--",
-                Path.Combine(kvm, "run-in-kernel.sh"), "--ivshmem-doorbell", sock,
-                Path.Combine(kvm, "guest.sh"), built["module"], probe, Rounds.ToString(System.Globalization.CultureInfo.InvariantCulture)],
-                TimeSpan.FromMinutes(5));
+            string[] guest = KernelVmHarness.InGuest([Path.GetDirectoryName(built["module"])!, Path.GetDirectoryName(probe)!],
+                ["--ivshmem-doorbell", sock], Path.Combine(kvm, "guest.sh"), built["module"], probe, Rounds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var run = KernelVmHarness.Run(built["ivsh-host"], ["-q", "-e", "-S", sock, "-m", shm, "-l", "1M", "--", .. guest],
+                TimeSpan.FromMinutes(5), environment: KernelVmHarness.GuestEnvironment());
+            KernelVmHarness.AssertGuestRan(run);
             _exitCode = run.Code;
             _output = run.Out + run.Err;
             TestContext.Progress.WriteLine($"kernel-VM guest (kernel {built["kernel"]}) said:\n{_output}");
