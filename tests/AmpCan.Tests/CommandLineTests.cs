@@ -97,4 +97,33 @@ public class CommandLineTests
         Assert.That(code, Is.EqualTo(1));
         Assert.That(err, Does.Contain("--count"));
     }
+
+    [TestCase("NaN")]
+    [TestCase("Infinity")]
+    [TestCase("1e300")]
+    [TestCase("-1")]
+    public void AReplyLatencyThatIsNoNumberOfMillisecondsIsRefused(string value)
+    {
+        var (code, err) = Run("remote-sim", "--reply-latency-ms", value);
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(err, Does.Contain("--reply-latency-ms").And.Contain("must be 0 to 60000"));
+        Assert.That(err, Does.Not.Contain("   at "), "one line, no stack trace");
+    }
+
+    [Test]
+    public void EchoTestWithMoreBuffersThanTheRingIsOneLine()
+    {
+        string f = Path.Combine(Path.GetTempPath(), $"sim-{Guid.NewGuid():N}.json");
+        File.WriteAllText(f, """
+            { "name": "too-many", "sharedMemory": { "kind": "memfd", "size": "0x200000", "deviceAddress": "0x30000000" },
+              "rpmsg": { "bufferPoolOffset": "0x10000", "txBuffers": 1000 }, "doorbell": { "kind": "event-fd" } }
+            """);
+        try
+        {
+            var (code, err) = Run("echo-test", "--board", f, "--count", "1");
+            Assert.That(code, Is.EqualTo(1));
+            Assert.That(err, Does.Contain("1000 transmit buffers do not fit vq1, a ring of 256 entries").And.Not.Contain("   at "));
+        }
+        finally { File.Delete(f); }
+    }
 }

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace AmpCan.Host.Service;
 
-/// <summary>Configuration of the service (section "AmpCan").</summary>
+/// <summary>Configuration of the service (section "AmpCan"; the command line's values win when given).</summary>
 public sealed class AmpCanOptions
 {
     /// <summary>Board file or name under boards/ (default "sim").</summary>
@@ -16,7 +16,11 @@ public sealed class AmpCanOptions
     public AmpCan.SharedMem.Doorbells.NotificationMode? Mode { get; set; }
 }
 
-/// <summary>Runs one board: brings up shared memory, doorbell, remote and the rpmsg bus, logs channels, runs the sample driver.</summary>
+/// <summary>
+/// Runs one board: brings up shared memory, doorbell, remote and the rpmsg bus, logs channels, runs the sample driver.
+/// A failure to start is one critical line and a non-zero <see cref="ExitCode"/> (a supervisor's Restart=on-failure
+/// restarts it); Ctrl+C while it waits for the remote is a clean stop.
+/// </summary>
 public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory loggers, IHostApplicationLifetime lifetime) : BackgroundService
 {
     private readonly ILogger _logger = loggers.CreateLogger<BoardService>();
@@ -25,14 +29,19 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
     /// <summary>The running board (after start).</summary>
     public BoardHost? Board => _board;
 
+    /// <summary>0 after a clean run or stop; 1 when the board could not start.</summary>
+    public int ExitCode { get; private set; }
+
     /// <inheritdoc/>
+    /// <remarks>Since .NET 10 the host runs all of this on a background task, so start-up may wait for the remote and Ctrl+C still reaches it.</remarks>
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        string path = BoardFiles.Resolve(options.Value.Board);
-        BoardDescriptor board = BoardDescriptor.Load(path);
-        _logger.LogInformation("board {Board} ({Description}) from {Path}", board.Name, board.Description, path);
+        BoardDescriptor board;
         try
         {
+            string path = BoardFiles.Resolve(options.Value.Board);
+            board = BoardDescriptor.Load(path);
+            _logger.LogInformation("board {Board} ({Description}) from {Path}", board.Name, board.Description, path);
             _board = BoardHost.Start(board, new BoardHostOptions
             {
                 BoardPath = path,
@@ -42,17 +51,23 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
                 Loggers = loggers,
             }, stoppingToken);
         }
-        catch (Exception e) when (e is BoardException or IOException or TimeoutException or AmpCan.Remoteproc.ResourceTableException)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            _logger.LogCritical("cannot start board {Board}: {Reason}", board.Name, e.Message);
-            Environment.ExitCode = 1;
+            _logger.LogInformation("stopped before the board was up");
+            return Task.CompletedTask;
+        }
+        catch (Exception e)
+        {
+            // One line, no stack trace: the message names what is wrong (board file, remote, resource table, ...).
+            _logger.LogCritical("cannot start board {Board}: {Reason}", options.Value.Board, e.Message);
+            ExitCode = 1;
             lifetime.StopApplication();
             return Task.CompletedTask;
         }
         var rpmsg = _board.Rpmsg;
-        rpmsg.ChannelCreated += c => _logger.LogInformation("rpmsg channel '{Name}' at 0x{Address:x}", c.Name, c.RemoteAddress);
-        rpmsg.ChannelRemoved += c => _logger.LogInformation("rpmsg channel '{Name}' at 0x{Address:x} removed", c.Name, c.RemoteAddress);
+        // Channels coming and going are logged by the bus's name service, rate-limited (a peer decides how many).
         rpmsg.DeviceFailed += e => _logger.LogError("rpmsg device failed: {Reason}", e.Message);
+        rpmsg.PeerLeft += _ => _logger.LogInformation("the remote left; its channels are gone (serving it again after a restart comes with remoteproc)");
         new RpmsgClientSample(rpmsg, loggers.CreateLogger("rpmsg_client_sample")).Register();
         _logger.LogInformation("AmpCan is serving board {Board}; Ctrl+C stops", board.Name);
         return Task.Delay(Timeout.Infinite, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);

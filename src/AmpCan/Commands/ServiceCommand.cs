@@ -1,0 +1,40 @@
+using System.CommandLine;
+using AmpCan.Host.Service;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AmpCan.Host.Commands;
+
+/// <summary><c>ampcan</c> without a command: the service, on the generic host, serving one board.</summary>
+internal static class ServiceCommand
+{
+    /// <summary>Adds the service's options and action to the root command.</summary>
+    public static void AddTo(RootCommand root)
+    {
+        Option<string?> board = CommonOptions.Board();
+        var remote = CommonOptions.Remote();
+        var mode = CommonOptions.Mode();
+        root.Options.Add(board);
+        root.Options.Add(remote);
+        root.Options.Add(mode);
+        root.SetAction((r, ct) => Run(r.GetValue(board), r.GetValue(remote), r.GetValue(mode), ct));
+    }
+
+    private static async Task<int> Run(string? board, Remoteproc.Boards.RemoteKind? remote, SharedMem.Doorbells.NotificationMode? mode, CancellationToken ct)
+    {
+        HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        AmpCanOptions options = AmpCanConfiguration.Resolve(builder.Configuration, board, remote, mode);
+        BoardFiles.Resolve(options.Board); // a wrong board is a usage error, reported before the host starts
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddSingleton<BoardService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<BoardService>());
+        using IHost host = builder.Build();
+        BoardService service = host.Services.GetRequiredService<BoardService>();
+        await host.RunAsync(ct).ConfigureAwait(false);
+        return service.ExitCode;
+    }
+}
