@@ -136,6 +136,16 @@ internal static unsafe class Posix
         return $"a file of type 0{((ushort)mode & 0xF000) >> 12:o}";
     }
 
+    /// <summary>F_GET_SEALS: the seals of <paramref name="fd"/>, or null where the file system has none (EINVAL).</summary>
+    public static FileSeals? GetSeals(int fd, string what)
+    {
+        int rc = fcntl(fd, F_GET_SEALS);
+        if (rc >= 0) return (FileSeals)rc;
+        int e = errno;
+        if (e == EINVAL) return null;
+        throw SharedMemoryException.FromErrno($"F_GET_SEALS on {what}", e);
+    }
+
     private static byte[] PathBytes(string path)
     {
         if (path.Contains('\0')) throw new ArgumentException($"path '{path.Replace("\0", "\\0")}' contains a NUL byte", nameof(path));
