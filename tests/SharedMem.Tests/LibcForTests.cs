@@ -17,6 +17,18 @@ internal static class LibcForTests
     [DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
     public static extern int MkFifo(string path, uint mode);
 
+    [DllImport("libc", EntryPoint = "pipe2", SetLastError = true)]
+    public static extern int Pipe2([Out] int[] fds, int flags);
+
+    [DllImport("libc", EntryPoint = "socketpair", SetLastError = true)]
+    public static extern int SocketPair(int domain, int type, int protocol, [Out] int[] fds);
+
+    [DllImport("libc", EntryPoint = "read", SetLastError = true)]
+    public static extern nint Read(int fd, byte[] buffer, nint count);
+
+    [DllImport("libc", EntryPoint = "write", SetLastError = true)]
+    public static extern nint Write(int fd, byte[] buffer, nint count);
+
     /// <summary>lstat of <paramref name="path"/>, asserting that it exists.</summary>
     public static Tmds.Linux.stat StatOf(string path)
     {
