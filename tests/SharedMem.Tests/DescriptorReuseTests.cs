@@ -93,6 +93,26 @@ public class DescriptorReuseTests
     }
 
     [Test]
+    public void UnixSocketRingAndAcknowledgeAfterDisposeNeverTouchTheReusedNumber()
+    {
+        var (server, client, _) = SocketDoorbellPair.Connect();
+        server.Dispose();
+        int number = client.WaitFd;
+        var (mine, theirs) = SocketPair();
+        Assert.That(LibcForTests.Write(theirs, [7], 1), Is.EqualTo((nint)1));
+        client.Dispose();
+        Occupy(number, mine);
+
+        Assert.Throws<ObjectDisposedException>(() => client.Ring(1));
+        Assert.Throws<ObjectDisposedException>(() => client.Acknowledge());
+        Assert.Multiple(() =>
+        {
+            Assert.That(Pending(theirs), Is.Zero, "no kick went out on the socket that took the number");
+            Assert.That(Pending(mine), Is.EqualTo(1), "and its unread byte was not consumed");
+        });
+    }
+
+    [Test]
     public void UioAcknowledgeAndRingAfterDisposeNeverTouchTheReusedNumber()
     {
         // A FIFO stands in for /dev/uioN: the doorbell writes 1 to enable the interrupt and reads a 4-byte count.

@@ -29,6 +29,33 @@ internal static class LibcForTests
     [DllImport("libc", EntryPoint = "write", SetLastError = true)]
     public static extern nint Write(int fd, byte[] buffer, nint count);
 
+    [DllImport("libc", EntryPoint = "bind", SetLastError = true)]
+    private static extern int Bind(int fd, byte[] address, uint length);
+
+    /// <summary>
+    /// Binds a UNIX socket at <paramref name="path"/> and closes it, leaving the socket file as a listener that died
+    /// would (.NET's Socket removes the file it bound when disposed).
+    /// </summary>
+    public static void LeaveSocketFile(string path)
+    {
+        byte[] address = new byte[110]; // struct sockaddr_un: sa_family_t sun_family, char sun_path[108]
+        address[0] = (byte)Tmds.Linux.LibC.AF_UNIX;
+        System.Text.Encoding.UTF8.GetBytes(path).CopyTo(address, 2);
+        int fd = Tmds.Linux.LibC.socket(Tmds.Linux.LibC.AF_UNIX, Tmds.Linux.LibC.SOCK_STREAM | Tmds.Linux.LibC.SOCK_CLOEXEC, 0);
+        Assert.That(fd, Is.GreaterThanOrEqualTo(0), "socket");
+        try
+        {
+            Assert.That(Bind(fd, address, (uint)address.Length), Is.Zero, $"bind {path}: errno {Marshal.GetLastPInvokeError()}");
+        }
+        finally
+        {
+            Tmds.Linux.LibC.close(fd);
+        }
+    }
+
+    /// <summary>True when a socket file is at <paramref name="path"/>.</summary>
+    public static bool IsSocket(string path) => LStat(path, out Tmds.Linux.stat st) == 0 && Tmds.Linux.LibC.S_ISSOCK(st.st_mode);
+
     /// <summary>lstat of <paramref name="path"/>, asserting that it exists.</summary>
     public static Tmds.Linux.stat StatOf(string path)
     {
