@@ -19,8 +19,11 @@ public abstract class Doorbell : IDisposable
     /// <remarks>A snapshot of the number: whoever registers it somewhere must not let the doorbell be disposed meanwhile.</remarks>
     public virtual int WaitFd => -1;
 
-    /// <summary>The handle behind <see cref="WaitFd"/>, so that <see cref="Wait"/> keeps it open while it polls.</summary>
-    private protected virtual FileDescriptorHandle? WaitDescriptor => null;
+    /// <summary>
+    /// The handle behind <see cref="WaitFd"/>, for whoever uses the descriptor itself (<see cref="Wait"/>, a loop's
+    /// epoll_ctl): taking a reference keeps the number from being reused while it is in use.
+    /// </summary>
+    internal virtual FileDescriptorHandle? WaitDescriptor => null;
 
     /// <summary>Consumes pending notifications without blocking and re-arms the source; true if any was pending.</summary>
     public virtual bool Acknowledge() => false;

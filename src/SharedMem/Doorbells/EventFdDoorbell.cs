@@ -51,7 +51,7 @@ public sealed unsafe class EventFdDoorbell : Doorbell
     /// <inheritdoc/>
     public override int WaitFd => _wait.NumberOrInvalid;
 
-    private protected override FileDescriptorHandle WaitDescriptor => _wait;
+    internal override FileDescriptorHandle WaitDescriptor => _wait;
 
     /// <inheritdoc/>
     public override string Description => _description;

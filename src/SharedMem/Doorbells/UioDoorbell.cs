@@ -52,7 +52,7 @@ public sealed unsafe class UioDoorbell : Doorbell
     /// <inheritdoc/>
     public override int WaitFd => _device.NumberOrInvalid;
 
-    private protected override FileDescriptorHandle WaitDescriptor => _device;
+    internal override FileDescriptorHandle WaitDescriptor => _device;
 
     /// <inheritdoc/>
     public override string Description => _description;

@@ -137,7 +137,7 @@ public sealed unsafe class UnixSocketDoorbell : Doorbell
     /// <inheritdoc/>
     public override int WaitFd => _socket.NumberOrInvalid;
 
-    private protected override FileDescriptorHandle WaitDescriptor => _socket;
+    internal override FileDescriptorHandle WaitDescriptor => _socket;
 
     /// <inheritdoc/>
     public override string Description => _description;
