@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
@@ -26,16 +27,24 @@ public enum MappingKind
 /// Dispose detaches the address range from the shared memory at once (it is replaced by private anonymous
 /// memory), so a view still held by another thread never faults and never touches the carveout again; the
 /// address range itself is returned when the last view becomes unreachable.
+/// A file whose size another process can still reduce is the one way left to fault: an access past its new end
+/// raises SIGBUS, which ends the process. Memfds created here are sealed against it; <see cref="PeerCanShrink"/>
+/// and <see cref="ExposureWarning"/> say when the platform leaves that door open.
 /// </remarks>
 public sealed unsafe class MappedRegion : IDisposable
 {
+    // The seals a memfd gets before anyone else can see it: its size is final, and so is that decision.
+    private const int SizeSeals = (int)(FileSeals.Shrink | FileSeals.Grow | FileSeals.Seal);
+
     private readonly byte* _mapBase;
     private readonly ulong _mapLength;
-    private int _fd;
+    private readonly FileDescriptorHandle? _file; // memfd and file regions keep theirs, for MapAgain and hand-over
     private int _disposed;
     private ulong _fileOffset;
+    private string? _removeOnDispose;
+    private FileIdentity _identity;
 
-    private MappedRegion(string name, MappingKind kind, byte* mapBase, ulong mapLength, ulong innerOffset, ulong size, ulong deviceAddress, int fd)
+    private MappedRegion(string name, MappingKind kind, byte* mapBase, ulong mapLength, ulong innerOffset, ulong size, ulong deviceAddress, FileDescriptorHandle? file)
     {
         Name = name;
         Kind = kind;
@@ -43,7 +52,7 @@ public sealed unsafe class MappedRegion : IDisposable
         _mapLength = mapLength;
         Size = size;
         DeviceAddress = deviceAddress;
-        _fd = fd;
+        _file = file;
         Io = new IoRegion(this, mapBase + innerOffset, size, deviceAddress, name);
     }
 
@@ -62,13 +71,55 @@ public sealed unsafe class MappedRegion : IDisposable
     /// <summary>The whole region as a bounds-checked view.</summary>
     public IoRegion Io { get; }
 
-    /// <summary>The descriptor behind a memfd region (to hand to another process), or -1 for other kinds.</summary>
-    public int FileDescriptor => Kind == MappingKind.Memfd ? Volatile.Read(ref _fd) : -1;
+    /// <summary>The descriptor behind a memfd region (to hand to another process), or -1 for other kinds and once disposed.</summary>
+    /// <remarks>The number is only a snapshot; to pass it on while another thread may dispose the region, use <see cref="FileHandle"/>.</remarks>
+    public int FileDescriptor => Kind == MappingKind.Memfd ? _file!.NumberOrInvalid : -1;
+
+    /// <summary>The descriptor behind a memfd region as a handle that keeps it open while in use (see <see cref="UnixFdChannel"/>), or null for other kinds.</summary>
+    public SafeHandle? FileHandle => Kind == MappingKind.Memfd ? _file : null;
 
     /// <summary>True once <see cref="Dispose"/> has detached the region.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    /// <summary>Creates an anonymous memfd of <paramref name="size"/> bytes and maps it shared.</summary>
+    /// <summary>The seals of the memfd or file when it was mapped (<see cref="FileSeals.None"/> where the file system has none, and for device memory).</summary>
+    public FileSeals Seals { get; private set; }
+
+    /// <summary>
+    /// True when another process that can write the backing file can still shrink it, and so make this process's next
+    /// access to the lost pages fault (SIGBUS ends the process): an unsealed memfd, or any file on tmpfs, hugetlbfs or
+    /// a disk (none of which can be sealed).
+    /// </summary>
+    public bool PeerCanShrink => Kind is MappingKind.Memfd or MappingKind.File && (Seals & FileSeals.Shrink) == 0;
+
+    /// <summary>True when the backing file's permissions let users other than its owner write it.</summary>
+    public bool WritableByOtherUsers { get; private set; }
+
+    /// <summary>True when this region created its backing file (and so is the one to remove it).</summary>
+    public bool CreatedFile { get; private set; }
+
+    /// <summary>
+    /// One plain sentence on what another process could still do to this memory (shrink it, write it without being
+    /// its owner), for the log; null when nothing.
+    /// </summary>
+    public string? ExposureWarning
+    {
+        get
+        {
+            var parts = new List<string>(2);
+            if (PeerCanShrink)
+                parts.Add(Kind == MappingKind.Memfd
+                    ? $"memfd '{Name}' is not sealed against shrinking (seals: {Seals}), so whoever holds it can truncate it and this process dies (SIGBUS) on its next access"
+                    : $"'{Name}' is a plain file, which cannot be sealed: any process that can write it can truncate it, and this process dies (SIGBUS) on its next access");
+            if (WritableByOtherUsers)
+                parts.Add($"'{Name}' is writable by users other than its owner (group or other write permission)");
+            return parts.Count == 0 ? null : string.Join("; ", parts);
+        }
+    }
+
+    /// <summary>
+    /// Creates an anonymous memfd of <paramref name="size"/> bytes and maps it shared. The memfd is sealed against
+    /// shrinking and growing before it is returned, so a peer given its descriptor cannot make this mapping fault.
+    /// </summary>
     public static MappedRegion CreateMemfd(string name, ulong size, ulong deviceAddress = 0)
     {
         RequireSize(size, name);
@@ -79,43 +130,87 @@ public sealed unsafe class MappedRegion : IDisposable
         try
         {
             Posix.Check(ftruncate(fd, (long)size), $"ftruncate memfd '{name}' to {size} bytes");
-            return Map(name, MappingKind.Memfd, fd, 0, size, deviceAddress, keepFd: true, PROT_READ | PROT_WRITE);
+            Posix.Check(fcntl(fd, F_ADD_SEALS, SizeSeals), $"sealing memfd '{name}' against resizing");
         }
         catch
         {
             close(fd);
             throw;
         }
+        return MapOwned(name, MappingKind.Memfd, new FileDescriptorHandle(fd), size, deviceAddress);
     }
 
     /// <summary>Maps a memfd (or any shared-memory descriptor) received from another process; takes ownership of <paramref name="fd"/>.</summary>
-    public static MappedRegion MapMemfd(int fd, ulong size, ulong deviceAddress = 0, string name = "memfd")
+    /// <remarks>
+    /// Its seals are read first (<see cref="Seals"/>, <see cref="PeerCanShrink"/>); with <paramref name="requireShrinkSealed"/>
+    /// a descriptor whose sender could still truncate it is refused.
+    /// </remarks>
+    public static MappedRegion MapMemfd(int fd, ulong size, ulong deviceAddress = 0, string name = "memfd", bool requireShrinkSealed = false)
     {
-        RequireSize(size, name);
+        var handle = new FileDescriptorHandle(fd);
         try
         {
-            ulong actual = Posix.FileSize(fd, $"'{name}'");
-            if (actual < size)
-                throw new SharedMemoryException($"shared memory '{name}' is {actual} bytes, smaller than the {size} bytes asked for");
-            return Map(name, MappingKind.Memfd, fd, 0, size, deviceAddress, keepFd: true, PROT_READ | PROT_WRITE);
+            RequireSize(size, name);
+            if (requireShrinkSealed)
+            {
+                // Seals only accumulate: one read before the size check makes that check final.
+                FileSeals seals = Posix.GetSeals(fd, $"'{name}'") ?? FileSeals.None;
+                if ((seals & FileSeals.Shrink) == 0)
+                    throw new SharedMemoryException(
+                        $"shared memory '{name}' is not sealed against shrinking (seals: {seals}): its sender could truncate it and crash this process; " +
+                        "refusing it as asked (the sender must add F_SEAL_SHRINK before handing it over)");
+            }
         }
         catch
         {
-            close(fd);
+            handle.Dispose();
+            throw;
+        }
+        return MapOwned(name, MappingKind.Memfd, handle, size, deviceAddress);
+    }
+
+    /// <summary>Maps a whole memfd whose handle the new region takes over (closed here if mapping fails).</summary>
+    private static MappedRegion MapOwned(string name, MappingKind kind, FileDescriptorHandle handle, ulong size, ulong deviceAddress)
+    {
+        try
+        {
+            return MapDescriptor(name, kind, handle, 0, size, deviceAddress);
+        }
+        catch
+        {
+            handle.Dispose();
             throw;
         }
     }
 
     /// <summary>
     /// Maps <paramref name="size"/> bytes of a named file from <paramref name="fileOffset"/>: a file under /dev/shm, on a
-    /// hugetlbfs mount, or a PCI resource file. With <paramref name="create"/> the file is created and grown (never shrunk).
+    /// hugetlbfs mount, or a PCI resource file. With <paramref name="create"/> the file is created if missing and grown
+    /// (never shrunk). A symbolic link at the path, or a file owned by another user than us or root, is refused; a file
+    /// created here is mode 0600 and stays when the region is disposed (see the overload with <see cref="SharedFileOptions"/>).
     /// </summary>
-    public static MappedRegion MapFile(string path, ulong size, ulong deviceAddress = 0, ulong fileOffset = 0, bool create = false)
+    public static MappedRegion MapFile(string path, ulong size, ulong deviceAddress = 0, ulong fileOffset = 0, bool create = false) =>
+        MapFile(path, size, new SharedFileOptions
+        {
+            Creation = create ? FileCreation.CreateIfMissing : FileCreation.OpenExisting,
+            RemoveOnDispose = false,
+        }, deviceAddress, fileOffset);
+
+    /// <summary>
+    /// Maps <paramref name="size"/> bytes of a named file from <paramref name="fileOffset"/>, opened or created as
+    /// <paramref name="options"/> say (never through a symbolic link). A file that is created, or found too small by a
+    /// mode that may create it, is grown to fit (never shrunk).
+    /// </summary>
+    public static MappedRegion MapFile(string path, ulong size, SharedFileOptions options, ulong deviceAddress = 0, ulong fileOffset = 0)
     {
+        ArgumentNullException.ThrowIfNull(options);
         RequireSize(size, path);
-        int fd = Posix.Open(path, O_RDWR | (create ? O_CREAT : 0), 0x1B6 /* 0666, less umask */);
+        SharedFile.Opened file = SharedFile.Open(path, options);
+        var handle = new FileDescriptorHandle(file.Fd);
+        MappedRegion region;
         try
         {
+            int fd = file.Fd;
             // On hugetlbfs offsets, lengths and file sizes go in huge pages.
             ulong page = Posix.FilePageSize(fd);
             if (fileOffset % page != 0)
@@ -123,19 +218,23 @@ public sealed unsafe class MappedRegion : IDisposable
             ulong actual = Posix.FileSize(fd, $"'{path}'");
             if (actual < fileOffset + size)
             {
-                if (!create)
+                if (options.Creation == FileCreation.OpenExisting)
                     throw new SharedMemoryException($"file '{path}' is {actual} bytes, too small for a window of {size} bytes at offset 0x{fileOffset:x}");
                 ulong grown = page == Posix.PageSize ? fileOffset + size : RoundUp(fileOffset + size, page);
                 Posix.Check(ftruncate(fd, (long)grown), $"ftruncate '{path}' to {grown} bytes");
             }
-            MappedRegion r = Map(path, MappingKind.File, fd, fileOffset, size, deviceAddress, keepFd: false, PROT_READ | PROT_WRITE, pageSize: page);
-            r._fileOffset = fileOffset;
-            return r;
+            region = MapDescriptor(path, MappingKind.File, handle, fileOffset, size, deviceAddress, page);
         }
-        finally
+        catch
         {
-            close(fd);
+            handle.Dispose();
+            if (file.Created) Posix.UnlinkIfSame(path, file.Identity);
+            throw;
         }
+        region.CreatedFile = file.Created;
+        region._identity = file.Identity;
+        if (file.Created && options.RemoveOnDispose) region._removeOnDispose = path;
+        return region;
     }
 
     /// <summary>
@@ -151,7 +250,7 @@ public sealed unsafe class MappedRegion : IDisposable
         {
             ulong aligned = physicalAddress & ~(Posix.PageSize - 1);
             return Map(name, MappingKind.PhysicalWindow, fd, aligned, size + (physicalAddress - aligned), deviceAddress ?? physicalAddress,
-                keepFd: false, PROT_READ | PROT_WRITE, innerOffset: physicalAddress - aligned);
+                keep: null, innerOffset: physicalAddress - aligned);
         }
         finally
         {
@@ -180,7 +279,7 @@ public sealed unsafe class MappedRegion : IDisposable
         {
             // UIO selects map N with mmap offset N * page size; the map's first byte sits 'offset' bytes into that page.
             return Map($"{dev} map{mapIndex}", MappingKind.Uio, fd, (ulong)mapIndex * Posix.PageSize, size + inPage, deviceAddress ?? addr,
-                keepFd: false, PROT_READ | PROT_WRITE, innerOffset: inPage);
+                keep: null, innerOffset: inPage);
         }
         finally
         {
@@ -190,20 +289,32 @@ public sealed unsafe class MappedRegion : IDisposable
 
     /// <summary>
     /// A second, independent mapping of the same memory (memfd or file), as another process would have it; used to
-    /// give an in-process simulated remote its own view.
+    /// give an in-process simulated remote its own view. It maps the very file this region maps, even if its path now
+    /// names another.
     /// </summary>
     public MappedRegion MapAgain()
     {
-        switch (Kind)
+        if (Kind is not (MappingKind.Memfd or MappingKind.File))
+            throw new NotSupportedException($"'{Name}' ({Kind}) cannot be mapped a second time from here");
+        int fd = _file!.Enter(Name);
+        int dup;
+        try
         {
-            case MappingKind.Memfd:
-                int fd = Volatile.Read(ref _fd);
-                if (fd < 0) throw new ObjectDisposedException(Name);
-                return MapMemfd(Posix.Check(fcntl(fd, F_DUPFD_CLOEXEC, 0), $"dup '{Name}'"), Size, DeviceAddress, Name);
-            case MappingKind.File:
-                return MapFile(Name, Size, DeviceAddress, _fileOffset);
-            default:
-                throw new NotSupportedException($"'{Name}' ({Kind}) cannot be mapped a second time from here");
+            dup = Posix.Check(fcntl(fd, F_DUPFD_CLOEXEC, 0), $"dup '{Name}'");
+        }
+        finally
+        {
+            _file.Exit();
+        }
+        var handle = new FileDescriptorHandle(dup);
+        try
+        {
+            return MapDescriptor(Name, Kind, handle, _fileOffset, Size, DeviceAddress, Kind == MappingKind.File ? Posix.FilePageSize(dup) : 0);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
         }
     }
 
@@ -224,13 +335,40 @@ public sealed unsafe class MappedRegion : IDisposable
         if (size > long.MaxValue) throw new ArgumentOutOfRangeException(nameof(size), $"region '{name}' is too large ({size} bytes)");
     }
 
-    private static MappedRegion Map(string name, MappingKind kind, int fd, ulong fileOffset, ulong length, ulong deviceAddress, bool keepFd, int prot, ulong innerOffset = 0, ulong pageSize = 0)
+    /// <summary>Maps a memfd or file the region keeps open; on failure the caller still owns <paramref name="file"/>.</summary>
+    private static MappedRegion MapDescriptor(string name, MappingKind kind, FileDescriptorHandle file, ulong fileOffset, ulong size, ulong deviceAddress, ulong pageSize = 0)
+    {
+        int fd = file.Enter(name);
+        try
+        {
+            // Seals first: they only accumulate, so a shrink seal seen here makes the size check below final.
+            FileSeals seals = Posix.GetSeals(fd, $"'{name}'") ?? FileSeals.None;
+            ulong actual = Posix.FileSize(fd, $"'{name}'");
+            if (actual < fileOffset + size)
+                throw new SharedMemoryException(kind == MappingKind.Memfd
+                    ? $"shared memory '{name}' is {actual} bytes, smaller than the {size} bytes asked for"
+                    : $"file '{name}' is {actual} bytes, too small for a window of {size} bytes at offset 0x{fileOffset:x}");
+            stat st = Posix.FStat(fd, $"'{name}'");
+            MappedRegion region = Map(name, kind, fd, fileOffset, size, deviceAddress, file, pageSize: pageSize);
+            region.Seals = seals;
+            region._fileOffset = fileOffset;
+            // A memfd has no path: only a process allowed to trace ours could reach it, whatever its mode says.
+            region.WritableByOtherUsers = kind == MappingKind.File && ((ushort)st.st_mode & 0x12 /* 0022 */) != 0;
+            return region;
+        }
+        finally
+        {
+            file.Exit();
+        }
+    }
+
+    private static MappedRegion Map(string name, MappingKind kind, int fd, ulong fileOffset, ulong length, ulong deviceAddress, FileDescriptorHandle? keep, ulong innerOffset = 0, ulong pageSize = 0)
     {
         ulong mapLength = RoundUp(length, pageSize == 0 ? Posix.PageSize : pageSize);
-        void* p = mmap(null, (size_t)mapLength, prot, MAP_SHARED, fd, (long)fileOffset);
+        void* p = mmap(null, (size_t)mapLength, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (long)fileOffset);
         if (p == MAP_FAILED)
             throw SharedMemoryException.FromErrno($"mmap of {mapLength} bytes of '{name}' at offset 0x{fileOffset:x}", errno);
-        return new MappedRegion(name, kind, (byte*)p, mapLength, innerOffset, length - innerOffset, deviceAddress, keepFd ? fd : -1);
+        return new MappedRegion(name, kind, (byte*)p, mapLength, innerOffset, length - innerOffset, deviceAddress, keep);
     }
 
     private static ulong RoundUp(ulong value, ulong page) => (value + page - 1) & ~(page - 1);
@@ -240,15 +378,18 @@ public sealed unsafe class MappedRegion : IDisposable
     private bool DetachFromSharedMemory() =>
         mmap(_mapBase, (size_t)_mapLength, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED;
 
-    /// <summary>Detaches the region from the shared memory and closes its descriptor; views keep working on private zeroed memory.</summary>
+    /// <summary>
+    /// Detaches the region from the shared memory, closes its descriptor once no call is using it, and removes the
+    /// file it created if asked to (and if the path still names that file); views keep working on private zeroed memory.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         // Should the kernel refuse (it cannot), the shared mapping stays: a view writing after dispose is a smaller harm
         // than a view faulting on an unmapped page.
         DetachedFromSharedMemory = DetachFromSharedMemory();
-        int fd = Interlocked.Exchange(ref _fd, -1);
-        if (fd >= 0) close(fd);
+        if (_removeOnDispose is string path) Posix.UnlinkIfSame(path, _identity);
+        _file?.Dispose();
     }
 
     /// <summary>True once <see cref="Dispose"/> has swapped the shared pages for private ones.</summary>
@@ -257,12 +398,12 @@ public sealed unsafe class MappedRegion : IDisposable
     /// <summary>A region nobody disposed: detached from the shared memory the same way, never unmapped.</summary>
     /// <remarks>
     /// A span over the region does not keep it reachable, so code still using one when the region is collected must
-    /// read zeros rather than fault; the address range is the price (its pages cost nothing until touched).
+    /// read zeros rather than fault; the address range is the price (its pages cost nothing until touched). The
+    /// descriptor closes itself (it is a safe handle); a file created here is left in place.
     /// </remarks>
     ~MappedRegion()
     {
         if (_disposed == 0) DetachFromSharedMemory();
-        if (_fd >= 0) close(_fd);
     }
 
     /// <inheritdoc/>

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -8,6 +9,11 @@ namespace AmpCan.SharedMem;
 /// Passes file descriptors (memfds, eventfds) with a small payload over a connected UNIX socket (SCM_RIGHTS), the way
 /// vhost-user hands guest memory and kick descriptors to a backend.
 /// </summary>
+/// <remarks>
+/// The socket, and the descriptors passed as handles, are referenced for the length of the system call: a socket or
+/// descriptor disposed by another thread gives <see cref="ObjectDisposedException"/>, never a message sent on (or a
+/// descriptor taken from) whatever reused its number.
+/// </remarks>
 public static unsafe class UnixFdChannel
 {
     /// <summary>The most descriptors one message carries.</summary>
@@ -18,10 +24,52 @@ public static unsafe class UnixFdChannel
     private static int CmsgLen(int dataLength) => CMSG_ALIGN(sizeof(cmsghdr)) + dataLength;
 
     /// <summary>Sends <paramref name="payload"/> (at least one byte) and <paramref name="fds"/> in one message.</summary>
+    /// <remarks>The numbers are sent as given: they must stay open until this returns (prefer the overload taking handles).</remarks>
     public static void Send(Socket socket, ReadOnlySpan<byte> payload, ReadOnlySpan<int> fds)
     {
         if (payload.IsEmpty) throw new ArgumentException("a descriptor message needs at least one payload byte", nameof(payload));
         if (fds.Length > MaxDescriptors) throw new ArgumentException($"at most {MaxDescriptors} descriptors per message", nameof(fds));
+        SafeHandle s = socket.SafeHandle;
+        bool added = false;
+        try
+        {
+            s.DangerousAddRef(ref added);
+            SendOn((int)s.DangerousGetHandle(), payload, fds);
+        }
+        finally
+        {
+            if (added) s.DangerousRelease();
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="payload"/> (at least one byte) and the descriptors behind <paramref name="descriptors"/>,
+    /// each kept open until the message has left (a handle already disposed gives <see cref="ObjectDisposedException"/>).
+    /// </summary>
+    public static void Send(Socket socket, ReadOnlySpan<byte> payload, IReadOnlyList<SafeHandle> descriptors)
+    {
+        ArgumentNullException.ThrowIfNull(descriptors);
+        if (descriptors.Count > MaxDescriptors) throw new ArgumentException($"at most {MaxDescriptors} descriptors per message", nameof(descriptors));
+        Span<int> fds = stackalloc int[descriptors.Count];
+        int referenced = 0;
+        try
+        {
+            for (; referenced < descriptors.Count; referenced++)
+            {
+                bool added = false;
+                descriptors[referenced].DangerousAddRef(ref added);
+                fds[referenced] = (int)descriptors[referenced].DangerousGetHandle();
+            }
+            Send(socket, payload, fds);
+        }
+        finally
+        {
+            for (int i = 0; i < referenced; i++) descriptors[i].DangerousRelease();
+        }
+    }
+
+    private static void SendOn(int socketFd, ReadOnlySpan<byte> payload, ReadOnlySpan<int> fds)
+    {
         int controlLen = CMSG_SPACE(sizeof(int) * MaxDescriptors);
         byte* control = stackalloc byte[controlLen];
         new Span<byte>(control, controlLen).Clear();
@@ -44,9 +92,14 @@ public static unsafe class UnixFdChannel
                 fds.CopyTo(new Span<int>(CMSG_DATA(c), fds.Length));
             }
             long n;
-            do n = sendmsg((int)socket.Handle, &msg, MSG_NOSIGNAL);
-            while (n < 0 && errno == EINTR);
-            if (n < 0) throw SharedMemoryException.FromErrno("sendmsg with descriptors", errno);
+            int e;
+            do
+            {
+                n = sendmsg(socketFd, &msg, MSG_NOSIGNAL);
+                e = n < 0 ? errno : 0;
+            }
+            while (n < 0 && e == EINTR);
+            if (n < 0) throw SharedMemoryException.FromErrno("sendmsg with descriptors", e);
             if (n != payload.Length) throw new SharedMemoryException($"sendmsg sent {n} of {payload.Length} bytes");
         }
     }
@@ -56,6 +109,21 @@ public static unsafe class UnixFdChannel
     /// descriptors that came with it (close-on-exec), which the caller then owns.
     /// </summary>
     public static int Receive(Socket socket, Span<byte> payload, out int[] fds)
+    {
+        SafeHandle s = socket.SafeHandle;
+        bool added = false;
+        try
+        {
+            s.DangerousAddRef(ref added);
+            return ReceiveOn((int)s.DangerousGetHandle(), payload, out fds);
+        }
+        finally
+        {
+            if (added) s.DangerousRelease();
+        }
+    }
+
+    private static int ReceiveOn(int socketFd, Span<byte> payload, out int[] fds)
     {
         int controlLen = CMSG_SPACE(sizeof(int) * MaxDescriptors);
         byte* control = stackalloc byte[controlLen];
@@ -70,9 +138,14 @@ public static unsafe class UnixFdChannel
             msg.msg_control = control;
             msg.msg_controllen = controlLen;
             long n;
-            do n = recvmsg((int)socket.Handle, &msg, MSG_CMSG_CLOEXEC);
-            while (n < 0 && errno == EINTR);
-            if (n < 0) throw SharedMemoryException.FromErrno("recvmsg with descriptors", errno);
+            int e;
+            do
+            {
+                n = recvmsg(socketFd, &msg, MSG_CMSG_CLOEXEC);
+                e = n < 0 ? errno : 0;
+            }
+            while (n < 0 && e == EINTR);
+            if (n < 0) throw SharedMemoryException.FromErrno("recvmsg with descriptors", e);
             var list = new List<int>();
             for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != null; c = CMSG_NXTHDR(&msg, c))
             {

@@ -15,8 +15,15 @@ public abstract class Doorbell : IDisposable
     /// <summary>Notifies the peer. <paramref name="notifyId"/> names the queue where the transport carries it (a mailbox value); others ignore it.</summary>
     public abstract void Ring(uint notifyId = 0);
 
-    /// <summary>A descriptor that becomes readable when the peer rang, or -1 when this doorbell cannot be waited on.</summary>
+    /// <summary>A descriptor that becomes readable when the peer rang, or -1 when this doorbell cannot be waited on (or is disposed).</summary>
+    /// <remarks>A snapshot of the number: whoever registers it somewhere must not let the doorbell be disposed meanwhile.</remarks>
     public virtual int WaitFd => -1;
+
+    /// <summary>
+    /// The handle behind <see cref="WaitFd"/>, for whoever uses the descriptor itself (<see cref="Wait"/>, a loop's
+    /// epoll_ctl): taking a reference keeps the number from being reused while it is in use.
+    /// </summary>
+    internal virtual FileDescriptorHandle? WaitDescriptor => null;
 
     /// <summary>Consumes pending notifications without blocking and re-arms the source; true if any was pending.</summary>
     public virtual bool Acknowledge() => false;
@@ -33,10 +40,11 @@ public abstract class Doorbell : IDisposable
     public abstract string Description { get; }
 
     /// <summary>Blocks until the peer rings or <paramref name="timeout"/> passes; consumes the notification.</summary>
+    /// <remarks>Throws <see cref="ObjectDisposedException"/> once the doorbell is disposed.</remarks>
     public unsafe bool Wait(TimeSpan timeout)
     {
-        int fd = WaitFd;
-        if (fd < 0) throw new NotSupportedException($"doorbell {Description} cannot be waited on; poll the ring instead");
+        FileDescriptorHandle? handle = WaitDescriptor;
+        if (handle is null && WaitFd < 0) throw new NotSupportedException($"doorbell {Description} cannot be waited on; poll the ring instead");
         long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         while (true)
         {
@@ -44,10 +52,20 @@ public abstract class Doorbell : IDisposable
             long left = deadline - Environment.TickCount64;
             if (left <= 0) return false;
             pollfd p = default;
-            p.fd = fd;
+            // A doorbell of another assembly only has the number; ours keep the descriptor open while polling it.
+            p.fd = handle?.Enter(Description) ?? WaitFd;
             p.events = POLLIN;
-            int rc = poll(&p, 1, (int)Math.Min(left, int.MaxValue));
-            if (rc < 0 && errno != EINTR) throw SharedMemoryException.FromErrno($"poll on {Description}", errno);
+            int rc, e;
+            try
+            {
+                rc = poll(&p, 1, (int)Math.Min(left, int.MaxValue));
+                e = errno;
+            }
+            finally
+            {
+                handle?.Exit();
+            }
+            if (rc < 0 && e != EINTR) throw SharedMemoryException.FromErrno($"poll on {Description}", e);
         }
     }
 

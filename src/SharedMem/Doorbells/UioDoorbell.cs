@@ -28,29 +28,40 @@ public sealed record MailboxRegister(IoRegion Registers, ulong Offset, uint Valu
 /// </summary>
 public sealed unsafe class UioDoorbell : Doorbell
 {
-    private int _fd;
+    private readonly FileDescriptorHandle _device;
     private readonly MailboxRegister? _outgoing;
-    private readonly string _path;
+    private readonly string _description;
 
     /// <summary>Opens <paramref name="uioDevicePath"/> and enables its interrupt.</summary>
     public UioDoorbell(string uioDevicePath, MailboxRegister? outgoing)
     {
-        _path = uioDevicePath;
+        _description = $"uio({uioDevicePath})";
         _outgoing = outgoing;
-        _fd = Posix.Open(uioDevicePath, O_RDWR | O_NONBLOCK);
-        Rearm();
+        _device = new FileDescriptorHandle(Posix.Open(uioDevicePath, O_RDWR | O_NONBLOCK));
+        try
+        {
+            Rearm();
+        }
+        catch
+        {
+            _device.Dispose();
+            throw;
+        }
     }
 
     /// <inheritdoc/>
-    public override int WaitFd => _fd;
+    public override int WaitFd => _device.NumberOrInvalid;
+
+    internal override FileDescriptorHandle WaitDescriptor => _device;
 
     /// <inheritdoc/>
-    public override string Description => $"uio({_path})";
+    public override string Description => _description;
 
     /// <inheritdoc/>
     public override void Ring(uint notifyId = 0)
     {
         if (_outgoing is null) throw new InvalidOperationException($"{Description} has no mailbox register to kick the remote with");
+        ObjectDisposedException.ThrowIf(_device.IsDisposed, this);
         _outgoing.Ring(notifyId);
     }
 
@@ -58,20 +69,41 @@ public sealed unsafe class UioDoorbell : Doorbell
     public override bool Acknowledge()
     {
         uint count;
-        long n = Posix.Read(_fd, &count, 4);
-        if (n == -EAGAIN) return false;
-        if (n != 4) throw SharedMemoryException.FromErrno($"read from {Description}", n < 0 ? (int)-n : EIO);
-        Rearm();
-        return true;
+        int fd = _device.Enter(_description);
+        try
+        {
+            long n = Posix.Read(fd, &count, 4);
+            if (n == -EAGAIN) return false;
+            if (n != 4) throw SharedMemoryException.FromErrno($"read from {Description}", n < 0 ? (int)-n : EIO);
+            Rearm(fd);
+            return true;
+        }
+        finally
+        {
+            _device.Exit();
+        }
     }
 
     private void Rearm()
     {
+        int fd = _device.Enter(_description);
+        try
+        {
+            Rearm(fd);
+        }
+        finally
+        {
+            _device.Exit();
+        }
+    }
+
+    private void Rearm(int fd)
+    {
         int one = 1;
-        long n = Posix.Write(_fd, &one, 4);
+        long n = Posix.Write(fd, &one, 4);
         if (n != 4) throw SharedMemoryException.FromErrno($"re-enabling the interrupt of {Description}", n < 0 ? (int)-n : EIO);
     }
 
     /// <inheritdoc/>
-    protected override void Dispose(bool disposing) => Posix.Close(Interlocked.Exchange(ref _fd, -1));
+    protected override void Dispose(bool disposing) => _device.Dispose();
 }
