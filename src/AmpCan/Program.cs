@@ -17,7 +17,8 @@ public static class Program
             return BuildCommandLine().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is BoardException or SharedMem.SharedMemoryException or TimeoutException or ConfigurationValueException
-                                   or Remoteproc.ResourceTableException or Rpmsg.RpmsgException or BenchmarkFailedException)
+                                   or Remoteproc.ResourceTableException or Rpmsg.RpmsgException or BenchmarkFailedException
+                                   or SharedMem.InstanceLockedException)
         {
             Console.Error.WriteLine($"ampcan: {e.Message}");
             return 1;

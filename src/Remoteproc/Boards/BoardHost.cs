@@ -98,6 +98,9 @@ public sealed class BoardHost : IDisposable
             throw new BoardException($"board '{Board.Name}': an external remote cannot reach memfd shared memory (only a process of ours can be handed it, so nobody " +
                 "would ever write the resource table); use a board with file, devmem or uio shared memory, or --remote simulated / simulated-process");
         bool remoteCreatesFile = m.Kind == SharedMemoryKind.File && remote != RemoteKind.Simulated;
+        // One host per board (and, for an in-process simulated remote, one remote): refused at once, naming the holder.
+        if (BoardInstanceLock.Acquire(Board, BoardInstanceLock.Role.Host) is InstanceLock hostLock) Own(hostLock);
+        if (remote == RemoteKind.Simulated && BoardInstanceLock.Acquire(Board, BoardInstanceLock.Role.Remote) is InstanceLock remoteLock) Own(remoteLock);
 
         if (remote == RemoteKind.SimulatedProcess && !(m.Kind == SharedMemoryKind.Memfd && Board.Doorbell.Kind is DoorbellKind.EventFd or DoorbellKind.Polling))
         {
@@ -109,11 +112,13 @@ public sealed class BoardHost : IDisposable
         SharedMemory = Own(m.Kind switch
         {
             SharedMemoryKind.Memfd => MappedRegion.CreateMemfd($"ampcan-{Board.Name}", m.Size, m.DeviceAddress),
-            SharedMemoryKind.File => remoteCreatesFile ? WaitForFile(m, timeout, cancellation) : MappedRegion.MapFile(m.Path!, m.Size, m.DeviceAddress, create: true),
+            SharedMemoryKind.File => remoteCreatesFile ? WaitForFile(m, timeout, cancellation)
+                : MappedRegion.MapFile(m.Path!, m.Size, BoardInstanceLock.CreateFileOptions(m), m.DeviceAddress),
             SharedMemoryKind.DevMem => MappedRegion.MapPhysical(m.PhysicalAddress, m.Size, m.DeviceAddress),
             _ => MappedRegion.MapUio(m.UioDevice, m.UioMap, m.DeviceAddress),
         });
         _logger.LogInformation("board {Board}: shared memory {Region}", Board.Name, SharedMemory);
+        if (SharedMemory.ExposureWarning is string exposed) _logger.LogWarning("board {Board}: {Exposure}", Board.Name, exposed);
 
         Doorbell bell;
         Doorbell? remoteBell = null;
@@ -218,7 +223,7 @@ public sealed class BoardHost : IDisposable
     private MappedRegion WaitForFile(SharedMemorySpec m, TimeSpan timeout, CancellationToken cancellation) =>
         StartupWait.For<MappedRegion>(Board.Name, $"the remote to create {m.Path}", timeout, _logger, cancellation, () =>
         {
-            try { return (MappedRegion.MapFile(m.Path!, m.Size, m.DeviceAddress), null); }
+            try { return (MappedRegion.MapFile(m.Path!, m.Size, BoardInstanceLock.OpenFileOptions(m), m.DeviceAddress), null); }
             catch (SharedMemoryException e) { return (null, e.Message); }
         });
 

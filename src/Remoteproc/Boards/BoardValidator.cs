@@ -32,6 +32,9 @@ internal static class BoardValidator
             Fail("sharedMemory.physicalAddress", $"the window {Range(m.PhysicalAddress, m.Size)} wraps past the end of the physical address space");
         if (m.UioDevice < 0) Fail("sharedMemory.uioDevice", $"{m.UioDevice} must not be negative");
         if (m.UioMap is < 0 or >= SharedMemorySpec.UioMaps) Fail("sharedMemory.uioMap", $"{m.UioMap} must be 0 to {SharedMemorySpec.UioMaps - 1}");
+        if (m.ParsedFileMode is null) Fail("sharedMemory.fileMode", $"'{m.FileMode}' is not an octal permission of at most 0777 (e.g. \"0600\")");
+        if (m.FileOwner < 0) Fail("sharedMemory.fileOwner", $"{m.FileOwner} is not a user id");
+        if (m.FileGroup < 0) Fail("sharedMemory.fileGroup", $"{m.FileGroup} is not a group id");
 
         ResourceTableSpec t = b.ResourceTable;
         if (t.Size < ResourceTableLayout.HeaderSize)

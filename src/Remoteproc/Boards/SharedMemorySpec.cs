@@ -40,4 +40,20 @@ public sealed record SharedMemorySpec
     public int UioDevice { get; init; }
     /// <summary>UIO map index, below <see cref="UioMaps"/> (uio kind).</summary>
     public int UioMap { get; init; }
+    /// <summary>Permissions of a file AmpCan creates (file kind), octal as chmod takes them; default "0600": only its owner.</summary>
+    public string FileMode { get; init; } = "0600";
+    /// <summary>User id a created file is given (file kind, needs the privilege to chown); default: ours.</summary>
+    public int? FileOwner { get; init; }
+    /// <summary>Group id a created file is given (file kind); default: ours.</summary>
+    public int? FileGroup { get; init; }
+    /// <summary>
+    /// Map a file that belongs to neither this user nor root (file kind). Off by default: its owner could truncate or
+    /// rewrite the memory under us; say so only when that user is the remote.
+    /// </summary>
+    public bool AllowForeignOwner { get; init; }
+
+    /// <summary>The permissions <see cref="FileMode"/> names; null when it is not an octal mode of at most 0777.</summary>
+    public UnixFileMode? ParsedFileMode =>
+        FileMode.Length is >= 1 and <= 4 && FileMode.All(c => c is >= '0' and <= '7') && Convert.ToInt32(FileMode, 8) is int m and <= 0x1FF
+            ? (UnixFileMode)m : null;
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
@@ -71,7 +72,8 @@ public sealed class SimulatedRemoteProcess : IDisposable
             if (!accept.Wait(timeout)) throw new TimeoutException($"remote-sim (pid {p.Id}) did not connect within {timeout}: {output}");
             Socket s = accept.Result;
             File.Delete(sockPath!);
-            int[] fds = remoteBell is null ? [memfd!.FileDescriptor] : [memfd!.FileDescriptor, remoteBell.RingFd, remoteBell.WaitFd];
+            // Handles, not numbers: none of them can be closed and its number reused while it is being sent.
+            SafeHandle[] fds = remoteBell is null ? [memfd!.FileHandle!] : [memfd!.FileHandle!, remoteBell.RingFdHandle, remoteBell.WaitFdHandle];
             UnixFdChannel.Send(s, Encoding.ASCII.GetBytes(HandoffMagic), fds);
             s.ReceiveTimeout = (int)timeout.TotalMilliseconds;
             byte[] ready = new byte[1];
@@ -129,7 +131,8 @@ public sealed class SimulatedRemoteProcess : IDisposable
                 int n = UnixFdChannel.Receive(handoff, buf, out int[] fds);
                 if (Encoding.ASCII.GetString(buf, 0, n) != HandoffMagic || fds.Length is not (1 or 3))
                     throw new InvalidDataException($"remote-sim: unexpected hand-off ({n} bytes, {fds.Length} descriptors)");
-                MappedRegion region = MappedRegion.MapMemfd(fds[0], board.SharedMemory.Size, board.SharedMemory.DeviceAddress, "handed-over memfd");
+                // AmpCan's host seals its memfd; an unsealed one could be shrunk under us (SIGBUS), so it is refused.
+                MappedRegion region = MappedRegion.MapMemfd(fds[0], board.SharedMemory.Size, board.SharedMemory.DeviceAddress, "handed-over memfd", requireShrinkSealed: true);
                 owned.Add(region);
                 Doorbell bell = fds.Length == 3 ? new EventFdDoorbell(fds[1], fds[2]) : new PollingDoorbell();
                 owned.Add(bell);
@@ -142,9 +145,13 @@ public sealed class SimulatedRemoteProcess : IDisposable
             {
                 if (board.SharedMemory.Kind != SharedMemoryKind.File)
                     throw new BoardException($"board '{board.Name}': without a hand-off socket remote-sim needs file shared memory");
-                MappedRegion region = MappedRegion.MapFile(board.SharedMemory.Path!, board.SharedMemory.Size, board.SharedMemory.DeviceAddress, create: true);
+                // One remote per board: a second would zero the live file and take the socket over. Holding the lock,
+                // whatever is left at the path is stale: it is replaced by a file of ours (0600 unless the board says
+                // otherwise), removed again when we stop, as is the socket.
+                owned.Add(BoardInstanceLock.Acquire(board, BoardInstanceLock.Role.Remote)!);
+                MappedRegion region = MappedRegion.MapFile(board.SharedMemory.Path!, board.SharedMemory.Size, BoardInstanceLock.CreateFileOptions(board.SharedMemory), board.SharedMemory.DeviceAddress);
                 owned.Add(region);
-                region.Io.Clear(0, region.Size);
+                if (region.ExposureWarning is string exposed) log.LogWarning("remote-sim: {Exposure}", exposed);
                 region.Io.Write(firmware.TableOffset, firmware.ResourceTable(region.DeviceAddress));
                 Doorbell bell = board.Doorbell.Kind switch
                 {

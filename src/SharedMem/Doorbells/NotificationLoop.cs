@@ -3,7 +3,6 @@ using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Win32.SafeHandles;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -47,8 +46,8 @@ public sealed unsafe class NotificationLoop : IDisposable
     private const int SpinsPerCheck = 64;      // passes between clock reads while idle
     private const int ChecksPerYield = 16;     // clock reads between giving the CPU to any runnable thread
     private readonly ILogger _logger;
-    private readonly SafeFileHandle _epoll;
-    private readonly SafeFileHandle _wake;
+    private readonly FileDescriptorHandle _epoll;
+    private readonly FileDescriptorHandle _wake;
     private readonly long _maxSpinTicks;
     private long _spinTicks;
     private readonly SpinAllowance _allowance;
@@ -74,9 +73,9 @@ public sealed unsafe class NotificationLoop : IDisposable
         _maxSpinTicks = _spinTicks = (long)((spinBudget ?? TimeSpan.FromMicroseconds(50)).TotalSeconds * Stopwatch.Frequency);
         _allowance = allowance ?? SpinAllowance.Host;
         _logger = logger ?? NullLogger.Instance;
-        _epoll = new SafeFileHandle(Posix.Check(epoll_create1(EPOLL_CLOEXEC), "epoll_create1"), ownsHandle: true);
-        _wake = new SafeFileHandle(EventFdDoorbell.CreateEventFd(), ownsHandle: true);
-        Register((int)_wake.DangerousGetHandle(), WakeToken, edgeTriggered: true);
+        _epoll = new FileDescriptorHandle(Posix.Check(epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
+        _wake = new FileDescriptorHandle(EventFdDoorbell.CreateEventFd());
+        Register(_wake, WakeToken, edgeTriggered: true);
     }
 
     /// <summary>Name of the loop's thread.</summary>
@@ -111,9 +110,12 @@ public sealed unsafe class NotificationLoop : IDisposable
     {
         lock (_gate)
         {
-            if (incoming is not null && incoming.WaitFd >= 0 && Array.IndexOf(_doorbells, incoming) < 0)
+            // A doorbell from another assembly has only its number: it keeps its descriptor open while registered.
+            FileDescriptorHandle? wait = incoming is null ? null
+                : incoming.WaitDescriptor ?? (incoming.WaitFd >= 0 ? new FileDescriptorHandle(incoming.WaitFd, ownsDescriptor: false) : null);
+            if (incoming is not null && wait is not null && Array.IndexOf(_doorbells, incoming) < 0)
             {
-                Register(incoming.WaitFd, (ulong)_doorbells.Length, incoming.EdgeTriggered);
+                Register(wait, (ulong)_doorbells.Length, incoming.EdgeTriggered);
                 _doorbells = [.. _doorbells, incoming];
             }
             _handlers = [.. _handlers, handler];
@@ -128,25 +130,20 @@ public sealed unsafe class NotificationLoop : IDisposable
         lock (_gate) _handlers = _handlers.Where(h => h != handler).ToArray();
     }
 
-    private void Register(int fd, ulong token, bool edgeTriggered)
+    // Both descriptors are held for the call: neither number can be closed and reused under it.
+    private void Register(FileDescriptorHandle watched, ulong token, bool edgeTriggered)
     {
         epoll_event ev = default;
         ev.events = edgeTriggered ? EPOLLIN | EPOLLET : EPOLLIN;
         ev.data.u64 = token;
-        bool added = false;
+        int epoll = _epoll.Enter($"loop {Name}");
         try
         {
-            _epoll.DangerousAddRef(ref added);
-            Posix.Check(epoll_ctl((int)_epoll.DangerousGetHandle(), EPOLL_CTL_ADD, fd, &ev), $"epoll_ctl add fd {fd}");
+            int fd = watched.Enter("doorbell");
+            try { Posix.Check(epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev), $"epoll_ctl add fd {fd} to loop {Name}"); }
+            finally { watched.Exit(); }
         }
-        catch (ObjectDisposedException)
-        {
-            throw new ObjectDisposedException(Name, $"loop {Name} is disposed");
-        }
-        finally
-        {
-            if (added) _epoll.DangerousRelease();
-        }
+        finally { _epoll.Exit(); }
     }
 
     /// <summary>Runs the loop on a dedicated thread, pinned to <paramref name="cpu"/> when it is not negative.</summary>
@@ -166,21 +163,15 @@ public sealed unsafe class NotificationLoop : IDisposable
     public void Wake()
     {
         // The reference keeps the descriptor from being closed (and its number reused by another open) during the write.
-        bool added = false;
+        int fd;
+        try { fd = _wake.Enter($"loop {Name}"); }
+        catch (ObjectDisposedException) { return; } // waking a loop that is gone has nothing left to wake
         try
         {
-            _wake.DangerousAddRef(ref added);
             ulong one = 1;
-            Posix.Write((int)_wake.DangerousGetHandle(), &one, 8);
+            Posix.Write(fd, &one, 8);
         }
-        catch (ObjectDisposedException)
-        {
-            // Waking a loop that is gone has nothing left to wake.
-        }
-        finally
-        {
-            if (added) _wake.DangerousRelease();
-        }
+        finally { _wake.Exit(); }
     }
 
     /// <summary>Stops the loop and waits until it has left <see cref="Run"/> (unless called from the loop itself).</summary>
@@ -188,7 +179,7 @@ public sealed unsafe class NotificationLoop : IDisposable
     {
         _stopping = true;
         Wake();
-        if (Volatile.Read(ref _runner) != Thread.CurrentThread && !_wake.IsClosed) _exited.Wait();
+        if (Volatile.Read(ref _runner) != Thread.CurrentThread && !_wake.IsDisposed) _exited.Wait();
     }
 
     /// <summary>Runs the loop on the calling thread until <see cref="Stop"/>; a failure of the loop itself is reported, not thrown.</summary>
@@ -197,11 +188,12 @@ public sealed unsafe class NotificationLoop : IDisposable
         if (Interlocked.CompareExchange(ref _runner, Thread.CurrentThread, null) is not null)
             throw new InvalidOperationException($"loop {Name} is already running");
         _exited.Reset();
-        bool added = false;
+        bool entered = false;
         try
         {
-            _epoll.DangerousAddRef(ref added);
-            RunLoop((int)_epoll.DangerousGetHandle());
+            int epoll = _epoll.Enter($"loop {Name}");
+            entered = true;
+            RunLoop(epoll);
         }
         catch (Exception e)
         {
@@ -210,7 +202,7 @@ public sealed unsafe class NotificationLoop : IDisposable
         }
         finally
         {
-            if (added) _epoll.DangerousRelease();
+            if (entered) _epoll.Exit();
             Volatile.Write(ref _runner, null);
             _exited.Set();
         }
@@ -371,8 +363,17 @@ public sealed unsafe class NotificationLoop : IDisposable
                 // A doorbell that fails (the peer closed its socket, say) would fire forever: stop watching it.
                 if (e is DoorbellClosedException) _logger.LogInformation("loop {Loop}: {Reason}; no longer watched", Name, e.Message);
                 else _logger.LogError("loop {Loop}: doorbell {Doorbell} failed and is no longer watched: {Reason}", Name, bell, e.Message);
-                epoll_event none = default;
-                epoll_ctl(epollFd, EPOLL_CTL_DEL, bell.WaitFd, &none);
+                if (bell.WaitDescriptor is FileDescriptorHandle wait)
+                {
+                    try
+                    {
+                        int fd = wait.Enter("doorbell");
+                        epoll_event none = default;
+                        try { epoll_ctl(epollFd, EPOLL_CTL_DEL, fd, &none); }
+                        finally { wait.Exit(); }
+                    }
+                    catch (ObjectDisposedException) { } // closed: the kernel already dropped it from the set
+                }
                 lock (_gate) _doorbells[token] = null;
                 try { DoorbellFailed?.Invoke(bell, e); }
                 catch (Exception inner) { _logger.LogError(inner, "loop {Loop}: doorbell fault callback failed", Name); }
