@@ -268,10 +268,13 @@ public abstract class RpmsgBus : IDisposable
         WakeLoop();
     }
 
-    internal void RemoveTxWaiter()
+    internal void RemoveTxWaiter() => _tx.RemoveWaiter();
+
+    internal void OnLastTxWaiterLeft()
     {
-        _tx.RemoveWaiter();
-        _handler?.DisarmTxIfUnused();
+        if (_state != RpmsgDeviceState.Ready) return;
+        try { _handler?.DisarmTxIfUnused(); }
+        catch (Exception e) when (e is Vring.VirtqueueException or IOException) { Fail(e); }
     }
 
     // Turns transmit-complete notifications on now (the loop may be about to park without them) and says whether a

@@ -39,8 +39,11 @@ internal sealed class RpmsgTransmitter
     /// <summary>A non-blocking sender registers (see <see cref="RpmsgTxWaiter"/>).</summary>
     public void AddWaiter() => Interlocked.Increment(ref _waiters);
 
-    /// <summary>It leaves.</summary>
-    public void RemoveWaiter() => Interlocked.Decrement(ref _waiters);
+    /// <summary>It leaves; the last one turns transmit-complete notifications off.</summary>
+    public void RemoveWaiter()
+    {
+        if (Interlocked.Decrement(ref _waiters) == 0) _bus.OnLastTxWaiterLeft();
+    }
 
     /// <summary>Posted messages not sent yet.</summary>
     public int PostedCount => Volatile.Read(ref _postedCount);
@@ -242,7 +245,8 @@ internal sealed class RpmsgTransmitter
         }
         finally
         {
-            Interlocked.Decrement(ref _waiters);
+            // The last waiting sender leaving turns transmit-complete interrupts off again (rpmsg_downref_sleepers).
+            if (Interlocked.Decrement(ref _waiters) == 0) _bus.OnLastTxWaiterLeft();
         }
     }
 

@@ -22,7 +22,7 @@ internal sealed class RpmsgLink : IDisposable
     public readonly EventFdDoorbell HostBell, RemoteBell;
 
     public RpmsgLink(uint features = 1u << VirtioRpmsg.FeatureNameService, RpmsgHostOptions? hostOptions = null, bool startRemote = true,
-        NotificationMode mode = NotificationMode.Adaptive, TimeSpan? sendTimeout = null)
+        NotificationMode mode = NotificationMode.Adaptive, TimeSpan? sendTimeout = null, Microsoft.Extensions.Logging.ILogger? hostLogger = null)
     {
         Memory = new MemoryMap(Shm.Io);
         byte[] table = new ResourceTableBuilder()
@@ -33,7 +33,7 @@ internal sealed class RpmsgLink : IDisposable
         hostOptions = (hostOptions ?? new RpmsgHostOptions()).ForRings(256, 256);
         hostOptions = hostOptions with { SendTimeout = sendTimeout ?? hostOptions.SendTimeout };
         (HostBell, RemoteBell) = EventFdDoorbell.CreatePair();
-        Host = RpmsgVdev.CreateHost("host", Vdev, Memory, Shm.Io.Slice(0x10000, hostOptions.PoolSize), HostBell, hostOptions);
+        Host = RpmsgVdev.CreateHost("host", Vdev, Memory, Shm.Io.Slice(0x10000, hostOptions.PoolSize), HostBell, hostOptions, hostLogger);
         Remote = RpmsgVdev.CreateRemote("remote", Vdev, Memory, RemoteBell, new RpmsgRemoteOptions { SendTimeout = sendTimeout });
         HostLoop = new NotificationLoop("host", mode, TimeSpan.FromMicroseconds(20));
         RemoteLoop = new NotificationLoop("remote", mode, TimeSpan.FromMicroseconds(20));
