@@ -177,4 +177,38 @@ public class HostileRemoteTests
             }
         }
     }
+
+    [Test]
+    public void ARemoteThatLeftMakesASendFailWithATypedErrorAndOneInfoLine()
+    {
+        // The remote's doorbell is a UNIX socket, as in OpenAMP's Linux port; it closes it (exits) under a live host.
+        string path = Path.Combine(Path.GetTempPath(), $"ampcan-left-{Guid.NewGuid():N}.sock");
+        Task<UnixSocketDoorbell> accept = Task.Run(() => UnixSocketDoorbell.Accept(path, TimeSpan.FromSeconds(20)));
+        using UnixSocketDoorbell hostBell = UnixSocketDoorbell.Connect(path, TimeSpan.FromSeconds(20));
+        UnixSocketDoorbell remoteBell = accept.Result;
+        using var shm = MappedRegion.CreateMemfd("left", 0x80000, RpmsgLink.Base);
+        var memory = new MemoryMap(shm.Io);
+        shm.Io.Write(0, new ResourceTableBuilder().Vdev(VirtioRpmsg.DeviceId, 0, 1, [new VringSpec((uint)RpmsgLink.Base + 0x4000, 0x1000, 256, 1), new VringSpec((uint)RpmsgLink.Base + 0x8000, 0x1000, 256, 2)]).Build());
+        VdevResource vdev = ResourceTable.Parse(shm.Io.Slice(0, 0x1000)).Vdevs[0];
+        var logs = new CapturingLoggerFactory();
+        using var loop = new NotificationLoop("left", NotificationMode.Doorbell);
+        var opts = new RpmsgHostOptions().ForRings(256, 256);
+        using VirtioRpmsgHost host = RpmsgVdev.CreateHost("host", vdev, memory, shm.Io.Slice(0x10000, opts.PoolSize), hostBell, opts, logs.CreateLogger("host"));
+        var left = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        int failures = 0;
+        host.PeerLeft += e => left.TrySetResult(e);
+        host.DeviceFailed += _ => Interlocked.Increment(ref failures);
+        loop.Start();
+        host.Start(loop);
+        using RpmsgEndpoint ep = host.CreateEndpoint("src", null, destination: 0x400);
+        remoteBell.Dispose();
+        // Whichever comes first (the loop seeing the socket close, or a kick failing with EPIPE), the send fails typed.
+        var e = Assert.Throws<RpmsgException>(() => { for (int i = 0; i < 300; i++) ep.Send("anyone?"u8); })!;
+        Assert.That(e.Error, Is.EqualTo(RpmsgError.DeviceFailed));
+        Assert.That(RpmsgLink.Await(left.Task, "the peer to be seen leaving"), Is.TypeOf<RpmsgPeerLeftException>());
+        Assert.That(failures, Is.Zero, "a peer leaving is not a device failure");
+        Assert.That(logs.AtLeast(LogLevel.Warning), Is.Empty, "an ordinary event: no warning, no error, no stack trace");
+        Assert.That(logs.Lines.Count(l => l.Text.Contains("the peer left")), Is.EqualTo(1));
+        File.Delete(path);
+    }
 }
