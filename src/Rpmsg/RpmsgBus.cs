@@ -380,7 +380,9 @@ public abstract class RpmsgBus : IDisposable
     {
         RpmsgDeviceHandler? h = Volatile.Read(ref _handler);
         NotificationLoop? loop = Volatile.Read(ref _loop);
-        if (h is null || loop is null || loop.Mode == NotificationMode.Doorbell || ReplyPollBudget <= TimeSpan.Zero || loop.IsCurrentThread || h.IsReceiveOwner)
+        // Only an adaptive loop yields its spin to a poller: a doorbell loop spends no CPU on waiting, a polling one
+        // already spins, and a second spinner would take the core the peer or the application needs.
+        if (h is null || loop is null || loop.Mode != NotificationMode.Adaptive || ReplyPollBudget <= TimeSpan.Zero || loop.IsCurrentThread || h.IsReceiveOwner)
             return queue.HasMessages;
         return h.PollUntil(queue, ReplyPollBudget);
     }

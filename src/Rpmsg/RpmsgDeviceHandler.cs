@@ -124,7 +124,7 @@ internal sealed class RpmsgDeviceHandler(RpmsgBus bus, Func<bool> processRx, IVi
         long end = Stopwatch.GetTimestamp() + (long)(budget.TotalSeconds * Stopwatch.Frequency);
         Interlocked.Increment(ref _pollers);
         allowance.EnterPoller();
-        bool disarmed = false;
+        bool disarmed = false; // notifications are off from this poller's first pass until the last poller leaves
         try
         {
             int spins = 0;
@@ -155,13 +155,15 @@ internal sealed class RpmsgDeviceHandler(RpmsgBus bus, Func<bool> processRx, IVi
         finally
         {
             allowance.ExitPoller();
-            if (Interlocked.Decrement(ref _pollers) == 0 && disarmed) Rearm();
+            // Whichever poller disarmed, the last one out re-arms: the loop may have parked without arming meanwhile.
+            if (Interlocked.Decrement(ref _pollers) == 0) Rearm();
         }
         return queue.HasMessages;
     }
 
     // The last poller leaves: the loop may be parked without receive notifications (it skipped them while the queue
-    // was polled), so arm them here, and take whatever arrived meanwhile, or the loop would sleep through it.
+    // was polled), so arm them here, and take whatever arrived meanwhile, or the loop would sleep through it. Armed,
+    // the next message wakes the loop; waking it now would only cost this thread a system call and the loop a pass.
     private void Rearm()
     {
         var spin = new SpinWait();
@@ -178,7 +180,6 @@ internal sealed class RpmsgDeviceHandler(RpmsgBus bus, Func<bool> processRx, IVi
                     bus.Fail(e);
                 }
                 finally { ReleaseRx(); }
-                bus.WakeLoop();
                 return;
             }
             spin.SpinOnce(sleep1Threshold: -1); // the loop holds the queue for one pass
