@@ -253,7 +253,7 @@ public abstract class RpmsgBus : IDisposable
     internal void ReportUnsendablePost(uint destination, int length, string why)
     {
         if (_dropLog.ShouldLog(out long s))
-            Logger.LogWarning("{Device}: a posted message of {Length} bytes to 0x{Destination:x} was dropped: {Reason} ({Suppressed} similar not logged)", Name, length, destination, why, s);
+            Logger.LogWarning("{Device}: a posted message of {Length} bytes to 0x{Destination:x} was dropped: {Reason}{Suppressed}", Name, length, destination, why, RateLimitedLog.Note(s));
     }
 
     /// <summary>Senders waiting for a transmit buffer, plus one while posted messages wait.</summary>
@@ -430,7 +430,7 @@ public abstract class RpmsgBus : IDisposable
             result = DeliveryResult.Delivered;
             Interlocked.Increment(ref Statistics.CallbackFailures);
             if (_callbackLog.ShouldLog(out long s))
-                Logger.LogError(e, "{Device}: receive callback of {Endpoint} threw; message dropped ({Suppressed} similar not logged)", Name, ep, s);
+                Logger.LogError(e, "{Device}: receive callback of {Endpoint} threw; message dropped{Suppressed}", Name, ep, RateLimitedLog.Note(s));
         }
         bool held = _held.EndDelivery();
         switch (result)
@@ -468,7 +468,7 @@ public abstract class RpmsgBus : IDisposable
     {
         if (!_dropLog.ShouldLog(out long suppressed)) return;
 #pragma warning disable CA2254 // the template is one of a few constants
-        Logger.LogWarning($"{{Device}}: dropped: {message} ({{Suppressed}} similar not logged)", Name, a, b, suppressed);
+        Logger.LogWarning($"{{Device}}: dropped: {message}{{Suppressed}}", Name, a, b, RateLimitedLog.Note(suppressed));
 #pragma warning restore CA2254
     }
 

@@ -44,8 +44,8 @@ internal sealed class RpmsgNameService
         {
             Interlocked.Increment(ref stats.NameServiceMalformed);
             if (_faultLog.ShouldLog(out long s))
-                _logger.LogWarning("{Device}: name service: malformed message from 0x{Source:x} ({Length} bytes): {Fault} ({Suppressed} similar not logged)",
-                    _bus.Name, m.Source, m.Payload.Length, fault, s);
+                _logger.LogWarning("{Device}: name service: malformed message from 0x{Source:x} ({Length} bytes): {Fault}{Suppressed}",
+                    _bus.Name, m.Source, m.Payload.Length, fault, RateLimitedLog.Note(s));
             return;
         }
         if (ns.Flags == NameServiceFlags.Destroy) Withdraw(ns, m.Source);
@@ -60,18 +60,18 @@ internal sealed class RpmsgNameService
             case ChannelAddResult.Duplicate:
                 Interlocked.Increment(ref stats.NameServiceDuplicates);
                 if (_faultLog.ShouldLog(out long s1))
-                    _logger.LogWarning("{Device}: name service: channel '{Name}' at 0x{Address:x} already exists (from 0x{Source:x}; {Suppressed} similar not logged)",
-                        _bus.Name, PeerText.Escape(ns.Name), ns.Address, source, s1);
+                    _logger.LogWarning("{Device}: name service: channel '{Name}' at 0x{Address:x} already exists (from 0x{Source:x}){Suppressed}",
+                        _bus.Name, PeerText.Escape(ns.Name), ns.Address, source, RateLimitedLog.Note(s1));
                 return;
             case ChannelAddResult.TooMany:
                 Interlocked.Increment(ref stats.NameServiceMalformed);
                 if (_faultLog.ShouldLog(out long s2))
-                    _logger.LogWarning("{Device}: name service: channel '{Name}' at 0x{Address:x} refused: {Limit} channels already exist ({Suppressed} similar not logged)",
-                        _bus.Name, PeerText.Escape(ns.Name), ns.Address, RpmsgBus.MaxChannels, s2);
+                    _logger.LogWarning("{Device}: name service: channel '{Name}' at 0x{Address:x} refused: {Limit} channels already exist{Suppressed}",
+                        _bus.Name, PeerText.Escape(ns.Name), ns.Address, RpmsgBus.MaxChannels, RateLimitedLog.Note(s2));
                 return;
         }
         if (_channelLog.ShouldLog(out long s))
-            _logger.LogInformation("{Device}: channel '{Name}' announced at 0x{Address:x} ({Suppressed} announcements not logged)", _bus.Name, PeerText.Escape(ns.Name), ns.Address, s);
+            _logger.LogInformation("{Device}: channel '{Name}' announced at 0x{Address:x}{Suppressed}", _bus.Name, PeerText.Escape(ns.Name), ns.Address, RateLimitedLog.Note(s));
         _bus.OnChannelCreated(ch!, driver);
     }
 
@@ -82,12 +82,12 @@ internal sealed class RpmsgNameService
         {
             Interlocked.Increment(ref _bus.Statistics.NameServiceUnknownDestroy);
             if (_faultLog.ShouldLog(out long s1))
-                _logger.LogWarning("{Device}: name service: destroy of unknown channel '{Name}' at 0x{Address:x} from 0x{Source:x} ({Suppressed} similar not logged)",
-                    _bus.Name, PeerText.Escape(ns.Name), ns.Address, source, s1);
+                _logger.LogWarning("{Device}: name service: destroy of unknown channel '{Name}' at 0x{Address:x} from 0x{Source:x}{Suppressed}",
+                    _bus.Name, PeerText.Escape(ns.Name), ns.Address, source, RateLimitedLog.Note(s1));
             return;
         }
         if (_channelLog.ShouldLog(out long s))
-            _logger.LogInformation("{Device}: channel '{Name}' at 0x{Address:x} withdrawn ({Suppressed} announcements not logged)", _bus.Name, PeerText.Escape(ns.Name), ns.Address, s);
+            _logger.LogInformation("{Device}: channel '{Name}' at 0x{Address:x} withdrawn{Suppressed}", _bus.Name, PeerText.Escape(ns.Name), ns.Address, RateLimitedLog.Note(s));
         _bus.OnChannelRemoved(ch);
     }
 

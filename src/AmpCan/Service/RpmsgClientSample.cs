@@ -48,7 +48,7 @@ public sealed class RpmsgClientSample(RpmsgBus bus, ILogger logger)
     {
         int n = Interlocked.Increment(ref _received);
         if (_log.ShouldLog(out long suppressed))
-            logger.LogInformation("incoming msg {N} (src: 0x{Src:x}): {Text} ({Suppressed} lines not logged)", n, m.Source, PeerText.Escape(m.Payload), suppressed);
+            logger.LogInformation("incoming msg {N} (src: 0x{Src:x}): {Text}{Suppressed}", n, m.Source, PeerText.Escape(m.Payload), RateLimitedLog.Note(suppressed));
         // Samples should not live forever.
         if (n >= MessageLimit)
         {
@@ -65,6 +65,6 @@ public sealed class RpmsgClientSample(RpmsgBus bus, ILogger logger)
     private void Reply(RpmsgEndpoint ep, uint to)
     {
         if (ep.PostTo(to, "hello world!"u8)) Interlocked.Increment(ref _replies);
-        else if (_log.ShouldLog(out long suppressed)) logger.LogWarning("reply dropped: the send queue is full ({Suppressed} lines not logged)", suppressed);
+        else if (_log.ShouldLog(out long suppressed)) logger.LogWarning("reply dropped: the send queue is full{Suppressed}", RateLimitedLog.Note(suppressed));
     }
 }

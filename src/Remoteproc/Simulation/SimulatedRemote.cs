@@ -124,6 +124,7 @@ public sealed class SimulatedRemote : IDisposable
     private readonly Doorbell _doorbell;
     private readonly SimulatedFirmware _firmware;
     private readonly NotificationLoop _loop;
+    private readonly ReplyBacklog _backlog;
     private readonly ILogger _logger;
     private readonly TaskCompletionSource<bool> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
@@ -144,12 +145,11 @@ public sealed class SimulatedRemote : IDisposable
         _doorbell = doorbell;
         _firmware = firmware ?? new SimulatedFirmware();
         _logger = logger ?? NullLogger.Instance;
-        _loop = new NotificationLoop("remote-sim", mode, logger: _logger);
-        _loop.DoorbellFailed += (_, e) =>
-        {
-            _logger.LogWarning("simulated remote: the host went away ({Reason})", e.Message);
-            HostGone?.Invoke();
-        };
+        // A core of its own: the simulated remote does not count against the host's spinning threads.
+        _loop = new NotificationLoop("remote-sim", mode, logger: _logger, allowance: new SpinAllowance(1));
+        _backlog = new ReplyBacklog(_loop);
+        // The device says once that the host left (its rpmsg log line); this only passes it on.
+        _loop.DoorbellFailed += (_, _) => HostGone?.Invoke();
     }
 
     /// <summary>The loop the simulated core runs on (its one thread, like the RTOS task that services the vrings).</summary>
@@ -255,8 +255,10 @@ public sealed class SimulatedRemote : IDisposable
             return;
         }
         Delay();
-        // Posted: a callback never waits for a buffer; the reply goes out in order as the host returns them.
-        if (!m.Endpoint.PostTo(m.Source, m.Payload)) _logger.LogWarning("simulated remote: reply to 0x{Source:x} dropped, the send queue is full", m.Source);
+        // Posted: a callback never waits for a buffer. When the send queue is full the request is kept (and with it the
+        // host's buffer) until its reply can be posted, in order.
+        if (_backlog.IsEmpty && m.Endpoint.PostTo(m.Source, m.Payload)) return;
+        _backlog.Add(m);
     }
 
     private void OnSample(in RpmsgReceivedMessage m)

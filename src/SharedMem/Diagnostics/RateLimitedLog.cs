@@ -30,6 +30,9 @@ public sealed class RateLimitedLog
     /// <summary>The interval.</summary>
     public TimeSpan Interval { get; }
 
+    /// <summary>What to append to an admitted line: nothing, or how many like it were not logged before it.</summary>
+    public static string Note(long suppressed) => suppressed == 0 ? "" : $" ({suppressed} similar lines not logged)";
+
     /// <summary>Events not logged since the limiter was created.</summary>
     public long TotalSuppressed { get; private set; }
 

@@ -361,7 +361,8 @@ public sealed unsafe class NotificationLoop : IDisposable
             catch (Exception e)
             {
                 // A doorbell that fails (the peer closed its socket, say) would fire forever: stop watching it.
-                if (e is DoorbellClosedException) _logger.LogInformation("loop {Loop}: {Reason}; no longer watched", Name, e.Message);
+                // A peer closing its doorbell is an ordinary event its owner reports (once); the loop only notes it.
+                if (e is DoorbellClosedException) _logger.LogDebug("loop {Loop}: {Reason}; no longer watched", Name, e.Message);
                 else _logger.LogError("loop {Loop}: doorbell {Doorbell} failed and is no longer watched: {Reason}", Name, bell, e.Message);
                 if (bell.WaitDescriptor is FileDescriptorHandle wait)
                 {
