@@ -26,14 +26,9 @@ public enum RpmsgDeviceState
 /// </summary>
 public abstract class RpmsgBus : IDisposable
 {
-    // Copy-on-write: the receive path looks endpoints up without a lock; creating or destroying one (rare) publishes a new table.
-    private Dictionary<uint, RpmsgEndpoint> _endpoints = [];
-    // Endpoints below this address (the name service, fixed service addresses, the first dynamic ones) are also kept
-    // in a direct table, so that delivering a message costs one array read instead of a hash lookup.
-    private const uint DirectAddresses = 2048;
+    private readonly RpmsgEndpointTable _endpoints = new();
     /// <summary>Channels one peer may have announced at once; beyond it announcements are refused and counted (a hostile peer cannot grow our memory without bound).</summary>
     public const int MaxChannels = 1024;
-    private readonly RpmsgEndpoint?[] _direct = new RpmsgEndpoint?[DirectAddresses];
     private readonly Lock _gate = new();
     private readonly RpmsgTransmitter _tx;
     private readonly RpmsgHeldBuffers _held;
@@ -110,7 +105,7 @@ public abstract class RpmsgBus : IDisposable
     public IReadOnlyList<RpmsgChannel> Channels => ChannelTable.Snapshot;
 
     /// <summary>Local endpoints.</summary>
-    public IReadOnlyCollection<RpmsgEndpoint> Endpoints => [.. Volatile.Read(ref _endpoints).Values];
+    public IReadOnlyCollection<RpmsgEndpoint> Endpoints => [.. _endpoints.All];
 
     internal RpmsgChannelTable ChannelTable { get; } = new();
 
@@ -149,42 +144,20 @@ public abstract class RpmsgBus : IDisposable
     private RpmsgEndpoint Register(string name, uint address, uint destination, RpmsgReceiveCallback? callback, bool announce)
     {
         if (_state == RpmsgDeviceState.Failed) throw DeviceFailure();
-        lock (_gate)
+        return _endpoints.Add(address, a =>
         {
-            if (address == RpmsgAddress.Any) address = AllocateAddress();
-            if (_endpoints.TryGetValue(address, out RpmsgEndpoint? taken))
-                throw new RpmsgException(RpmsgError.InvalidAddress, $"address 0x{address:x} is already taken by {taken}");
-            var ep = new RpmsgEndpoint(this, name, address, destination, callback, EndpointQueueCapacity, announce);
+            var ep = new RpmsgEndpoint(this, name, a, destination, callback, EndpointQueueCapacity, announce);
             // OpenAMP binds an endpoint to an announced service of the same name.
             if (destination == RpmsgAddress.Any && name.Length > 0 && ChannelTable.AddressOf(name) is uint remote) ep.Destination = remote;
-            Volatile.Write(ref _endpoints, new Dictionary<uint, RpmsgEndpoint>(_endpoints) { [address] = ep });
-            if (address < DirectAddresses) Volatile.Write(ref _direct[address], ep);
             return ep;
-        }
+        });
     }
 
     private bool Unregister(RpmsgEndpoint ep)
     {
         if (!ep.MarkDestroyed()) return false;
-        lock (_gate)
-        {
-            if (_endpoints.TryGetValue(ep.Address, out RpmsgEndpoint? current) && current == ep)
-            {
-                var next = new Dictionary<uint, RpmsgEndpoint>(_endpoints);
-                next.Remove(ep.Address);
-                Volatile.Write(ref _endpoints, next);
-                if (ep.Address < DirectAddresses) Volatile.Write(ref _direct[ep.Address], null);
-            }
-        }
+        _endpoints.Remove(ep);
         return true;
-    }
-
-    private uint AllocateAddress()
-    {
-        // The lowest free address, as Linux's idr_alloc gives: a freed address is reused first.
-        for (uint a = RpmsgAddress.FirstDynamic; a < RpmsgAddress.Any; a++)
-            if (!_endpoints.ContainsKey(a)) return a;
-        throw new RpmsgException(RpmsgError.InvalidAddress, "no free rpmsg address");
     }
 
     internal void DestroyEndpoint(RpmsgEndpoint ep)
@@ -216,7 +189,7 @@ public abstract class RpmsgBus : IDisposable
 
     internal void OnChannelCreated(RpmsgChannel ch, Func<RpmsgChannel, RpmsgEndpoint?>? driver)
     {
-        foreach (RpmsgEndpoint ep in Volatile.Read(ref _endpoints).Values)
+        foreach (RpmsgEndpoint ep in _endpoints.All)
             if (ep.Name == ch.Name && ep.Destination == RpmsgAddress.Any) ep.Destination = ch.RemoteAddress;
         if (driver is not null) Probe(ch, driver);
         Raise(ChannelCreated, ch);
@@ -411,7 +384,7 @@ public abstract class RpmsgBus : IDisposable
             return false;
         }
         ReadOnlySpan<byte> payload = buffer.Slice(RpmsgHeader.Size, h.Length);
-        RpmsgEndpoint? ep = h.Destination < DirectAddresses ? Volatile.Read(ref _direct[h.Destination]) : Volatile.Read(ref _endpoints).GetValueOrDefault(h.Destination);
+        RpmsgEndpoint? ep = _endpoints.Find(h.Destination);
         if (ep is null)
         {
             Interlocked.Increment(ref Statistics.UnknownDestination);
@@ -520,14 +493,7 @@ public abstract class RpmsgBus : IDisposable
                 OnStopped();
                 break;
         }
-        Dictionary<uint, RpmsgEndpoint> all;
-        lock (_gate)
-        {
-            all = _endpoints;
-            Volatile.Write(ref _endpoints, []);
-            Array.Clear(_direct);
-        }
-        foreach (RpmsgEndpoint ep in all.Values) ep.MarkDestroyed();
+        foreach (RpmsgEndpoint ep in _endpoints.Clear()) ep.MarkDestroyed();
         foreach (RpmsgChannel ch in ChannelTable.Clear()) Raise(ChannelRemoved, ch);
         _tx.DropPosted();
         _tx.SignalAvailable();

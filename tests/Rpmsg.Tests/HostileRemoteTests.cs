@@ -45,7 +45,7 @@ public class HostileRemoteTests
         using var link = new RpmsgLink(hostLogger: logs.CreateLogger("host"));
         using RpmsgEndpoint evil = link.Remote.CreateEndpoint("evil", null, address: 0x700);
         evil.SendTo(RpmsgAddress.NameService, Ns("\u001b[2J\nforged", 0x700, NameServiceFlags.Create));
-        BusTests.WaitUntil(() => link.Host.Channels.Count == 1, "the channel");
+        BusTests.WaitUntil(() => logs.Lines.Any(l => l.Text.Contains("announced")), "the channel's log line");
         string line = logs.Lines.Single(l => l.Text.Contains("announced")).Text;
         Assert.That(line, Does.Contain(@"\x1b[2J\nforged").And.Not.Contain("\u001b").And.Not.Contain("\n"));
     }

@@ -33,7 +33,8 @@ internal sealed class VringTestbed : IDisposable
 
     public NotificationLoop StartLoop(string name, NotificationMode mode, INotificationHandler handler, Doorbell bell, int cpu)
     {
-        var loop = new NotificationLoop(name, mode, TimeSpan.FromMicroseconds(50));
+        // Driver and device stand for two cores (the host and the remote): each loop spins against an allowance of its own.
+        var loop = new NotificationLoop(name, mode, TimeSpan.FromMicroseconds(50), allowance: new SpinAllowance(1));
         Faults.Watch(loop);
         loop.Add(handler, bell);
         loop.Start(cpu);

@@ -46,6 +46,7 @@ public sealed unsafe class NotificationLoop : IDisposable
     private const int SpinsPerCheck = 64;      // passes between clock reads while idle
     private const int ChecksPerYield = 16;     // clock reads between giving the CPU to any runnable thread
     private readonly ILogger _logger;
+    private readonly string _owner; // named in ObjectDisposedException; built once, not per wake-up
     private readonly FileDescriptorHandle _epoll;
     private readonly FileDescriptorHandle _wake;
     private readonly long _maxSpinTicks;
@@ -69,6 +70,7 @@ public sealed unsafe class NotificationLoop : IDisposable
     public NotificationLoop(string name, NotificationMode mode, TimeSpan? spinBudget = null, ILogger? logger = null, SpinAllowance? allowance = null)
     {
         Name = name;
+        _owner = $"loop {name}";
         Mode = mode;
         _maxSpinTicks = _spinTicks = (long)((spinBudget ?? TimeSpan.FromMicroseconds(50)).TotalSeconds * Stopwatch.Frequency);
         _allowance = allowance ?? SpinAllowance.Host;
@@ -136,7 +138,7 @@ public sealed unsafe class NotificationLoop : IDisposable
         epoll_event ev = default;
         ev.events = edgeTriggered ? EPOLLIN | EPOLLET : EPOLLIN;
         ev.data.u64 = token;
-        int epoll = _epoll.Enter($"loop {Name}");
+        int epoll = _epoll.Enter(_owner);
         try
         {
             int fd = watched.Enter("doorbell");
@@ -164,7 +166,7 @@ public sealed unsafe class NotificationLoop : IDisposable
     {
         // The reference keeps the descriptor from being closed (and its number reused by another open) during the write.
         int fd;
-        try { fd = _wake.Enter($"loop {Name}"); }
+        try { fd = _wake.Enter(_owner); }
         catch (ObjectDisposedException) { return; } // waking a loop that is gone has nothing left to wake
         try
         {
@@ -191,7 +193,7 @@ public sealed unsafe class NotificationLoop : IDisposable
         bool entered = false;
         try
         {
-            int epoll = _epoll.Enter($"loop {Name}");
+            int epoll = _epoll.Enter(_owner);
             entered = true;
             RunLoop(epoll);
         }
