@@ -16,69 +16,24 @@ namespace AmpCan.Tests.Host;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public class HostileHostTests
 {
-    private string _dir = "", _shm = "", _sock = "", _board = "";
+    private FileBoardWithRemoteSim _b = null!;
 
     [SetUp]
-    public void FileBoard()
-    {
-        _dir = Directory.CreateTempSubdirectory("ampcan-hh-").FullName;
-        _shm = $"/dev/shm/ampcan-hh-{Guid.NewGuid().ToString("N")[..10]}";
-        _sock = Path.Combine(_dir, "event.sock");
-        _board = Path.Combine(_dir, "board.json");
-        File.WriteAllText(_board, $$"""
-            { "name": "hh", "sharedMemory": { "kind": "file", "path": "{{_shm}}", "size": "0x80000" },
-              "rpmsg": { "bufferPoolOffset": "0x10000" }, "doorbell": { "kind": "unix-socket", "path": "{{_sock}}" },
-              "remote": { "kind": "external", "services": { "echo": "rpmsg-echo" }, "startTimeoutSeconds": 20 } }
-            """);
-    }
+    public void FileBoard() => _b = new FileBoardWithRemoteSim("hh");
 
     [TearDown]
-    public void RemoveFiles()
-    {
-        foreach (string f in new[] { _shm, _shm + ".host.lock", _shm + ".remote.lock", _sock }) File.Delete(f);
-        Directory.Delete(_dir, true);
-    }
-
-    private (Process Process, Func<string> Output) StartRemoteSim()
-    {
-        var output = new StringBuilder();
-        Process p = Process.Start(ProgramLauncher.StartInfo(CrossProcessVringTests.AmpcanDll, "remote-sim", "--board", _board))!;
-        DataReceivedEventHandler keep = (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        p.OutputDataReceived += keep;
-        p.ErrorDataReceived += keep;
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        var sw = Stopwatch.StartNew();
-        while (!File.Exists(_sock))
-        {
-            if (p.HasExited || sw.Elapsed > TimeSpan.FromSeconds(60)) Assert.Fail($"remote-sim did not listen:\n{output}");
-            Thread.Sleep(10); // another process creates the socket: nothing to wait on but its appearance
-        }
-        return (p, () => { lock (output) return output.ToString(); });
-    }
-
-    private static int Exit(Process p, Func<string> output, TimeSpan within)
-    {
-        if (!p.WaitForExit(within))
-        {
-            p.Kill();
-            Assert.Fail($"remote-sim still ran {within} later:\n{output()}");
-        }
-        p.WaitForExit();
-        return p.ExitCode;
-    }
+    public void RemoveFiles() => _b.Dispose();
 
     [TestCase(8u, true, TestName = "ReceiveBuffersOf8BytesFailTheRemotesDeviceNotItsProcess")]
     [TestCase(512u, false, TestName = "ReceiveBuffersWithoutTheWriteFlagFailTheRemotesDeviceNotItsProcess")]
     public void AHostOfferingUnusableReceiveBuffers(uint length, bool writable)
     {
-        var (p, output) = StartRemoteSim();
-        using (p)
+        using RemoteSimProcess sim = _b.StartRemoteSim();
         {
-            using MappedRegion shm = MappedRegion.MapFile(_shm, 0x80000, new SharedFileOptions { RemoveOnDispose = false });
+            using MappedRegion shm = MappedRegion.MapFile(_b.SharedFile, 0x80000, new SharedFileOptions { RemoveOnDispose = false });
             var memory = new MemoryMap(shm.Io);
             VdevResource vdev = ResourceTable.Parse(shm.Io.Slice(0, 0x1000)).Vdevs[0];
-            using UnixSocketDoorbell bell = UnixSocketDoorbell.Connect(_sock, TimeSpan.FromSeconds(20));
+            using UnixSocketDoorbell bell = UnixSocketDoorbell.Connect(_b.Socket, TimeSpan.FromSeconds(20));
             // The host's part of start-up, done wrong: its receive ring (vq0) gets buffers the remote cannot write a message into.
             vdev.Status = VirtioStatus.Acknowledge | VirtioStatus.Driver;
             vdev.DriverFeatures = vdev.DeviceFeatures;
@@ -89,10 +44,10 @@ public class HostileHostTests
             rx.Publish();
             vdev.Status = VirtioStatus.Acknowledge | VirtioStatus.Driver | VirtioStatus.DriverOk;
             bell.Ring(r0.NotifyId);
-            int code = Exit(p, output, TimeSpan.FromSeconds(30));
-            Assert.That(code, Is.EqualTo(3), $"one line and exit 3, not a crash (134):\n{output()}");
-            Assert.That(output(), Does.Contain("the host broke the protocol").And.Contain("not device-writable or not longer than the rpmsg header"));
-            Assert.That(output(), Does.Not.Contain("   at ").And.Not.Contain("Unhandled"));
+            int code = sim.Exit(TimeSpan.FromSeconds(30));
+            Assert.That(code, Is.EqualTo(3), $"one line and exit 3, not a crash (134):\n{sim.Output}");
+            Assert.That(sim.Output, Does.Contain("the host broke the protocol").And.Contain("not device-writable or not longer than the rpmsg header"));
+            Assert.That(sim.Output, Does.Not.Contain("   at ").And.Not.Contain("Unhandled"));
             Assert.That(vdev.Status.HasFlag(VirtioStatus.DeviceNeedsReset), Is.True, "the remote says so where the host can see it");
         }
     }
@@ -100,10 +55,9 @@ public class HostileHostTests
     [Test]
     public void AHostThatLeavesWhileTheRemotesRepliesWaitForBuffersIsNoticedAtOnce()
     {
-        var (p, output) = StartRemoteSim();
-        using (p)
+        using RemoteSimProcess sim = _b.StartRemoteSim();
         {
-            BoardDescriptor board = BoardDescriptor.Load(_board) with { Rpmsg = BoardDescriptor.Load(_board).Rpmsg with { RxBuffers = 2 } };
+            BoardDescriptor board = BoardDescriptor.Load(_b.Board) with { Rpmsg = BoardDescriptor.Load(_b.Board).Rpmsg with { RxBuffers = 2 } };
             using (BoardHost host = BoardHost.Start(board))
             {
                 var sw = Stopwatch.StartNew();
@@ -117,10 +71,10 @@ public class HostileHostTests
                 Assert.That(held, Has.Count.EqualTo(2));
             }
             var left = Stopwatch.StartNew();
-            int code = Exit(p, output, TimeSpan.FromSeconds(10));
-            Assert.That(code, Is.Zero, output());
+            int code = sim.Exit(TimeSpan.FromSeconds(10));
+            Assert.That(code, Is.Zero, sim.Output);
             Assert.That(left.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "it used to wait 15 s per blocked reply (50 s here)");
-            Assert.That(File.Exists(_shm) || File.Exists(_sock), Is.False, "and it removed its file and socket");
+            Assert.That(File.Exists(_b.SharedFile) || File.Exists(_b.Socket), Is.False, "and it removed its file and socket");
         }
     }
 }
