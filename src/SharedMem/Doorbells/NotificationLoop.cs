@@ -55,6 +55,8 @@ public sealed unsafe class NotificationLoop : IDisposable
     private readonly Lock _gate = new();
     private INotificationHandler[] _handlers = [];
     private Doorbell?[] _doorbells = [];
+    private FileDescriptorHandle?[] _waits = [];   // what each watched doorbell was registered with, for removal
+    private long _passes;                            // loop passes begun, so that a caller can wait for the current one to end
     private Thread? _thread;
     private Thread? _runner;
     private readonly ManualResetEventSlim _exited = new(true);
@@ -108,28 +110,80 @@ public sealed unsafe class NotificationLoop : IDisposable
     public event Action<Doorbell, Exception>? DoorbellFailed;
 
     /// <summary>Adds a handler and the doorbell that announces its work (null when the peer never rings).</summary>
-    public void Add(INotificationHandler handler, Doorbell? incoming = null)
+    public void Add(INotificationHandler handler, Doorbell? incoming = null) => Add(handler, incoming is null ? [] : [incoming]);
+
+    /// <summary>Adds a handler and every doorbell that announces its work (one per queue where the transport has one each).</summary>
+    public void Add(INotificationHandler handler, IEnumerable<Doorbell> incoming)
     {
         lock (_gate)
         {
-            // A doorbell from another assembly has only its number: it keeps its descriptor open while registered.
-            FileDescriptorHandle? wait = incoming is null ? null
-                : incoming.WaitDescriptor ?? (incoming.WaitFd >= 0 ? new FileDescriptorHandle(incoming.WaitFd, ownsDescriptor: false) : null);
-            if (incoming is not null && wait is not null && Array.IndexOf(_doorbells, incoming) < 0)
-            {
-                Register(wait, (ulong)_doorbells.Length, incoming.EdgeTriggered);
-                _doorbells = [.. _doorbells, incoming];
-            }
+            foreach (Doorbell bell in incoming) WatchLocked(bell);
             _handlers = [.. _handlers, handler];
         }
         // A loop that has not started sees the handler on its first pass; waking it would only cost a spurious park.
         if (Volatile.Read(ref _thread) is not null || Volatile.Read(ref _runner) is not null) Wake();
     }
 
-    /// <summary>Removes a handler; its doorbell stays registered (others may share it).</summary>
+    private void WatchLocked(Doorbell incoming)
+    {
+        if (Array.IndexOf(_doorbells, incoming) >= 0) return;
+        // A doorbell from another assembly has only its number: it keeps its descriptor open while registered.
+        FileDescriptorHandle? wait = incoming.WaitDescriptor ?? (incoming.WaitFd >= 0 ? new FileDescriptorHandle(incoming.WaitFd, ownsDescriptor: false) : null);
+        if (wait is null) return;
+        Register(wait, (ulong)_doorbells.Length, incoming.EdgeTriggered);
+        _doorbells = [.. _doorbells, incoming];
+        _waits = [.. _waits, wait];
+    }
+
+    /// <summary>Removes a handler; its doorbells stay watched (others may share them) until <see cref="Unwatch"/>.</summary>
     public void Remove(INotificationHandler handler)
     {
         lock (_gate) _handlers = _handlers.Where(h => h != handler).ToArray();
+    }
+
+    /// <summary>
+    /// Removes a handler and returns once the loop can no longer be running it: the pass that may have seen it has
+    /// ended (immediately on the loop thread itself, or when the loop is not running).
+    /// </summary>
+    public void RemoveAndWait(INotificationHandler handler)
+    {
+        Remove(handler);
+        if (IsCurrentThread || Volatile.Read(ref _runner) is null) return;
+        long pass = Volatile.Read(ref _passes);
+        Wake();
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _passes) == pass && Volatile.Read(ref _runner) is not null) spin.SpinOnce();
+    }
+
+    /// <summary>Stops watching <paramref name="incoming"/> (before its owner closes it); does nothing if it is not watched.</summary>
+    public void Unwatch(Doorbell incoming)
+    {
+        lock (_gate)
+        {
+            int i = Array.IndexOf(_doorbells, incoming);
+            if (i < 0) return;
+            Unregister(_waits[i]);
+            _doorbells[i] = null;
+            _waits[i] = null;
+        }
+    }
+
+    private void Unregister(FileDescriptorHandle? wait)
+    {
+        if (wait is null) return;
+        try
+        {
+            int epoll = _epoll.Enter(_owner);
+            try
+            {
+                int fd = wait.Enter("doorbell");
+                epoll_event none = default;
+                try { epoll_ctl(epoll, EPOLL_CTL_DEL, fd, &none); }
+                finally { wait.Exit(); }
+            }
+            finally { _epoll.Exit(); }
+        }
+        catch (ObjectDisposedException) { } // a closed descriptor is already out of the set; a disposed loop has no set
     }
 
     // Both descriptors are held for the call: neither number can be closed and reused under it.
@@ -237,6 +291,7 @@ public sealed unsafe class NotificationLoop : IDisposable
         INotificationHandler[] disarmed = [];
         while (!_stopping)
         {
+            Volatile.Write(ref _passes, _passes + 1); // only this thread writes it: a plain store, no locked instruction per pass
             INotificationHandler[] handlers = Volatile.Read(ref _handlers);
             if (Mode != NotificationMode.Doorbell && !ReferenceEquals(handlers, disarmed))
             {
@@ -294,7 +349,7 @@ public sealed unsafe class NotificationLoop : IDisposable
                 throw SharedMemoryException.FromErrno($"epoll_wait in loop {Name}", e);
             }
             if (Mode == NotificationMode.Adaptive) Learn(Stopwatch.GetTimestamp() - parkedAt);
-            AcknowledgeDoorbells(events, n, epollFd);
+            AcknowledgeDoorbells(events, n);
             if (Mode == NotificationMode.Adaptive)
             {
                 foreach (INotificationHandler h in Volatile.Read(ref _handlers))
@@ -351,7 +406,7 @@ public sealed unsafe class NotificationLoop : IDisposable
         Volatile.Write(ref _spinTicks, spin);
     }
 
-    private void AcknowledgeDoorbells(epoll_event* events, int n, int epollFd)
+    private void AcknowledgeDoorbells(epoll_event* events, int n)
     {
         Doorbell?[] doorbells = Volatile.Read(ref _doorbells);
         for (int i = 0; i < n; i++)
@@ -366,18 +421,12 @@ public sealed unsafe class NotificationLoop : IDisposable
                 // A peer closing its doorbell is an ordinary event its owner reports (once); the loop only notes it.
                 if (e is DoorbellClosedException) _logger.LogDebug("loop {Loop}: {Reason}; no longer watched", Name, e.Message);
                 else _logger.LogError("loop {Loop}: doorbell {Doorbell} failed and is no longer watched: {Reason}", Name, bell, e.Message);
-                if (bell.WaitDescriptor is FileDescriptorHandle wait)
+                lock (_gate)
                 {
-                    try
-                    {
-                        int fd = wait.Enter("doorbell");
-                        epoll_event none = default;
-                        try { epoll_ctl(epollFd, EPOLL_CTL_DEL, fd, &none); }
-                        finally { wait.Exit(); }
-                    }
-                    catch (ObjectDisposedException) { } // closed: the kernel already dropped it from the set
+                    Unregister(_waits[token]);
+                    _doorbells[token] = null;
+                    _waits[token] = null;
                 }
-                lock (_gate) _doorbells[token] = null;
                 try { DoorbellFailed?.Invoke(bell, e); }
                 catch (Exception inner) { _logger.LogError(inner, "loop {Loop}: doorbell fault callback failed", Name); }
             }

@@ -1,9 +1,9 @@
 namespace AmpCan.Vring;
 
 /// <summary>
-/// The transport's view of one virtio device: status byte, feature bits and config space, wherever they live
-/// (a remoteproc resource-table vdev entry, later virtio-mmio registers or vhost-user messages). Both roles use it:
-/// the driver writes status and accepted features, the device reads them.
+/// A transport's registers for one virtio device: status byte, feature bits and config space, wherever they live (a
+/// remoteproc resource-table vdev entry, the messages of a vhost-user session). Both roles use it: the driver writes
+/// status and accepted features, the device reads them.
 /// </summary>
 public interface IVirtioConfig
 {
@@ -13,7 +13,7 @@ public interface IVirtioConfig
     /// <summary>Features the device offers.</summary>
     ulong DeviceFeatures { get; }
 
-    /// <summary>Features the driver accepted (written by the driver before DRIVER_OK).</summary>
+    /// <summary>Features the driver accepted (written by the driver before FEATURES_OK).</summary>
     ulong DriverFeatures { get; set; }
 
     /// <summary>The device status byte; writes are release stores, reads acquire loads.</summary>
@@ -24,6 +24,9 @@ public interface IVirtioConfig
 
     /// <summary>Bytes of device-specific config space.</summary>
     int ConfigLength { get; }
+
+    /// <summary>Changes whenever the device changes its config space, so that a driver can tell a torn read (virtio 1.x §2.5.1); 0 where the transport keeps none.</summary>
+    uint ConfigGeneration => 0;
 
     /// <summary>Copies config space out (bounds-checked against <see cref="ConfigLength"/>).</summary>
     void ReadConfig(int offset, Span<byte> destination);

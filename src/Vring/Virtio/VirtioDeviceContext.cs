@@ -1,0 +1,40 @@
+using AmpCan.SharedMem;
+using AmpCan.SharedMem.Doorbells;
+
+namespace AmpCan.Vring;
+
+/// <summary>
+/// What a transport gives an activated <see cref="IVirtioDevice"/>: the negotiated features, its queues, the memory
+/// the driver's buffers live in, and the loop that watches the driver's kicks.
+/// </summary>
+public sealed class VirtioDeviceContext(IVirtioConfig registers, ulong features, IReadOnlyList<VirtqueueSetup> queues, MemoryMap memory,
+    NotificationLoop loop, IReadOnlyList<Doorbell> incoming)
+{
+    /// <summary>Features both sides agreed on.</summary>
+    public ulong Features { get; } = features;
+
+    /// <summary>The device's queues, by index.</summary>
+    public IReadOnlyList<VirtqueueSetup> Queues { get; } = queues;
+
+    /// <summary>Where the driver's buffer addresses resolve (bounds-checked; nothing outside it is reachable).</summary>
+    public MemoryMap Memory { get; } = memory;
+
+    /// <summary>The loop that owns the queues once the device hands them over.</summary>
+    public NotificationLoop Loop { get; } = loop;
+
+    /// <summary>The doorbells that carry the driver's kicks, for the loop to watch.</summary>
+    public IReadOnlyList<Doorbell> Incoming { get; } = incoming;
+
+    /// <summary>True when <paramref name="feature"/> was negotiated.</summary>
+    public bool Has(int feature) => VirtioRingFeatures.Has(Features, feature);
+
+    /// <summary>The device side of queue <paramref name="index"/>, with the negotiated ring features, resuming where the transport says.</summary>
+    public SplitVirtqueueDevice CreateQueue(int index)
+    {
+        VirtqueueSetup q = Queues[index];
+        return new SplitVirtqueueDevice(q.Ring, Memory, Has(VirtioRingFeatures.EventIndex), Has(VirtioRingFeatures.IndirectDescriptors), q.DeviceState);
+    }
+
+    /// <summary>The device hit an error it cannot recover from without a reset (DEVICE_NEEDS_RESET, virtio 1.x §2.1.2).</summary>
+    public void SignalNeedsReset() => registers.Status |= VirtioStatus.DeviceNeedsReset;
+}
