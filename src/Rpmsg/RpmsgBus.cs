@@ -36,7 +36,7 @@ public abstract class RpmsgBus : IDisposable
     private readonly RateLimitedLog _callbackLog = new();
     private RpmsgDeviceHandler? _handler;
     private NotificationLoop? _loop;
-    private Doorbell? _doorbell;
+    private IReadOnlyList<Doorbell> _incoming = [];
     private volatile RpmsgDeviceState _state;
     private Exception? _failure;
 
@@ -328,21 +328,22 @@ public abstract class RpmsgBus : IDisposable
     /// <summary>True on the thread processing the receive queue right now (a callback's thread).</summary>
     internal bool InReceiveContext => _handler?.IsReceiveOwner ?? false;
 
-    /// <summary>Puts the receive and transmit work on <paramref name="loop"/>, woken by <paramref name="doorbell"/>; the loop owns both from now on.</summary>
-    protected void AttachToLoop(NotificationLoop loop, Doorbell doorbell, IVirtqueueNotifications rx, Func<bool> processRx, IVirtqueueNotifications tx, Func<bool> processTx)
+    /// <summary>Puts the receive and transmit work on <paramref name="loop"/>, woken by <paramref name="incoming"/>; the loop owns both from now on.</summary>
+    protected void AttachToLoop(NotificationLoop loop, IReadOnlyList<Doorbell> incoming, IVirtqueueNotifications rx, Func<bool> processRx, IVirtqueueNotifications tx, Func<bool> processTx)
     {
         var handler = new RpmsgDeviceHandler(this, processRx, rx, processTx, tx, loop.Allowance);
         Volatile.Write(ref _handler, handler);
         Volatile.Write(ref _loop, loop);
-        _doorbell = doorbell;
+        _incoming = incoming;
         loop.DoorbellFailed += OnDoorbellFailed;
-        loop.Add(handler, doorbell);
+        loop.Add(handler, incoming);
     }
 
-    // The loop stopped watching our doorbell: the peer left (a closed socket) or the kernel failed it.
+    // The loop stopped watching one of our doorbells: the peer left (a closed socket) or the kernel failed it.
     private void OnDoorbellFailed(Doorbell bell, Exception e)
     {
-        if (bell == _doorbell) Fail(e);
+        foreach (Doorbell d in _incoming)
+            if (d == bell) Fail(e);
     }
 
     /// <summary>
@@ -516,7 +517,8 @@ public abstract class RpmsgBus : IDisposable
         if (loop is not null)
         {
             loop.DoorbellFailed -= OnDoorbellFailed;
-            if (_handler is not null) loop.Remove(_handler);
+            // Once this returns the transport may take the rings away (a vhost-user front end stopping them): no pass of the loop may still be in them.
+            if (_handler is not null) loop.RemoveAndWait(_handler);
         }
         Volatile.Write(ref _loop, null);
         Statistics.Dispose();

@@ -65,11 +65,10 @@ public sealed record RpmsgHostOptions
 /// </summary>
 public sealed class VirtioRpmsgHost : RpmsgBus
 {
-    private readonly IVirtioConfig _config;
+    private readonly VirtioDriverContext _context;
     private readonly SplitRing _rxRing, _txRing;
     private readonly IoRegion _pool;
-    private readonly Doorbell _doorbell;
-    private readonly uint _rxNotifyId, _txNotifyId;
+    private readonly VirtqueueNotifier _rxNotifier, _txNotifier;
     private readonly RpmsgHostOptions _options;
     private readonly ulong _txBase;
     private readonly Stack<int> _txSpare = new();
@@ -81,26 +80,24 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     private int _rxIdleCount;
     private readonly int _repostBelow;
 
-    /// <summary>Creates the host side; nothing touches the device until <see cref="Start"/>.</summary>
-    /// <exception cref="RpmsgException"><see cref="RpmsgError.InvalidConfiguration"/>: buffers that do not fit the rings or the pool.</exception>
-    public VirtioRpmsgHost(string name, IVirtioConfig config, SplitRing rxRing, SplitRing txRing, IoRegion bufferPool, Doorbell doorbell,
-        uint rxNotifyId, uint txNotifyId, RpmsgHostOptions? options = null, ILogger? logger = null)
-        : base(name, Resolve(options, rxRing, txRing).TxBufferCount!.Value, Resolve(options, rxRing, txRing).RxBufferCount!.Value,
+    /// <summary>Creates the host side over a probed device's queues (vq0 receives, vq1 transmits); nothing touches them until <see cref="Start"/>.</summary>
+    /// <exception cref="RpmsgException"><see cref="RpmsgError.InvalidConfiguration"/>: fewer than two queues, no buffer memory, or buffers that do not fit the rings or the memory.</exception>
+    public VirtioRpmsgHost(string name, VirtioDriverContext context, RpmsgHostOptions? options = null, ILogger? logger = null)
+        : base(name, Resolve(name, options, context).TxBufferCount!.Value, Resolve(name, options, context).RxBufferCount!.Value,
             options?.SendTimeout, options?.EndpointQueueCapacity ?? new RpmsgHostOptions().EndpointQueueCapacity, logger)
     {
-        options = Resolve(options, rxRing, txRing);
-        if (config.DeviceId != VirtioRpmsg.DeviceId)
-            throw new RpmsgException(RpmsgError.InvalidConfiguration, $"{name}: virtio device id {config.DeviceId} is not rpmsg ({VirtioRpmsg.DeviceId})");
+        options = Resolve(name, options, context);
+        IoRegion bufferPool = context.BufferMemory
+            ?? throw new RpmsgException(RpmsgError.InvalidConfiguration, $"{name}: the transport gives no memory the remote can address for the buffer pool");
         if (bufferPool.Length < options.PoolSize)
             throw new RpmsgException(RpmsgError.InvalidConfiguration,
                 $"{name}: buffer pool '{bufferPool.Name}' has {bufferPool.Length} bytes; {options.RxBufferCount}×{options.RxBufferSize} + {options.TxBufferCount}×{options.TxBufferSize} need {options.PoolSize}");
-        _config = config;
-        _rxRing = rxRing;
-        _txRing = txRing;
+        _context = context;
+        _rxRing = context.Queues[0].Ring;
+        _txRing = context.Queues[1].Ring;
+        _rxNotifier = context.Queues[0].Notifier;
+        _txNotifier = context.Queues[1].Notifier;
         _pool = bufferPool;
-        _doorbell = doorbell;
-        _rxNotifyId = rxNotifyId;
-        _txNotifyId = txNotifyId;
         _options = options;
         _rxCount = options.RxBufferCount!.Value;
         _txCount = options.TxBufferCount!.Value;
@@ -109,10 +106,14 @@ public sealed class VirtioRpmsgHost : RpmsgBus
         _rxIdle = new int[_rxCount];
         _repostBelow = _rxCount - Math.Max(1, _rxCount / 4) + 1;
         ReplyPollBudget = options.ReplyPollBudget;
+        NegotiatedFeatures = context.Features;
+        NameServiceEnabled = context.Has(VirtioRpmsg.FeatureNameService);
     }
 
-    private static RpmsgHostOptions Resolve(RpmsgHostOptions? options, SplitRing rx, SplitRing tx) =>
-        (options ?? new RpmsgHostOptions()).ForRings(rx.QueueSize, tx.QueueSize);
+    private static RpmsgHostOptions Resolve(string name, RpmsgHostOptions? options, VirtioDriverContext context) =>
+        context.Queues.Count >= 2
+            ? (options ?? new RpmsgHostOptions()).ForRings(context.Queues[0].Ring.QueueSize, context.Queues[1].Ring.QueueSize)
+            : throw new RpmsgException(RpmsgError.InvalidConfiguration, $"{name}: an rpmsg device has two queues; this one has {context.Queues.Count}");
 
     /// <summary>Receive buffers posted to vq0.</summary>
     public int RxBuffers => _rxCount;
@@ -124,34 +125,27 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     public override int Mtu => _options.TxBufferSize - Wire.RpmsgHeader.Size;
 
     /// <summary>Features the host accepted.</summary>
-    public ulong NegotiatedFeatures { get; private set; }
+    public ulong NegotiatedFeatures { get; }
 
     /// <summary>
-    /// Negotiates features, resets both rings, posts every receive buffer, sets DRIVER_OK and kicks, all on the calling
-    /// thread, and only then hands the receive and transmit work to <paramref name="loop"/>, which owns the queues from
-    /// then on (no moment where two threads use one queue).
+    /// Clears both rings, posts every receive buffer, sets DRIVER_OK and kicks, all on the calling thread, and only then
+    /// hands the receive and transmit work to the context's loop, which owns the queues from then on (no moment where
+    /// two threads use one queue). Features were negotiated by <see cref="VirtioDriverLifecycle"/>.
     /// </summary>
-    public void Start(NotificationLoop loop)
+    public void Start()
     {
         if (_rxq is not null) throw new InvalidOperationException($"{Name} already started");
-        _config.Status = VirtioStatus.Reset;
-        _config.Status = VirtioStatus.Acknowledge | VirtioStatus.Driver;
-        ulong features = _config.DeviceFeatures & _options.SupportedFeatures;
-        _config.DriverFeatures = features;
-        NegotiatedFeatures = features;
-        bool eventIdx = VirtioRingFeatures.Has(features, VirtioRingFeatures.EventIndex);
-        NameServiceEnabled = VirtioRingFeatures.Has(features, VirtioRpmsg.FeatureNameService);
-        _rxq = new SplitVirtqueueDriver(_rxRing, eventIdx, clearRing: true);
-        _txq = new SplitVirtqueueDriver(_txRing, eventIdx, clearRing: true);
+        _rxq = _context.CreateQueue(0);
+        _txq = _context.CreateQueue(1);
         for (int i = 0; i < _rxCount; i++) PostRx(i);
         _rxq.Publish();
         _txq.DisableCallbacks();
-        _config.Status = VirtioStatus.Acknowledge | VirtioStatus.Driver | VirtioStatus.DriverOk;
-        if (_rxq.KickPrepare()) _doorbell.Ring(_rxNotifyId);
+        _context.SetDriverOk();
+        if (_rxq.KickPrepare()) _rxNotifier.Notify();
         Logger.LogInformation("{Device}: DRIVER_OK, features 0x{Features:x}, {Rx}×{RxSize} receive and {Tx}×{TxSize} transmit buffers",
-            Name, features, _rxCount, _options.RxBufferSize, _txCount, _options.TxBufferSize);
+            Name, NegotiatedFeatures, _rxCount, _options.RxBufferSize, _txCount, _options.TxBufferSize);
         MarkReady();
-        AttachToLoop(loop, _doorbell, _rxq, ProcessRx, _txq, ProcessTx);
+        AttachToLoop(_context.Loop, _context.Incoming, _rxq, ProcessRx, _txq, ProcessTx);
     }
 
     private void PostRx(int id) =>
@@ -178,7 +172,7 @@ public sealed class VirtioRpmsgHost : RpmsgBus
             if (_rxIdleCount > 0 && _rxq!.Outstanding < _repostBelow)
             {
                 while (_rxIdleCount > 0) PostRx(_rxIdle[--_rxIdleCount]);
-                if (_rxq.KickPrepare()) _doorbell.Ring(_rxNotifyId);
+                if (_rxq.KickPrepare()) _rxNotifier.Notify();
             }
         }
         catch (VirtqueueException e)
@@ -243,7 +237,7 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     protected override void SubmitTxLocked(int id, int totalLength)
     {
         _txq!.TryAdd(new VirtqBuffer(_pool.DeviceAddress + _txBase + (ulong)id * (ulong)_options.TxBufferSize, (uint)totalLength), deviceWritable: false, id);
-        if (_txq.KickPrepare()) _doorbell.Ring(_txNotifyId);
+        if (_txq.KickPrepare()) _txNotifier.Notify();
     }
 
     /// <inheritdoc/>
@@ -258,7 +252,7 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     /// <inheritdoc/>
     protected override void OnFailed(Exception reason)
     {
-        try { _config.Status |= VirtioStatus.Failed; }
+        try { _context.SetFailed(); }
         catch (Exception e) { Logger.LogError(e, "{Device}: could not set FAILED", Name); }
     }
 
@@ -266,7 +260,7 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     /// <remarks>Resets the device, as Linux does when the driver is removed.</remarks>
     protected override void OnStopped()
     {
-        try { _config.Status = VirtioStatus.Reset; }
+        try { _context.Reset(); }
         catch (Exception e) { Logger.LogError(e, "{Device}: could not reset the device status", Name); }
     }
 }

@@ -21,7 +21,7 @@ public sealed record RpmsgRemoteOptions
 }
 
 /// <summary>
-/// The remote (virtio device) side of rpmsg, as OpenAMP's remote: waits for DRIVER_OK, then sends by filling the
+/// The remote (virtio device) side of rpmsg, as OpenAMP's remote: once the host set DRIVER_OK, sends by filling the
 /// host's receive buffers (vq0) and receives from the host's transmit buffers (vq1). Every buffer the host offers is
 /// validated by <see cref="SplitVirtqueueDevice"/> before it is touched.
 /// </summary>
@@ -31,36 +31,35 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     private const int PrefetchedTxBuffers = 8;
     private const int PrefetchBelow = 2;
 
-    private readonly IVirtioConfig _config;
-    private readonly SplitRing _txRing, _rxRing;
-    private readonly MemoryMap _memory;
-    private readonly Doorbell _doorbell;
-    private readonly uint _txNotifyId, _rxNotifyId;
+    private readonly VirtioDeviceContext _context;
+    private readonly VirtqueueNotifier _txNotifier, _rxNotifier;
     private readonly RpmsgRemoteOptions _options;
     private readonly Stack<int> _txSpare = new();
     private readonly BufferSegment[] _txSegments, _rxSegments;
     private SplitVirtqueueDevice? _txq, _rxq;
 
     /// <summary>
-    /// Creates the remote side over the host's receive ring (vq0, which this side fills) and transmit ring (vq1,
-    /// which this side drains).
+    /// Creates the remote side over an activated device's queues: the host's receive ring (vq0, which this side fills)
+    /// and transmit ring (vq1, which this side drains).
     /// </summary>
-    public VirtioRpmsgRemote(string name, IVirtioConfig config, SplitRing hostRxRing, SplitRing hostTxRing, MemoryMap memory, Doorbell doorbell,
-        uint hostRxNotifyId, uint hostTxNotifyId, RpmsgRemoteOptions? options = null, ILogger? logger = null)
-        : base(name, hostRxRing.QueueSize, hostTxRing.QueueSize, (options ??= new RpmsgRemoteOptions()).SendTimeout, options.EndpointQueueCapacity, logger)
+    /// <exception cref="RpmsgException"><see cref="RpmsgError.InvalidConfiguration"/>: fewer than two queues.</exception>
+    public VirtioRpmsgRemote(string name, VirtioDeviceContext context, RpmsgRemoteOptions? options = null, ILogger? logger = null)
+        : base(name, Queue(name, context, 0).QueueSize, Queue(name, context, 1).QueueSize, (options ??= new RpmsgRemoteOptions()).SendTimeout, options.EndpointQueueCapacity, logger)
     {
-        _config = config;
-        _txRing = hostRxRing;
-        _rxRing = hostTxRing;
-        _memory = memory;
-        _doorbell = doorbell;
-        _txNotifyId = hostRxNotifyId;
-        _rxNotifyId = hostTxNotifyId;
+        _context = context;
+        _txNotifier = context.Queues[0].Notifier;
+        _rxNotifier = context.Queues[1].Notifier;
         _options = options;
-        _txSegments = new BufferSegment[hostRxRing.QueueSize];
-        _rxSegments = new BufferSegment[hostTxRing.QueueSize];
+        _txSegments = new BufferSegment[context.Queues[0].Ring.QueueSize];
+        _rxSegments = new BufferSegment[context.Queues[1].Ring.QueueSize];
         ReplyPollBudget = options.ReplyPollBudget;
+        NegotiatedFeatures = context.Features;
+        NameServiceEnabled = context.Has(VirtioRpmsg.FeatureNameService);
     }
+
+    private static SplitRing Queue(string name, VirtioDeviceContext context, int index) =>
+        index < context.Queues.Count ? context.Queues[index].Ring
+            : throw new RpmsgException(RpmsgError.InvalidConfiguration, $"{name}: an rpmsg device has two queues; this one has {context.Queues.Count}");
 
     /// <inheritdoc/>
     /// <remarks>The host's buffers decide: the size of the last one taken, or <see cref="RpmsgRemoteOptions.ExpectedBufferSize"/> before any.</remarks>
@@ -69,36 +68,21 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     private int _hostBufferSize;
 
     /// <summary>Features in force (what the host accepted of what this device offers).</summary>
-    public ulong NegotiatedFeatures { get; private set; }
+    public ulong NegotiatedFeatures { get; }
 
     /// <summary>
-    /// Waits for the host's DRIVER_OK (polling the status byte, as OpenAMP's remote does), attaches to both rings and
-    /// hands the work to <paramref name="loop"/>, which owns the queues from then on. Returns false if DRIVER_OK did not
-    /// come in time.
+    /// Attaches to both rings (the host has set DRIVER_OK) and hands the work to the context's loop, which owns the
+    /// queues from then on.
     /// </summary>
-    public bool Start(NotificationLoop loop, TimeSpan waitForDriver, CancellationToken cancellation = default)
+    public void Start()
     {
         if (_rxq is not null) throw new InvalidOperationException($"{Name} already started");
-        long deadline = Environment.TickCount64 + (long)waitForDriver.TotalMilliseconds;
-        var spin = new SpinWait();
-        while ((_config.Status & VirtioStatus.DriverOk) == 0)
-        {
-            if (Environment.TickCount64 > deadline || cancellation.IsCancellationRequested) return false;
-            if (spin.Count < 100) spin.SpinOnce(sleep1Threshold: -1);
-            else Thread.Sleep(1); // polling a status byte the host writes; there is no notification for it
-        }
-        ulong features = _config.DriverFeatures & _config.DeviceFeatures;
-        NegotiatedFeatures = features;
-        bool eventIdx = VirtioRingFeatures.Has(features, VirtioRingFeatures.EventIndex);
-        bool indirect = VirtioRingFeatures.Has(features, VirtioRingFeatures.IndirectDescriptors);
-        NameServiceEnabled = VirtioRingFeatures.Has(features, VirtioRpmsg.FeatureNameService);
-        _txq = new SplitVirtqueueDevice(_txRing, _memory, eventIdx, indirect);
-        _rxq = new SplitVirtqueueDevice(_rxRing, _memory, eventIdx, indirect);
+        _txq = _context.CreateQueue(0);
+        _rxq = _context.CreateQueue(1);
         _txq.DisableNotifications();
-        Logger.LogInformation("{Device}: host set DRIVER_OK, features 0x{Features:x}", Name, features);
+        Logger.LogInformation("{Device}: host set DRIVER_OK, features 0x{Features:x}", Name, NegotiatedFeatures);
         MarkReady();
-        AttachToLoop(loop, _doorbell, _rxq, ProcessRx, _txq, ProcessTx);
-        return true;
+        AttachToLoop(_context.Loop, _context.Incoming, _rxq, ProcessRx, _txq, ProcessTx);
     }
 
     private bool ProcessRx()
@@ -128,7 +112,7 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
                 _rxSegments[chain.Head] = seg;
                 if (!Deliver(View(seg), chain.Head)) _rxq.AddUsed(chain.Head, seg.Length);
             }
-            if (n > 0 && _rxq!.PublishUsed()) _doorbell.Ring(_rxNotifyId);
+            if (n > 0 && _rxq!.PublishUsed()) _rxNotifier.Notify();
         }
         catch (VirtqueueException e)
         {
@@ -216,7 +200,7 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
             Span<byte> buf = TxSpan(id);
             bytes[..Math.Min(bytes.Length, buf.Length)].CopyTo(buf);
             _txq!.AddUsed((ushort)id, usedLength);
-            if (_txq.PublishUsed()) _doorbell.Ring(_txNotifyId);
+            if (_txq.PublishUsed()) _txNotifier.Notify();
         }
         return true;
     }
@@ -228,7 +212,7 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     protected override void SubmitTxLocked(int id, int totalLength)
     {
         _txq!.AddUsed((ushort)id, (uint)totalLength);
-        if (_txq.PublishUsed()) _doorbell.Ring(_txNotifyId);
+        if (_txq.PublishUsed()) _txNotifier.Notify();
     }
 
     /// <inheritdoc/>
@@ -243,7 +227,7 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     /// <inheritdoc/>
     protected override void OnFailed(Exception reason)
     {
-        try { _config.Status |= VirtioStatus.DeviceNeedsReset; }
+        try { _context.SignalNeedsReset(); }
         catch (Exception e) { Logger.LogError(e, "{Device}: could not set DEVICE_NEEDS_RESET", Name); }
     }
 }

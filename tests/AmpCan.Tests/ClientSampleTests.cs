@@ -1,6 +1,7 @@
+using AmpCan.Host.Boards;
 using AmpCan.Host.Service;
 using AmpCan.Remoteproc.Boards;
-using AmpCan.Remoteproc.Simulation;
+using AmpCan.Simulation;
 using AmpCan.Rpmsg;
 using Microsoft.Extensions.Logging.Abstractions;
 

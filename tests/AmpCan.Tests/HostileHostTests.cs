@@ -1,3 +1,4 @@
+using AmpCan.Host.Boards;
 using System.Diagnostics;
 using System.Text;
 using AmpCan.Remoteproc;

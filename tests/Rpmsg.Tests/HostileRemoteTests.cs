@@ -166,10 +166,12 @@ public class HostileRemoteTests
                 var failed = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
                 using var loop = new NotificationLoop("race", NotificationMode.Adaptive);
                 var opts = new RpmsgHostOptions().ForRings(256, 256);
-                using VirtioRpmsgHost host = RpmsgVdev.CreateHost("host", vdev, memory, shm.Io.Slice(0x10000, opts.PoolSize), hostBell, opts);
-                host.DeviceFailed += e => failed.TrySetResult(e);
+                var driver = new VirtioRpmsgDriver("host", opts);
                 loop.Start();
-                host.Start(loop);
+                new VdevTransport(vdev, memory, hostBell).ProbeDriver(driver, loop, shm.Io.Slice(0x10000, opts.PoolSize));
+                using VirtioRpmsgHost host = driver.Bus!;
+                host.DeviceFailed += e => failed.TrySetResult(e);
+                if (host.Failure is Exception early) failed.TrySetResult(early); // failed before we could listen
                 Assert.That(hostile.Wait(TimeSpan.FromSeconds(20)), Is.True);
                 Exception e = RpmsgLink.Await(failed.Task, $"the device to fail (round {round})");
                 Assert.That(e, Is.TypeOf<VirtqueueException>(), $"round {round}: {e}");
@@ -193,13 +195,14 @@ public class HostileRemoteTests
         var logs = new CapturingLoggerFactory();
         using var loop = new NotificationLoop("left", NotificationMode.Doorbell);
         var opts = new RpmsgHostOptions().ForRings(256, 256);
-        using VirtioRpmsgHost host = RpmsgVdev.CreateHost("host", vdev, memory, shm.Io.Slice(0x10000, opts.PoolSize), hostBell, opts, logs.CreateLogger("host"));
+        var driver = new VirtioRpmsgDriver("host", opts, logs.CreateLogger("host"));
+        loop.Start();
+        new VdevTransport(vdev, memory, hostBell).ProbeDriver(driver, loop, shm.Io.Slice(0x10000, opts.PoolSize));
+        using VirtioRpmsgHost host = driver.Bus!;
         var left = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
         int failures = 0;
         host.PeerLeft += e => left.TrySetResult(e);
         host.DeviceFailed += _ => Interlocked.Increment(ref failures);
-        loop.Start();
-        host.Start(loop);
         using RpmsgEndpoint ep = host.CreateEndpoint("src", null, destination: 0x400);
         remoteBell.Dispose();
         // Whichever comes first (the loop seeing the socket close, or a kick failing with EPIPE), the send fails typed.

@@ -33,16 +33,19 @@ internal sealed class RpmsgLink : IDisposable
         hostOptions = (hostOptions ?? new RpmsgHostOptions()).ForRings(256, 256);
         hostOptions = hostOptions with { SendTimeout = sendTimeout ?? hostOptions.SendTimeout };
         (HostBell, RemoteBell) = EventFdDoorbell.CreatePair();
-        Host = RpmsgVdev.CreateHost("host", Vdev, Memory, Shm.Io.Slice(0x10000, hostOptions.PoolSize), HostBell, hostOptions, hostLogger);
-        Remote = RpmsgVdev.CreateRemote("remote", Vdev, Memory, RemoteBell, new RpmsgRemoteOptions { SendTimeout = sendTimeout });
         HostLoop = new NotificationLoop("host", mode, TimeSpan.FromMicroseconds(20));
         RemoteLoop = new NotificationLoop("remote", mode, TimeSpan.FromMicroseconds(20));
         HostLoop.Start();
         RemoteLoop.Start();
-        Task<bool>? remoteUp = startRemote ? Task.Run(() => Remote.Start(RemoteLoop, TimeSpan.FromSeconds(30))) : null;
-        Host.Start(HostLoop);
-        if (remoteUp is not null && !remoteUp.Wait(TimeSpan.FromSeconds(30)))
-            throw new TimeoutException("the remote did not see DRIVER_OK");
+        var driver = new VirtioRpmsgDriver("host", hostOptions, hostLogger);
+        new VdevTransport(Vdev, Memory, HostBell).ProbeDriver(driver, HostLoop, Shm.Io.Slice(0x10000, hostOptions.PoolSize));
+        Host = driver.Bus!;
+        // The remote's bus is made here and started (handed to its loop) only when asked: until then it stands where a
+        // remote does between DRIVER_OK and its first pass.
+        VirtioDeviceContext context = new VdevTransport(Vdev, Memory, RemoteBell).WaitForDriver(VirtioRpmsgDevice.DefaultFeatures, RemoteLoop, TimeSpan.FromSeconds(30))
+            ?? throw new TimeoutException("the remote did not see DRIVER_OK");
+        Remote = new VirtioRpmsgRemote("remote", context, new RpmsgRemoteOptions { SendTimeout = sendTimeout });
+        if (startRemote) Remote.Start();
     }
 
     /// <summary>A device-role queue over the host's receive ring, for playing a hostile remote by hand.</summary>

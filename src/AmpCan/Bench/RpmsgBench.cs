@@ -1,6 +1,7 @@
+using AmpCan.Host.Boards;
 using System.Diagnostics;
 using AmpCan.Remoteproc.Boards;
-using AmpCan.Remoteproc.Simulation;
+using AmpCan.Simulation;
 using AmpCan.Rpmsg;
 using AmpCan.SharedMem.Doorbells;
 using AmpCan.Vring;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using AmpCan.Host.Service;
-using AmpCan.Remoteproc.Simulation;
+using AmpCan.Simulation;
 using Microsoft.Extensions.Logging;
 
 namespace AmpCan.Host.Commands;

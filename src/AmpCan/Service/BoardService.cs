@@ -1,3 +1,4 @@
+using AmpCan.Host.Boards;
 using AmpCan.Remoteproc.Boards;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,3 +1,4 @@
+using AmpCan.Host.Boards;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using AmpCan.Host.Bench;

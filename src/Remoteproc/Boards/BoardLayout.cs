@@ -8,7 +8,7 @@ namespace AmpCan.Remoteproc.Boards;
 /// vring), checked once both are known: each inside the window, none overlapping another. A remote whose vrings overlap
 /// the pool would otherwise fail the device many messages later, far from the cause.
 /// </summary>
-internal static class BoardLayout
+public static class BoardLayout
 {
     private readonly record struct Area(string What, ulong Start, ulong Size)
     {

@@ -73,8 +73,8 @@ internal static class BoardValidator
         {
             Text(name, $"remote.services.{field}", maxLength: int.MaxValue, Fail);
             int nameBytes = Encoding.UTF8.GetByteCount(name);
-            if (nameBytes >= AmpCan.Rpmsg.Wire.NameServiceMessage.NameSize)
-                Fail($"remote.services.{field}", $"'{name}' is {nameBytes} bytes; an rpmsg name holds at most {AmpCan.Rpmsg.Wire.NameServiceMessage.NameSize - 1}");
+            if (nameBytes >= RpmsgSpec.NameSize)
+                Fail($"remote.services.{field}", $"'{name}' is {nameBytes} bytes; an rpmsg name holds at most {RpmsgSpec.NameSize - 1}");
         }
         if (remote.Services.Named().GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
             Fail("remote.services", $"'{twice.Key}' names more than one service");

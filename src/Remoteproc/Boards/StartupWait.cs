@@ -7,7 +7,7 @@ namespace AmpCan.Remoteproc.Boards;
 /// socket), where nothing notifies us: retried every few milliseconds, said once on the console when it takes longer than
 /// a second (what, and for how long at most), stopped at once by cancellation (a clean stop, not a failure).
 /// </summary>
-internal static class StartupWait
+public static class StartupWait
 {
     private static readonly TimeSpan AnnounceAfter = TimeSpan.FromSeconds(1);
 

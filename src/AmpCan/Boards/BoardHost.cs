@@ -1,11 +1,13 @@
-using AmpCan.Remoteproc.Simulation;
+using AmpCan.Remoteproc;
+using AmpCan.Remoteproc.Boards;
+using AmpCan.Simulation;
 using AmpCan.Rpmsg;
 using AmpCan.SharedMem;
 using AmpCan.SharedMem.Doorbells;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace AmpCan.Remoteproc.Boards;
+namespace AmpCan.Host.Boards;
 
 /// <summary>How to run a board on this host.</summary>
 public sealed record BoardHostOptions
@@ -188,9 +190,11 @@ public sealed class BoardHost : IDisposable
         // The remote left (its socket closed): an ordinary event, said once by the device; anything else is an error.
         Loop.DoorbellFailed += (d, e) => { if (e is not DoorbellClosedException) _logger.LogError("board {Board}: doorbell {Doorbell} lost: {Reason}", Board.Name, d, e.Message); };
         IoRegion pool = SharedMemory.Io.Slice(Board.Rpmsg.BufferPoolOffset, opts.PoolSize);
-        Rpmsg = Own(RpmsgVdev.CreateHost("rpmsg0", vdev, new MemoryMap(SharedMemory.Io), pool, bell, opts, loggers.CreateLogger("AmpCan.Rpmsg")));
+        var transport = new VdevTransport(vdev, new MemoryMap(SharedMemory.Io), bell);
+        var driver = new VirtioRpmsgDriver("rpmsg0", opts, loggers.CreateLogger("AmpCan.Rpmsg"));
         Loop.Start(options.PinLoops ? 0 : -1);
-        Rpmsg.Start(Loop);
+        transport.ProbeDriver(driver, Loop, pool);
+        Rpmsg = Own(driver.Bus!);
     }
 
     // The board's counts where it gives them, Linux's choice from the ring sizes where it does not.

@@ -1,6 +1,8 @@
+using AmpCan.Remoteproc.Boards;
+using AmpCan.Remoteproc;
 using AmpCan.Rpmsg;
 
-namespace AmpCan.Remoteproc.Simulation;
+namespace AmpCan.Simulation;
 
 /// <summary>
 /// What the simulated remote's "firmware" declares: its resource table (where, which features, where the vrings
@@ -31,7 +33,7 @@ public sealed record SimulatedFirmware
     public int SampleLimit { get; init; } = 100;
 
     /// <summary>The firmware a board's simulated remote runs: the table where the board has it, the services the board names.</summary>
-    public static SimulatedFirmware For(Boards.BoardDescriptor board) => new()
+    public static SimulatedFirmware For(BoardDescriptor board) => new()
     {
         TableOffset = board.ResourceTable.Offset,
         EchoService = board.Remote.Services.Echo,

@@ -1,4 +1,7 @@
-namespace AmpCan.Remoteproc.Simulation;
+using AmpCan.Remoteproc.Boards;
+using AmpCan.Remoteproc;
+
+namespace AmpCan.Simulation;
 
 /// <summary>Kinds of garbage the simulated remote can write to test the host's defences.</summary>
 public enum GarbageKind

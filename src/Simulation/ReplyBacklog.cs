@@ -1,7 +1,9 @@
+using AmpCan.Remoteproc.Boards;
+using AmpCan.Remoteproc;
 using AmpCan.Rpmsg;
 using AmpCan.SharedMem.Doorbells;
 
-namespace AmpCan.Remoteproc.Simulation;
+namespace AmpCan.Simulation;
 
 /// <summary>
 /// Replies the simulated remote could not post yet (the device's send queue was full): each keeps its request's buffer

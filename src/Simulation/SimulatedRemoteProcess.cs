@@ -1,13 +1,14 @@
-using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 using AmpCan.Remoteproc.Boards;
-using AmpCan.SharedMem;
+using AmpCan.Remoteproc;
 using AmpCan.SharedMem.Doorbells;
+using AmpCan.SharedMem;
 using Microsoft.Extensions.Logging;
 
-namespace AmpCan.Remoteproc.Simulation;
+namespace AmpCan.Simulation;
 
 /// <summary>
 /// The simulated remote in a process of its own (<c>ampcan remote-sim</c>), so that it shares nothing managed with the

@@ -1,15 +1,17 @@
 using System.Buffers.Binary;
 using System.Text;
+using AmpCan.Remoteproc.Boards;
 using AmpCan.Remoteproc.Wire;
+using AmpCan.Remoteproc;
 using AmpCan.Rpmsg;
-using AmpCan.SharedMem;
 using AmpCan.SharedMem.Doorbells;
-using AmpCan.Vring;
+using AmpCan.SharedMem;
 using AmpCan.Vring.Wire;
-using Microsoft.Extensions.Logging;
+using AmpCan.Vring;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 
-namespace AmpCan.Remoteproc.Simulation;
+namespace AmpCan.Simulation;
 
 /// <summary>
 /// A remote core in software, run the way a small RTOS would: one loop thread, the rpmsg device role, a handful
@@ -27,6 +29,7 @@ public sealed class SimulatedRemote : IDisposable
     private readonly TaskCompletionSource<bool> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private int _sampleCount;
+    private VirtioRpmsgDevice? _device;
     private VirtioRpmsgRemote? _rpmsg;
     private readonly int _cpu;
 
@@ -95,19 +98,20 @@ public sealed class SimulatedRemote : IDisposable
     {
         if (writeTable) _shm.Write(_firmware.TableOffset, _firmware.ResourceTable(_shm.DeviceAddress));
         ResourceTable table = ResourceTable.Parse(_shm.Slice(_firmware.TableOffset, 0x1000));
-        VdevResource vdev = table.Vdevs[0];
-        _rpmsg = RpmsgVdev.CreateRemote("remote-sim", vdev, new MemoryMap(_shm), _doorbell, logger: _logger);
+        var transport = new VdevTransport(table.Vdevs[0], new MemoryMap(_shm), _doorbell);
+        _device = new VirtioRpmsgDevice("remote-sim", logger: _logger);
         _loop.Start(_cpu);
         _ = Task.Run(() =>
         {
             try
             {
-                if (!_rpmsg.Start(_loop, waitForHost, _stop.Token))
+                if (!transport.ActivateDevice(_device, _loop, waitForHost, _stop.Token))
                 {
                     _logger.LogWarning("simulated remote: the host did not set DRIVER_OK within {Wait}", waitForHost);
                     _ready.TrySetResult(false);
                     return;
                 }
+                _rpmsg = _device.Bus ?? throw new InvalidOperationException("the rpmsg device was reset while it booted");
                 if (_firmware.EchoService is string echo) Echo = _rpmsg.CreateEndpoint(echo, OnEcho, announce: true);
                 if (_firmware.SampleService is string sample) Sample = _rpmsg.CreateEndpoint(sample, OnSample, announce: true);
                 if (_firmware.RawService is string raw) Raw = _rpmsg.CreateEndpoint(raw, OnEcho, announce: true);
@@ -256,7 +260,7 @@ public sealed class SimulatedRemote : IDisposable
     {
         _stop.Cancel();
         _loop.Dispose();
-        _rpmsg?.Dispose();
+        _device?.Reset();
         _stop.Dispose();
     }
 }

@@ -1,6 +1,7 @@
+using AmpCan.Host.Boards;
 using System.Diagnostics;
 using AmpCan.Remoteproc.Boards;
-using AmpCan.Remoteproc.Simulation;
+using AmpCan.Simulation;
 using Microsoft.Extensions.Logging;
 
 namespace AmpCan.Tests.Remoteproc;
