@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using AmpCan.Rpmsg.Wire;
-using AmpCan.Vring;
 
 namespace AmpCan.Rpmsg;
 

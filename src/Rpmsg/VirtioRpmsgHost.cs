@@ -1,5 +1,4 @@
 using AmpCan.SharedMem;
-using AmpCan.SharedMem.Doorbells;
 using AmpCan.Vring;
 using Microsoft.Extensions.Logging;
 

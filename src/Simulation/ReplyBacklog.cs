@@ -1,5 +1,3 @@
-using AmpCan.Remoteproc.Boards;
-using AmpCan.Remoteproc;
 using AmpCan.Rpmsg;
 using AmpCan.SharedMem.Doorbells;
 

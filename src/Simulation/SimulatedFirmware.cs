@@ -1,5 +1,5 @@
-using AmpCan.Remoteproc.Boards;
 using AmpCan.Remoteproc;
+using AmpCan.Remoteproc.Boards;
 using AmpCan.Rpmsg;
 
 namespace AmpCan.Simulation;

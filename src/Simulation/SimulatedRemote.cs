@@ -1,15 +1,11 @@
-using System.Buffers.Binary;
-using System.Text;
-using AmpCan.Remoteproc.Boards;
-using AmpCan.Remoteproc.Wire;
 using AmpCan.Remoteproc;
 using AmpCan.Rpmsg;
-using AmpCan.SharedMem.Doorbells;
 using AmpCan.SharedMem;
-using AmpCan.Vring.Wire;
+using AmpCan.SharedMem.Doorbells;
 using AmpCan.Vring;
-using Microsoft.Extensions.Logging.Abstractions;
+using AmpCan.Vring.Wire;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AmpCan.Simulation;
 
@@ -24,11 +20,10 @@ public sealed class SimulatedRemote : IDisposable
     private readonly Doorbell _doorbell;
     private readonly SimulatedFirmware _firmware;
     private readonly NotificationLoop _loop;
-    private readonly ReplyBacklog _backlog;
+    private readonly SimulatedServices _services;
     private readonly ILogger _logger;
     private readonly TaskCompletionSource<bool> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
-    private int _sampleCount;
     private VirtioRpmsgDevice? _device;
     private VirtioRpmsgRemote? _rpmsg;
     private readonly int _cpu;
@@ -40,7 +35,6 @@ public sealed class SimulatedRemote : IDisposable
     public SimulatedRemote(IoRegion sharedMemory, Doorbell doorbell, SimulatedFirmware? firmware = null, NotificationMode mode = NotificationMode.Adaptive, ILogger? logger = null, int cpu = -1,
         SimulatedRemoteScript? script = null)
     {
-        Script = script ?? new SimulatedRemoteScript();
         _cpu = cpu;
         _shm = sharedMemory;
         _doorbell = doorbell;
@@ -48,7 +42,7 @@ public sealed class SimulatedRemote : IDisposable
         _logger = logger ?? NullLogger.Instance;
         // A core of its own: the simulated remote does not count against the host's spinning threads.
         _loop = new NotificationLoop("remote-sim", mode, logger: _logger, allowance: new SpinAllowance(1));
-        _backlog = new ReplyBacklog(_loop);
+        _services = new SimulatedServices(_loop, _firmware, script, _logger) { Crash = Crash, InjectGarbage = InjectGarbage };
         // The device says once that the host left (its rpmsg log line); this only passes it on.
         _loop.DoorbellFailed += (_, _) => HostGone?.Invoke();
     }
@@ -62,17 +56,23 @@ public sealed class SimulatedRemote : IDisposable
     /// <summary>Delay before each reply (a slow remote); part of <see cref="Script"/>.</summary>
     public TimeSpan ReplyLatency
     {
-        get => Script.ReplyLatency;
-        set => Script = Script with { ReplyLatency = value };
+        get => _services.ReplyLatency;
+        set => _services.ReplyLatency = value;
     }
 
     /// <summary>Scripted misbehaviour, counted over the messages the echo and raw services receive.</summary>
-    public SimulatedRemoteScript Script { get; set; }
-
-    private int _answered;
+    public SimulatedRemoteScript Script
+    {
+        get => _services.Script;
+        set => _services.Script = value;
+    }
 
     /// <summary>When set, services swallow messages without answering (a hung task).</summary>
-    public bool Silent { get; set; }
+    public bool Silent
+    {
+        get => _services.Silent;
+        set => _services.Silent = value;
+    }
 
     /// <summary>True once the host set DRIVER_OK and the services are announced; false if the host never came or the boot failed.</summary>
     public Task<bool> Ready => _ready.Task;
@@ -84,11 +84,11 @@ public sealed class SimulatedRemote : IDisposable
     public VirtioRpmsgRemote Rpmsg => _rpmsg ?? throw new InvalidOperationException("the simulated remote has not booted");
 
     /// <summary>Echo endpoint, counter endpoint and raw endpoint, once ready.</summary>
-    public RpmsgEndpoint? Echo { get; private set; }
+    public RpmsgEndpoint? Echo => _services.Echo;
     /// <inheritdoc cref="Echo"/>
-    public RpmsgEndpoint? Sample { get; private set; }
+    public RpmsgEndpoint? Sample => _services.Sample;
     /// <inheritdoc cref="Echo"/>
-    public RpmsgEndpoint? Raw { get; private set; }
+    public RpmsgEndpoint? Raw => _services.Raw;
 
     /// <summary>
     /// "Boots" the firmware: writes its resource table (unless already written, see <paramref name="writeTable"/>), starts the loop and waits (in the background, up to
@@ -112,11 +112,7 @@ public sealed class SimulatedRemote : IDisposable
                     return;
                 }
                 _rpmsg = _device.Bus ?? throw new InvalidOperationException("the rpmsg device was reset while it booted");
-                if (_firmware.EchoService is string echo) Echo = _rpmsg.CreateEndpoint(echo, OnEcho, announce: true);
-                if (_firmware.SampleService is string sample) Sample = _rpmsg.CreateEndpoint(sample, OnSample, announce: true);
-                if (_firmware.RawService is string raw) Raw = _rpmsg.CreateEndpoint(raw, OnEcho, announce: true);
-                _logger.LogInformation("simulated remote: services {Services} announced",
-                    string.Join(", ", new[] { Echo, Sample, Raw }.OfType<RpmsgEndpoint>().Select(e => $"{e.Name}@0x{e.Address:x}")));
+                _services.Announce(_rpmsg);
                 _ready.TrySetResult(true);
             }
             catch (Exception e)
@@ -129,94 +125,11 @@ public sealed class SimulatedRemote : IDisposable
         });
     }
 
-    private void OnEcho(in RpmsgReceivedMessage m)
-    {
-        if (Silent) return;
-        SimulatedRemoteScript script = Script;
-        int n = ++_answered; // the loop thread is the only caller
-        if (n == script.CrashAfter + 1)
-        {
-            Crash();
-            return;
-        }
-        if (n > script.SilentAfter)
-        {
-            if (n == script.SilentAfter + 1) _logger.LogWarning("simulated remote: scripted silence after {Count} messages", script.SilentAfter);
-            return;
-        }
-        if (n == script.GarbageAfter + 1)
-        {
-            _logger.LogWarning("simulated remote: scripted garbage ({Kind}) after {Count} messages", script.Garbage, script.GarbageAfter);
-            InjectGarbage(script.Garbage);
-            return;
-        }
-        if (n == script.FloodAfter + 1)
-        {
-            _logger.LogWarning("simulated remote: scripted flood of {Count} messages to 0x{Destination:x}", script.FloodCount, m.Source);
-            Flood(m.Source, script.FloodCount, script.FloodSize);
-            return;
-        }
-        Delay();
-        // Posted: a callback never waits for a buffer. When the send queue is full the request is kept (and with it the
-        // host's buffer) until its reply can be posted, in order.
-        if (_backlog.IsEmpty && m.Endpoint.PostTo(m.Source, m.Payload)) return;
-        _backlog.Add(m);
-    }
-
-    private void OnSample(in RpmsgReceivedMessage m)
-    {
-        if (Silent) return;
-        int n = Interlocked.Increment(ref _sampleCount);
-        if (n > _firmware.SampleLimit) return;
-        Delay();
-        Span<byte> msg = stackalloc byte[32];
-        int len = Encoding.ASCII.GetBytes($"hello world! #{n}", msg);
-        m.Endpoint.PostTo(m.Source, msg[..len]);
-    }
-
-    private void Delay()
-    {
-        TimeSpan d = ReplyLatency;
-        if (d > TimeSpan.Zero) Thread.Sleep(d); // the simulated task is slow; the loop thread is its only core
-    }
-
     /// <summary>
     /// Sends <paramref name="count"/> messages of <paramref name="size"/> bytes to <paramref name="destination"/> as fast
-    /// as buffers allow, from the remote's loop (without blocking it: the flood is posted as the send queue drains).
+    /// as buffers allow, from the remote's loop (without blocking it).
     /// </summary>
-    public void Flood(uint destination, int count, int size)
-    {
-        RpmsgEndpoint ep = Raw ?? Echo ?? throw new InvalidOperationException("the simulated remote is not ready");
-        _loop.Add(new FloodSender(_loop, ep, destination, count, size));
-    }
-
-    /// <summary>A flood in progress: posts while the device's send queue takes more, on every pass of the loop.</summary>
-    private sealed class FloodSender(NotificationLoop loop, RpmsgEndpoint ep, uint destination, int count, int size) : INotificationHandler
-    {
-        private readonly byte[] _payload = new byte[size];
-        private int _sent;
-
-        public bool Process()
-        {
-            if (_sent == count || ep.IsDestroyed)
-            {
-                loop.Remove(this);
-                return false;
-            }
-            int before = _sent;
-            while (_sent < count)
-            {
-                BinaryPrimitives.WriteInt32LittleEndian(_payload, _sent);
-                if (!ep.PostTo(destination, _payload)) break;
-                _sent++;
-            }
-            return _sent != before;
-        }
-
-        // The device asks for transmit notifications while posted messages wait, which is what wakes this loop.
-        public bool ArmNotifications() => false;
-        public void DisarmNotifications() { }
-    }
+    public void Flood(uint destination, int count, int size) => _services.Flood(destination, count, size);
 
     /// <summary>Writes garbage of the given kind where the host will read it, and kicks.</summary>
     public void InjectGarbage(GarbageKind kind)

@@ -3,9 +3,8 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using AmpCan.Remoteproc.Boards;
-using AmpCan.Remoteproc;
-using AmpCan.SharedMem.Doorbells;
 using AmpCan.SharedMem;
+using AmpCan.SharedMem.Doorbells;
 using Microsoft.Extensions.Logging;
 
 namespace AmpCan.Simulation;

@@ -1,5 +1,4 @@
-using AmpCan.Remoteproc.Boards;
-using AmpCan.Remoteproc;
+
 
 namespace AmpCan.Simulation;
 

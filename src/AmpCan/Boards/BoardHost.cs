@@ -1,9 +1,9 @@
 using AmpCan.Remoteproc;
 using AmpCan.Remoteproc.Boards;
-using AmpCan.Simulation;
 using AmpCan.Rpmsg;
 using AmpCan.SharedMem;
 using AmpCan.SharedMem.Doorbells;
+using AmpCan.Simulation;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
