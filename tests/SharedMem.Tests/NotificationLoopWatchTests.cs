@@ -1,3 +1,4 @@
+using AmpCan.SharedMem;
 using AmpCan.SharedMem.Doorbells;
 
 namespace AmpCan.Tests.SharedMem;
@@ -91,5 +92,22 @@ public class NotificationLoopWatchTests
         loop.Wake();
         loop.Stop();
         Assert.That(Volatile.Read(ref calls), Is.EqualTo(after), "a removed handler is not run again");
+    }
+
+    [Test]
+    public void CpuTimeIsTheLoopThreadsAndGrowsWhileItSpins()
+    {
+        using var loop = new NotificationLoop("cpu", NotificationMode.Polling);
+        Assert.That(loop.CpuTime, Is.Null, "no thread before it runs");
+        loop.Start();
+        var spun = TimeSpan.FromMilliseconds(50);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        TimeSpan? used = null;
+        while (clock.Elapsed < TimeSpan.FromSeconds(20) && !((used = loop.CpuTime) >= spun)) Thread.Yield();
+        Assert.That(used, Is.GreaterThanOrEqualTo(spun), "a polling loop uses its thread's CPU all the time");
+        TimeSpan mine = ThreadCpuTime.Of(ThreadCpuTime.CurrentThreadId()) ?? TimeSpan.Zero;
+        Assert.That(ThreadCpuTime.CurrentThreadId(), Is.Not.EqualTo(-1));
+        loop.Stop();
+        Assert.That(mine, Is.Not.EqualTo(used), "the loop's clock is its own thread's, not the caller's");
     }
 }

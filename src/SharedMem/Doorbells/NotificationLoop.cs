@@ -56,7 +56,8 @@ public sealed unsafe class NotificationLoop : IDisposable
     private INotificationHandler[] _handlers = [];
     private Doorbell?[] _doorbells = [];
     private FileDescriptorHandle?[] _waits = [];   // what each watched doorbell was registered with, for removal
-    private long _passes;                            // loop passes begun, so that a caller can wait for the current one to end
+    private long _passes;
+    private int _threadId;                           // the kernel's id of the thread running the loop, for CpuTime                            // loop passes begun, so that a caller can wait for the current one to end
     private Thread? _thread;
     private Thread? _runner;
     private readonly ManualResetEventSlim _exited = new(true);
@@ -99,6 +100,10 @@ public sealed unsafe class NotificationLoop : IDisposable
 
     /// <summary>How long an adaptive loop now spins before it parks (learned from recent traffic, at most the budget it was given).</summary>
     public TimeSpan SpinBudget => TimeSpan.FromSeconds(Volatile.Read(ref _spinTicks) / (double)Stopwatch.Frequency);
+
+    /// <summary>CPU time the thread running the loop has used (its cost: divide by the messages it moved); null before it ran.</summary>
+    /// <remarks>The thread's whole time: a loop run on a caller's thread (<see cref="Run"/>) counts what that thread did before.</remarks>
+    public TimeSpan? CpuTime => ThreadCpuTime.Of(Volatile.Read(ref _threadId));
 
     /// <summary>Why the loop stopped on its own (epoll failed), or null.</summary>
     public Exception? Failure => Volatile.Read(ref _failure);
@@ -249,6 +254,7 @@ public sealed unsafe class NotificationLoop : IDisposable
         {
             int epoll = _epoll.Enter(_owner);
             entered = true;
+            Volatile.Write(ref _threadId, ThreadCpuTime.CurrentThreadId());
             RunLoop(epoll);
         }
         catch (Exception e)
