@@ -29,7 +29,7 @@ internal static class VirtioVmHarness
     public static void RequireGuest(string what)
     {
         Preparation p = Prepared.Value;
-        if (p.Unavailable is not null) Assert.Ignore($"{what} needs the virtio-VM bench (tests/virtio-vm): {p.Unavailable}");
+        if (p.Unavailable is not null) Assert.Ignore($"{what}: no virtio-VM guest can boot here (tests/virtio-vm/prepare.sh): {p.Unavailable}");
         if (p.Failure is not null) Assert.Fail($"preparing the virtio-VM bench (tests/virtio-vm/prepare.sh) failed: {p.Failure}");
     }
 

@@ -7,7 +7,7 @@
 # Why modules built here: Debian's kernel config leaves CONFIG_RPMSG* and CONFIG_CAN_VIRTIO_CAN out.
 #
 # Idempotent: each step is skipped when its result is there (a few seconds then); two runs at once wait for each other.
-# The first run downloads ~450 MB from the Debian mirror and takes a few minutes; ~1.6 GB on disk.
+# The first run downloads ~450 MB from the Debian mirror and takes a few minutes (2.7 min here); ~1.1 GB on disk.
 # stdout: KEY=VALUE lines when ready; otherwise one line saying why, with exit 3 when the machine lacks something
 # (root, debootstrap, the mirror, disk space) and 1 when a step failed (its log is named). Progress goes to stderr.
 # Env: AMPCAN_VVM_CACHE; AMPCAN_VVM_MIRROR (default http://deb.debian.org/debian); AMPCAN_VVM_KVER pins the kernel ABI
