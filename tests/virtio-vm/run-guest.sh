@@ -54,7 +54,7 @@ while [ $# -gt 0 ]; do
     --verbose) VERBOSE=1; shift ;;
     --timing) TIMING=1; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     --) shift; break ;;
     --*) kind=${1#--}
          [ -n "${VIRTIO_ID[$kind]:-}" ] || die "unknown option $1 (-h for help)"

@@ -11,7 +11,8 @@
 # Why this order: virtio-pci runs virtqueue callbacks in hard-IRQ context, and virtio_rpmsg_bus handles name-service
 # messages there, creating the channel devices and probing their drivers synchronously. rpmsg_char's probe sleeps
 # (devtmpfs), so if it is loaded when an rpmsg-raw channel is announced (or destroyed) the kernel schedules while atomic
-# and the guest dies. Loaded after the announcements, its probes run in modprobe's own context.
+# and the guest dies. Loaded after the announcements, its probes run in modprobe's own context. rpmsg_client_sample still
+# races (README: its probe holds tx_lock while the device's reply can arrive; the guest then hangs until its limit).
 #
 # stdout: DEVICE, CHANNEL, CTRL, EPTDEV and SAMPLE lines (below), then "rpmsg-up: ready". Exit 1 (what is missing said on
 # stderr) when something did not come in time (default 20 s in all), 2 on bad arguments or when a module does not load.
