@@ -5,11 +5,15 @@
 #
 # From any directory: it works on the checkout it lives in. Safe to run again: it installs only what is missing, and
 # TestResults/ (the .trx files, at the checkout's root) holds the last run only.
-#   1. apt packages for the kernel-VM tests (QEMU, Debian's kernel, busybox, gcc/make for the uio_ivshmem module),
-#      through sudo when not root; a few 2 MiB huge pages and a hugetlbfs mount for the hugetlbfs mapping test.
+#   1. apt packages for the kernel-VM tests (QEMU, Debian's kernel, busybox, gcc/make for the uio_ivshmem module) and
+#      debootstrap for the virtio-VM root, through sudo when not root; a few 2 MiB huge pages and a hugetlbfs mount for
+#      the hugetlbfs mapping test.
 #   2. tests/kernel-vm/prepare.sh: the guest's module and the ivshmem peer, built (and the kernel headers they need
 #      downloaded) once into /var/tmp/ampcan-kernel-vm, outside the checkout.
-#   3. dotnet test AmpCan.sln -c Release --logger trx --results-directory TestResults, stopped after
+#   3. tests/virtio-vm/prepare.sh (as root only): a Debian trixie root with QEMU 11 and Debian's 7.x kernel, and Linux's
+#      rpmsg drivers built from that kernel's source, made once into /var/tmp/ampcan-virtio-vm (debootstrap and ~450 MB
+#      from the Debian mirror, a few minutes), for the tests that serve virtio devices to a Linux guest over vhost-user.
+#   4. dotnet test AmpCan.sln -c Release --logger trx --results-directory TestResults, stopped after
 #      AMPCAN_TEST_MINUTES (default 30) as a backstop: each test has its own time limit (tests/TestTimeLimit.cs), this
 #      catches what lies outside one (a build, a fixture set-up, a test host that never exits).
 # What cannot be installed is reported, and the tests that need it skip with the reason.
@@ -19,7 +23,7 @@ cd "$ROOT" || exit 1
 say() { echo "tests/run.sh: $*" >&2; }
 
 SUDO=(); [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
-PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio python3 gcc make libc6-dev kmod can-utils)
+PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio python3 gcc make libc6-dev kmod can-utils debootstrap wget)
 if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
   missing=()
   for p in "${PKGS[@]}"; do
@@ -59,6 +63,14 @@ case $rc in
   0) ;;
   3) say "kernel-VM tests will skip: $prep" ;;
   *) say "preparing the kernel-VM tests failed (they will fail and say why): $prep" ;;
+esac
+
+say "preparing the virtio-VM guest in ${AMPCAN_VVM_CACHE:-/var/tmp/ampcan-virtio-vm} (the first time makes a Debian trixie root with QEMU and a kernel: a few minutes)"
+prep=$(bash tests/virtio-vm/prepare.sh); rc=$?
+case $rc in
+  0) ;;
+  3) say "virtio-VM tests will skip: $prep" ;;
+  *) say "preparing the virtio-VM tests failed (they will fail and say why): $prep" ;;
 esac
 
 rm -rf TestResults
