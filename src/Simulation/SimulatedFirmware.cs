@@ -31,6 +31,14 @@ public sealed record SimulatedFirmware
     public string? RawService { get; init; } = "rpmsg-raw";
     /// <summary>Replies the counter service sends before it falls silent (rpmsg_client_sample's MSG_LIMIT).</summary>
     public int SampleLimit { get; init; } = 100;
+    /// <summary>
+    /// How long the counter service waits before its first reply. Linux's <c>rpmsg_client_sample</c> sends its first
+    /// message from its probe while it holds the bus's <c>tx_lock</c> across the kick; on virtio-pci (a QEMU guest) the
+    /// reply's interrupt runs its callback in hard-IRQ context, which takes that mutex again: a reply that comes before
+    /// the probe unlocks makes the guest kernel schedule while atomic and hang. A remote core behind remoteproc (whose
+    /// vring interrupts run in a thread) never sees this; a vhost-user back end answering in microseconds does.
+    /// </summary>
+    public TimeSpan SampleFirstReplyDelay { get; init; }
 
     /// <summary>The firmware a board's simulated remote runs: the table where the board has it, the services the board names.</summary>
     public static SimulatedFirmware For(BoardDescriptor board) => new()

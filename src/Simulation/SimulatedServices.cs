@@ -97,6 +97,18 @@ public sealed class SimulatedServices(NotificationLoop loop, SimulatedFirmware f
         Delay();
         Span<byte> msg = stackalloc byte[32];
         int len = Encoding.ASCII.GetBytes($"hello world! #{n}", msg);
+        if (n == 1 && firmware.SampleFirstReplyDelay > TimeSpan.Zero)
+        {
+            // Out of the window where the guest's probe still holds tx_lock (see SampleFirstReplyDelay); posted from a
+            // timer, so the loop is not held meanwhile, and the peer sends nothing more until this reply arrives.
+            (RpmsgEndpoint ep, uint to, byte[] reply) = (m.Endpoint, m.Source, msg[..len].ToArray());
+            _ = Task.Delay(firmware.SampleFirstReplyDelay).ContinueWith(_ =>
+            {
+                try { ep.PostTo(to, reply); }
+                catch (RpmsgException) { } // the device was reset meanwhile: nobody left to answer
+            }, TaskScheduler.Default);
+            return;
+        }
         m.Endpoint.PostTo(m.Source, msg[..len]);
     }
 

@@ -45,6 +45,26 @@ public class SimulatedRemoteTests
     }
 
     [Test]
+    public void SampleServiceHoldsOnlyItsFirstReplyWhenTheFirmwareSaysSo()
+    {
+        // What a QEMU guest's rpmsg_client_sample needs (SimulatedFirmware.SampleFirstReplyDelay): the reply to the message
+        // its probe sends must not come while the probe still holds the bus's tx_lock; later replies come at once.
+        BoardDescriptor board = BoardDescriptor.Load(Path.Combine(TestContext.CurrentContext.TestDirectory, "boards", "sim.json"));
+        var delay = TimeSpan.FromMilliseconds(300);
+        using BoardHost host = BoardHost.Start(board, new BoardHostOptions { Firmware = SimulatedFirmware.For(board) with { SampleFirstReplyDelay = delay } });
+        RpmsgChannel ch = Channel(host.Rpmsg, "rpmsg-client-sample");
+        using RpmsgEndpoint ep = host.Rpmsg.CreateEndpoint("probe", null, destination: ch.RemoteAddress);
+        var first = System.Diagnostics.Stopwatch.StartNew();
+        ep.Send("hello world!"u8);
+        using (RpmsgMessage m = Receive(ep)) Assert.That(Encoding.ASCII.GetString(m.Payload), Is.EqualTo("hello world! #1"));
+        Assert.That(first.Elapsed, Is.GreaterThanOrEqualTo(delay));
+        var second = System.Diagnostics.Stopwatch.StartNew();
+        ep.Send("hello world!"u8);
+        using (RpmsgMessage m = Receive(ep)) Assert.That(Encoding.ASCII.GetString(m.Payload), Is.EqualTo("hello world! #2"));
+        Assert.That(second.Elapsed, Is.LessThan(delay), "only the first reply waits");
+    }
+
+    [Test]
     public void SampleServiceCountsUpToItsLimit()
     {
         using BoardHost host = StartSim();
