@@ -64,6 +64,21 @@ public sealed class BackendTests : BackendFixture
     }
 
     [Test]
+    public void GET_VRING_BASE_alone_stops_a_running_device()
+    {
+        using var fe = new TestFrontEnd(SocketPath);
+        fe.StartQueues(fe.Handshake(AllProtocol));
+        fe.PostReceiveBuffers(8);
+        for (int i = 0; i < 3; i++) fe.RoundTrip([1, 2, 3], 0);
+        byte[] p = new byte[VringState.Length];
+        new VringState(1, 0).Write(p);
+        fe.SendRaw((uint)VhostUserRequest.GetVringBase, 1, p); // no SET_VRING_ENABLE 0 before it
+        (_, byte[] reply) = fe.ReadReply();
+        Assert.That(VringState.Read(reply), Is.EqualTo(new VringState(1, 3)));
+        Assert.That(Device.IsActive, Is.False, "the ring stopped, and with it the device");
+    }
+
+    [Test]
     public void Unloading_and_reloading_the_driver_restarts_the_device_without_restarting_the_back_end()
     {
         using var fe = new TestFrontEnd(SocketPath);
