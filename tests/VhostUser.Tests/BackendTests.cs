@@ -95,6 +95,21 @@ public sealed class BackendTests : BackendFixture
     }
 
     [Test]
+    public void RESET_DEVICE_stops_the_device_and_a_full_restart_serves_again()
+    {
+        using var fe = new TestFrontEnd(SocketPath);
+        ulong features = fe.Handshake(AllProtocol);
+        fe.StartQueues(features);
+        Assert.That(fe.Send(VhostUserRequest.ResetDevice, []), Is.Zero);
+        Assert.That(Device.IsActive, Is.False);
+        Assert.That(fe.SetVringAddr(0, TestFrontEnd.ToUser(TestFrontEnd.RingAddress(0, 0)), TestFrontEnd.ToUser(TestFrontEnd.RingAddress(0, 1)),
+            TestFrontEnd.ToUser(TestFrontEnd.RingAddress(0, 2))), Is.Not.Zero, "the memory table went with the reset");
+        fe.StartQueues(features);
+        fe.PostReceiveBuffers(2);
+        Assert.That(fe.RoundTrip([4, 2], 0), Is.EqualTo(new byte[] { 4, 2 }));
+    }
+
+    [Test]
     public void A_second_front_end_is_served_after_the_first_left()
     {
         using (var first = new TestFrontEnd(SocketPath))
