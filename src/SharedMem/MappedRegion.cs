@@ -37,6 +37,7 @@ public sealed unsafe class MappedRegion : IDisposable
     private const int SizeSeals = (int)(FileSeals.Shrink | FileSeals.Grow | FileSeals.Seal);
 
     private readonly byte* _mapBase;
+    private readonly byte* _ioBase; // the region's first byte (past any in-page offset of the mapping)
     private readonly ulong _mapLength;
     private readonly FileDescriptorHandle? _file; // memfd and file regions keep theirs, for MapAgain and hand-over
     private int _disposed;
@@ -53,7 +54,8 @@ public sealed unsafe class MappedRegion : IDisposable
         Size = size;
         DeviceAddress = deviceAddress;
         _file = file;
-        Io = new IoRegion(this, mapBase + innerOffset, size, deviceAddress, name);
+        _ioBase = mapBase + innerOffset;
+        Io = new IoRegion(this, _ioBase, size, deviceAddress, name);
     }
 
     /// <summary>Name used in logs and errors (file path, memfd name, physical address).</summary>
@@ -168,6 +170,53 @@ public sealed unsafe class MappedRegion : IDisposable
         }
         return MapOwned(name, MappingKind.Memfd, handle, size, deviceAddress);
     }
+
+    /// <summary>
+    /// Maps <paramref name="size"/> bytes from <paramref name="fileOffset"/> of a shared-memory descriptor another process
+    /// sent (a vhost-user front end's guest RAM: a memfd, or a file on tmpfs or hugetlbfs); takes ownership of
+    /// <paramref name="fd"/>, which is closed here if it is refused.
+    /// </summary>
+    /// <remarks>
+    /// Only a regular file is mapped (a memfd is one): a device node or socket sent in its place is refused, so a
+    /// sender cannot make this process map memory it was not given as memory. The offset must be a multiple of the
+    /// file's page size and the window must lie inside the file. The seals are read before the size (they only
+    /// accumulate, so a shrink seal seen first makes the size check final); with <paramref name="requireShrinkSealed"/>
+    /// a descriptor whose sender could still truncate it (and so make this process die of SIGBUS) is refused.
+    /// </remarks>
+    public static MappedRegion MapReceived(int fd, ulong fileOffset, ulong size, ulong deviceAddress, string name, bool requireShrinkSealed)
+    {
+        var handle = new FileDescriptorHandle(fd);
+        try
+        {
+            RequireSize(size, name);
+            if (fileOffset > long.MaxValue - size)
+                throw new SharedMemoryException($"shared memory '{name}': offset 0x{fileOffset:x} + size 0x{size:x} is beyond any file");
+            stat st = Posix.FStat(fd, $"'{name}'");
+            if (!S_ISREG(st.st_mode))
+                throw new SharedMemoryException($"shared memory '{name}' (file mode 0x{(uint)st.st_mode:x}) is not a memfd or regular file: refusing to map it");
+            FileSeals? seals = Posix.GetSeals(fd, $"'{name}'");
+            if (requireShrinkSealed && ((seals ?? FileSeals.None) & FileSeals.Shrink) == 0)
+                throw new SharedMemoryException(
+                    $"shared memory '{name}' is not sealed against shrinking (seals: {seals?.ToString() ?? "none, the file system has no seals"}): " +
+                    "its sender could truncate it and crash this process; refusing it (QEMU seals memory-backend-memfd unless seal=off)");
+            ulong page = Posix.FilePageSize(fd);
+            if (fileOffset % page != 0)
+                throw new SharedMemoryException($"shared memory '{name}': mmap offset 0x{fileOffset:x} is not a multiple of its page size ({page})");
+            // A descriptor with seals is shared memory (memfd, tmpfs); one without is a file of another file system.
+            return MapDescriptor(name, seals is null ? MappingKind.File : MappingKind.Memfd, handle, fileOffset, size, deviceAddress, page);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The whole region as a view whose first byte has another device address: for a transport where one memory has
+    /// two address spaces (vhost-user's guest-physical and front-end-virtual addresses).
+    /// </summary>
+    public IoRegion ViewAt(ulong deviceAddress) => new(this, _ioBase, Size, deviceAddress, Name);
 
     /// <summary>Maps a whole memfd whose handle the new region takes over (closed here if mapping fails).</summary>
     private static MappedRegion MapOwned(string name, MappingKind kind, FileDescriptorHandle handle, ulong size, ulong deviceAddress)
