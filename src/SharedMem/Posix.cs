@@ -133,7 +133,8 @@ internal static unsafe class Posix
         if (S_ISFIFO(mode)) return "a FIFO";
         if (S_ISCHR(mode)) return "a character device";
         if (S_ISBLK(mode)) return "a block device";
-        return $"a file of type 0{((ushort)mode & 0xF000) >> 12:o}";
+        int type = ((ushort)mode & 0xF000) >> 12;
+        return type == 0 ? "an anonymous inode (an eventfd, epoll or timer descriptor)" : $"a file of type 0{Convert.ToString(type, 8)}";
     }
 
     /// <summary>F_GET_SEALS: the seals of <paramref name="fd"/>, or null where the file system has none (EINVAL).</summary>
