@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds the virtio-VM bench outside the repository, in AMPCAN_VVM_CACHE (default /var/tmp/ampcan-virtio-vm): a Debian
 # 13 (trixie) root holding QEMU and Debian's kernel from trixie-backports, Linux's rpmsg drivers (and virtio_can) built
-# out of tree from that kernel's own source package, the guest's initramfs and the guest's test program (rpmsg_echo).
+# out of tree from that kernel's own source package, the guest's initramfs and the guest's test programs (rpmsg_echo, rpmsg_dev).
 # run-guest.sh boots guests from it. Why a root of its own: the host's QEMU (bookworm: 7.2) has no generic vhost-user
 # device (8.2 added one) and QEMU 11 needs trixie's libc; it runs chrooted in the root, and the guest's / is the root.
 # Why modules built here: Debian's kernel config leaves CONFIG_RPMSG* and CONFIG_CAN_VIRTIO_CAN out.
@@ -177,16 +177,18 @@ fi
 # ---- the guest's test program, compiled against the uapi header of the kernel built ------------------------------------
 mkdir -p "$O/include/linux"
 cmp -s "$O/src/include/uapi/linux/rpmsg.h" "$O/include/linux/rpmsg.h" || cp "$O/src/include/uapi/linux/rpmsg.h" "$O/include/linux/rpmsg.h"
-stamp="$(cat "$HERE/guest/rpmsg_echo.c" "$O/include/linux/rpmsg.h" | md5sum)"
-if [ ! -x "$O/bin/rpmsg_echo" ] || [ "$(cat "$O/bin/.rpmsg_echo.built" 2>/dev/null)" != "$stamp" ]; then
-  say "building rpmsg_echo"
-  cp "$HERE/guest/rpmsg_echo.c" "$O/build/rpmsg_echo.c"
-  inroot "x86_64-linux-gnu-gcc-$(inroot sh -c 'ls /usr/bin/x86_64-linux-gnu-gcc-[0-9]*' | sed 's/.*-//' | sort -n | tail -1)" \
-    -O2 -Wall -Wextra -Werror -static -I/opt/ampcan-vm/include -o /opt/ampcan-vm/bin/rpmsg_echo.tmp /opt/ampcan-vm/build/rpmsg_echo.c \
-    >"$LOG/build-rpmsg_echo.log" 2>&1 || failed "building rpmsg_echo failed: $(grep -m1 error "$LOG/build-rpmsg_echo.log") (log: $LOG/build-rpmsg_echo.log)"
-  mv "$O/bin/rpmsg_echo.tmp" "$O/bin/rpmsg_echo"
-  echo "$stamp" >"$O/bin/.rpmsg_echo.built"
-fi
+GCC=
+for prog in rpmsg_echo rpmsg_dev; do
+  stamp="$(cat "$HERE/guest/$prog.c" "$O/include/linux/rpmsg.h" | md5sum)"
+  [ -x "$O/bin/$prog" ] && [ "$(cat "$O/bin/.$prog.built" 2>/dev/null)" = "$stamp" ] && continue
+  say "building $prog"
+  [ -n "$GCC" ] || GCC="x86_64-linux-gnu-gcc-$(inroot sh -c 'ls /usr/bin/x86_64-linux-gnu-gcc-[0-9]*' | sed 's/.*-//' | sort -n | tail -1)"
+  cp "$HERE/guest/$prog.c" "$O/build/$prog.c"
+  inroot "$GCC" -O2 -Wall -Wextra -Werror -static -I/opt/ampcan-vm/include -o "/opt/ampcan-vm/bin/$prog.tmp" "/opt/ampcan-vm/build/$prog.c" \
+    >"$LOG/build-$prog.log" 2>&1 || failed "building $prog failed: $(grep -m1 error "$LOG/build-$prog.log") (log: $LOG/build-$prog.log)"
+  mv "$O/bin/$prog.tmp" "$O/bin/$prog"
+  echo "$stamp" >"$O/bin/.$prog.built"
+done
 
 # ---- boot files: an uncompressed kernel (QEMU boots it through PVH, no decompression under TCG) and the initramfs -------
 # vmlinuz is a bzImage whose payload is the compressed ELF vmlinux: found by its compressor's magic number.
@@ -228,5 +230,6 @@ ver() { inroot dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
   echo "can-modules=$(IFS=,; echo "${CAN_MODS[*]-}")"
   echo "vermagic=$VERMAGIC"
   echo "rpmsg_echo=/opt/ampcan-vm/bin/rpmsg_echo"
+  echo "rpmsg_dev=/opt/ampcan-vm/bin/rpmsg_dev"
 } | tee "$C/versions.txt.tmp"
 mv "$C/versions.txt.tmp" "$C/versions.txt"

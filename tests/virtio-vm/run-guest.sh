@@ -16,6 +16,8 @@
 #   --smp N        guest CPUs (default 1)
 #   --append ARGS  more kernel command line
 #   --verbose      the guest's console on stderr;  --timing: a timing line on stderr;  --keep: keep the run directory
+#   --allow-reboot a reboot in the guest resets the machine (its virtio devices too) and runs the command again, instead
+#                  of ending the run; the command tells its boots apart by a file it leaves in a --share directory
 #
 # The guest: Debian's kernel from trixie-backports; / is the prepared trixie root, read-only with a tmpfs overlay
 # (writes outside --share directories are discarded); fresh /tmp, /run, /dev/shm; no network, no udev (nothing loads a
@@ -34,7 +36,7 @@ die() { echo "run-guest: $*" >&2; exit 125; }
 # vhost-user device kinds: virtio id, queues, config space size, first PCI slot. A kind is an option (--KIND SOCK).
 declare -A VIRTIO_ID=([rpmsg]=7) QUEUES=([rpmsg]=2) CONFIG_SIZE=([rpmsg]=0) FIRST_SLOT=([rpmsg]=0x18)
 DEVICES=()   # "KIND SOCKET" in option order
-SHARES=(); ENVS=(); SCRIPT=; CWD=/; VQ=64; TMO=300; MEM=512; SMP=1; APPEND=; VERBOSE=0; TIMING=0; KEEP=0
+SHARES=(); ENVS=(); SCRIPT=; CWD=/; VQ=64; TMO=300; MEM=512; SMP=1; APPEND=; VERBOSE=0; TIMING=0; KEEP=0; REBOOT=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --share) [ $# -ge 2 ] || die "--share needs a directory"
@@ -54,6 +56,7 @@ while [ $# -gt 0 ]; do
     --verbose) VERBOSE=1; shift ;;
     --timing) TIMING=1; shift ;;
     --keep) KEEP=1; shift ;;
+    --allow-reboot) REBOOT=1; shift ;;
     -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     --) shift; break ;;
     --*) kind=${1#--}
@@ -113,11 +116,13 @@ B=/opt/ampcan-vm/boot
 QARGS=(-accel tcg -cpu max -smp "$SMP" -m "$MEM"
        # vhost-user back-ends map guest RAM from the file descriptor QEMU sends them: it must be a shared memfd
        -object "memory-backend-memfd,id=mem,size=${MEM}M,share=on" -machine "pc,memory-backend=mem"
-       -nodefaults -no-user-config -display none -no-reboot
+       -nodefaults -no-user-config -display none
        -kernel "$B/vmlinux-$KVER" -initrd "$B/$INITRD"
        -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off random.trust_cpu=on cryptomgr.notests=1 i8042.noaux i8042.nokbd${APPEND:+ $APPEND}"
        -virtfs "local,path=/mnt/guestroot,mount_tag=root,security_model=none,readonly=on,multidevs=remap"
        -virtfs "local,path=$RUNC,mount_tag=run,security_model=none")
+# A reboot ends the run unless asked for: then the machine resets (its devices too) and boots the command again.
+[ $REBOOT = 1 ] || QARGS+=(-no-reboot)
 BINDS=()   # "HOST-PATH|PATH-IN-RUN" bind mounts made in QEMU's mount namespace (paths may hold spaces, not '|')
 declare -A COUNT=()
 i=0
