@@ -18,7 +18,7 @@ public static class Program
         }
         catch (Exception e) when (e is BoardException or SharedMem.SharedMemoryException or TimeoutException or ConfigurationValueException
                                    or Remoteproc.ResourceTableException or Rpmsg.RpmsgException or BenchmarkFailedException
-                                   or SharedMem.InstanceLockedException)
+                                   or SharedMem.InstanceLockedException or Vring.VirtioException)
         {
             Console.Error.WriteLine($"ampcan: {e.Message}");
             return 1;
@@ -43,6 +43,7 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(RemoteSimCommand.Create());
         root.Subcommands.Add(EchoTestCommand.Create());
+        root.Subcommands.Add(VhostUserCommand.Create());
 
         var socket = new Option<string>("--socket") { Description = "UNIX socket to receive the memfd and doorbells from", Required = true };
         var peer = new Command("vring-peer", "Serve one virtqueue as an echo or sink device in this process (used by tests and benchmarks)") { socket };

@@ -9,9 +9,10 @@
  *   SRC   its fixed local address (decimal or 0x...), announced to the remote
  *   DST   where what it writes goes (the remote endpoint that will talk to it)
  *   -t    how long each step may take (default 10000)
- * Prints "READY /dev/rpmsgN" once the channel exists, then waits for one message, prints "GOT <its text>", writes
- * back "ACK " + that text, releases the device (RPMSG_RELEASE_DEV_IOCTL, which announces its destruction) and
- * prints "RELEASED". Exit 0 when all went so, 1 when a step did not happen in time, 2 when it could not start.
+ * Prints "READY /dev/rpmsgN" once the channel exists, writes "hello from NAME" to DST, waits for one message and
+ * prints "GOT <its text>", releases the device (RPMSG_RELEASE_DEV_IOCTL, which announces its destruction) and prints
+ * "RELEASED". The guest speaks first: a message for it that came before it opened the device would have nobody to read it.
+ * Exit 0 when all went so, 1 when a step did not happen in time, 2 when it could not start.
  *
  * Written against include/uapi/linux/rpmsg.h of the kernel the guest runs; the asserts fail the build if that ABI
  * ever differs from the one checked here.
@@ -131,18 +132,18 @@ int main(int argc, char **argv)
     printf("READY %s\n", dev);
     fflush(stdout);
 
+    char hello[64];
+    int len = snprintf(hello, sizeof hello, "hello from %s", info.name);
+    if (write(fd, hello, (size_t)len) != len) { fprintf(stderr, "%s: write %s: %s\n", prog, dev, strerror(errno)); return 1; }
     struct pollfd p = { .fd = fd, .events = POLLIN };
     int n = poll(&p, 1, timeout);
     if (n <= 0) { fprintf(stderr, "%s: no message within %d ms\n", prog, timeout); return 1; }
-    char msg[497], reply[501];
+    char msg[497];
     ssize_t got = read(fd, msg, sizeof msg - 1);
     if (got < 0) { fprintf(stderr, "%s: read %s: %s\n", prog, dev, strerror(errno)); return 1; }
     msg[got] = 0;
     printf("GOT %s\n", msg);
     fflush(stdout);
-    int len = snprintf(reply, sizeof reply, "ACK %s", msg);
-    if (len > 496) len = 496;
-    if (write(fd, reply, (size_t)len) != len) { fprintf(stderr, "%s: write %s: %s\n", prog, dev, strerror(errno)); return 1; }
     close(fd);
     if (ioctl(cfd, RPMSG_RELEASE_DEV_IOCTL, &info) < 0) {
         fprintf(stderr, "%s: RPMSG_RELEASE_DEV_IOCTL: %s\n", prog, strerror(errno));
