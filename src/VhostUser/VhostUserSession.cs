@@ -39,7 +39,8 @@ internal sealed class VhostUserSession : IDisposable
     private ulong _ackedFeatures;
     private VhostUserProtocolFeatures _protocol;
     private GuestMemoryTable? _memory;
-    private SplitRing[]? _running; // the rings the device was activated over, while it is
+    private SplitRing[]? _running;
+    private VirtioDeviceContext? _context; // the rings the device was activated over, while it is
     private volatile BackendRequestChannel? _backendChannel;
     private volatile bool _active;
 
@@ -479,6 +480,7 @@ internal sealed class VhostUserSession : IDisposable
         var context = new VirtioDeviceContext(_registers, _ackedFeatures & ~ProtocolFeaturesBit, queues, _memory.GuestPhysical, _loop, kicks);
         _registers.Status = VirtioStatus.Acknowledge | VirtioStatus.Driver | VirtioStatus.FeaturesOk | VirtioStatus.DriverOk;
         _running = rings;
+        _context = context;
         _active = true;
         try
         {
@@ -511,14 +513,14 @@ internal sealed class VhostUserSession : IDisposable
             if (r.Kick is not null) _loop.Unwatch(r.Kick); // before anyone closes it
         }
         SplitRing[] rings = _running!;
+        VirtioDeviceContext context = _context!;
         _running = null;
+        _context = null;
         for (int i = 0; i < rings.Length; i++)
         {
-            // Where a restart resumes and what GET_VRING_BASE reports. The device's own next-available index is not
-            // reachable through IVirtioDevice, so this is the used index: every chain the device returned. For a
-            // device that completes in order (and one that holds no chain when reset) the two are the same; a chain
-            // it held is offered again on restart instead of being lost.
-            try { _rings[i].Base = rings[i].Used.ReadU16Acquire(SplitRingOffsets.Index); }
+            // Where a restart resumes and what GET_VRING_BASE reports (vhost-user.rst: the next available index the
+            // back end would process): the device's own, now that it is reset; the used index for a queue it never made.
+            try { _rings[i].Base = context.QueueState(i)?.NextAvail ?? rings[i].Used.ReadU16Acquire(SplitRingOffsets.Index); }
             catch (SharedMemoryBoundsException) { } // cannot happen: the ring lies inside the table, which is still mapped
         }
         _registers.Status = VirtioStatus.Reset;

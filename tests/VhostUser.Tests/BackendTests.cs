@@ -64,6 +64,25 @@ public sealed class BackendTests : BackendFixture
     }
 
     [Test]
+    public void GET_VRING_BASE_reports_the_devices_next_available_index_past_the_chains_it_holds()
+    {
+        using var fe = new TestFrontEnd(SocketPath);
+        fe.StartQueues(fe.Handshake(AllProtocol));
+        fe.PostReceiveBuffers(8);
+        for (int i = 0; i < 2; i++) fe.RoundTrip([1, 2, 3], 0);
+        Device.Hold = true;
+        for (int slot = 1; slot <= 2; slot++)
+            Assert.That(fe.Drivers[1].TryAdd(new AmpCan.Vring.VirtqBuffer(TestFrontEnd.BufferArea + 0x40000 + (ulong)slot * TestFrontEnd.BufferSize, 4), deviceWritable: false, token: slot), Is.True);
+        if (fe.Drivers[1].KickPrepare()) fe.Eventfds[1].Ring();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (Device.Held < 2 && clock.Elapsed < TestFrontEnd.Timeout) Thread.Yield();
+        Assert.That(Device.Held, Is.EqualTo(2), "the device took both chains and kept them");
+        uint[] bases = fe.StopQueues();
+        Assert.That(bases[1], Is.EqualTo(4u), "two answered and two held: the next to take is the fifth (the used index says 2)");
+        Assert.That(bases[0], Is.EqualTo(2u));
+    }
+
+    [Test]
     public void GET_VRING_BASE_alone_stops_a_running_device()
     {
         using var fe = new TestFrontEnd(SocketPath);

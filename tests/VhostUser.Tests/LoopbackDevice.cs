@@ -24,6 +24,11 @@ internal sealed class LoopbackDevice(ulong features = 1UL << VirtioRingFeatures.
     public bool IsActive => Volatile.Read(ref _handler) is not null;
     public ulong LastFeatures { get; private set; }
     public IReadOnlyList<DeviceQueueState> LastStates { get; private set; } = [];
+    /// <summary>While set, chains sent on queue 1 are taken and kept, not answered (a device holding buffers, as rpmsg does).</summary>
+    public bool Hold { get; set; }
+    /// <summary>Chains taken and kept while <see cref="Hold"/> was set.</summary>
+    public int Held => Volatile.Read(ref _held);
+    private int _held;
 
     public void ReadConfig(int offset, Span<byte> destination) => _config.AsSpan(offset, destination.Length).CopyTo(destination);
 
@@ -34,7 +39,7 @@ internal sealed class LoopbackDevice(ulong features = 1UL << VirtioRingFeatures.
         if (_handler is not null) throw new InvalidOperationException("activated twice");
         LastFeatures = context.Features;
         LastStates = [.. context.Queues.Select(q => q.DeviceState ?? default)];
-        var h = new Handler(context.CreateQueue(0), context.CreateQueue(1), context.Queues[0].Notifier, context.Queues[1].Notifier);
+        var h = new Handler(this, context.CreateQueue(0), context.CreateQueue(1), context.Queues[0].Notifier, context.Queues[1].Notifier);
         _loop = context.Loop;
         Volatile.Write(ref _handler, h);
         Interlocked.Increment(ref _activations);
@@ -49,11 +54,16 @@ internal sealed class LoopbackDevice(ulong features = 1UL << VirtioRingFeatures.
         Interlocked.Increment(ref _resets);
     }
 
-    private sealed class Handler(SplitVirtqueueDevice rx, SplitVirtqueueDevice tx, VirtqueueNotifier rxNotify, VirtqueueNotifier txNotify) : INotificationHandler
+    private sealed class Handler(LoopbackDevice device, SplitVirtqueueDevice rx, SplitVirtqueueDevice tx, VirtqueueNotifier rxNotify, VirtqueueNotifier txNotify) : INotificationHandler
     {
         public bool Process()
         {
             bool did = false;
+            while (device.Hold && tx.TryPop(out _))
+            {
+                Interlocked.Increment(ref device._held);
+                did = true;
+            }
             while (tx.HasAvailable && rx.HasAvailable)
             {
                 tx.TryPop(out DescriptorChain from);

@@ -10,6 +10,8 @@ namespace AmpCan.Vring;
 public sealed class VirtioDeviceContext(IVirtioConfig registers, ulong features, IReadOnlyList<VirtqueueSetup> queues, MemoryMap memory,
     NotificationLoop loop, IReadOnlyList<Doorbell> incoming)
 {
+    private readonly SplitVirtqueueDevice?[] _created = new SplitVirtqueueDevice?[queues.Count];
+
     /// <summary>Features both sides agreed on.</summary>
     public ulong Features { get; } = features;
 
@@ -32,8 +34,16 @@ public sealed class VirtioDeviceContext(IVirtioConfig registers, ulong features,
     public SplitVirtqueueDevice CreateQueue(int index)
     {
         VirtqueueSetup q = Queues[index];
-        return new SplitVirtqueueDevice(q.Ring, Memory, Has(VirtioRingFeatures.EventIndex), Has(VirtioRingFeatures.IndirectDescriptors), q.DeviceState);
+        var queue = new SplitVirtqueueDevice(q.Ring, Memory, Has(VirtioRingFeatures.EventIndex), Has(VirtioRingFeatures.IndirectDescriptors), q.DeviceState);
+        Volatile.Write(ref _created[index], queue);
+        return queue;
     }
+
+    /// <summary>
+    /// Where the device side of queue <paramref name="index"/> stands (what it pops next, what it fills next), for the
+    /// transport to report or resume from once the device is reset; null if the device never made that queue.
+    /// </summary>
+    public DeviceQueueState? QueueState(int index) => Volatile.Read(ref _created[index])?.State;
 
     /// <summary>The device hit an error it cannot recover from without a reset (DEVICE_NEEDS_RESET, virtio 1.x §2.1.2).</summary>
     public void SignalNeedsReset() => registers.Status |= VirtioStatus.DeviceNeedsReset;
