@@ -4,7 +4,7 @@ using AmpCan.Host.Service;
 
 namespace AmpCan.Host.Commands;
 
-/// <summary><c>ampcan bench vring|rpmsg</c>: the figures in BENCHMARKS.md.</summary>
+/// <summary><c>ampcan bench vring|rpmsg|vhost-user</c>: the figures in BENCHMARKS.md.</summary>
 internal static class BenchCommand
 {
     public static Command Create()
@@ -36,6 +36,31 @@ internal static class BenchCommand
             return 0;
         });
         bench.Subcommands.Add(rpmsg);
+
+        Option<string?> board2 = CommonOptions.Board("Board whose services the guest talks to (default: configuration AmpCan:Board, else sim)");
+        var guestBench = new Option<string?>("--guest-bench") { Description = "The checkout's tests/virtio-vm (default: found above the working directory); prepared with its prepare.sh, run as root" };
+        var vhost = new Command("vhost-user", "A QEMU guest's Linux rpmsg stack against AmpCan over vhost-user: the guest's round trip and throughput, AmpCan's loop CPU per message") { json, quick, filter, board2, guestBench };
+        vhost.SetAction(r =>
+        {
+            string path = BoardFiles.Resolve(AmpCanConfiguration.Resolve(AmpCanConfiguration.Load(), r.GetValue(board2), null, null).Board);
+            string dir = r.GetValue(guestBench) ?? FindGuestBench();
+            if (!File.Exists(Path.Combine(dir, "run-guest.sh"))) throw new BenchmarkFailedException($"--guest-bench: no run-guest.sh in {dir}");
+            var report = new VhostUserBench(Settings(r), Console.Error, dir, path).Run();
+            report.WriteTable(Console.Out);
+            if (r.GetValue(json)) report.WriteJson(Console.Out);
+            return 0;
+        });
+        bench.Subcommands.Add(vhost);
         return bench;
+    }
+
+    private static string FindGuestBench()
+    {
+        for (DirectoryInfo? d = new(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
+        {
+            string candidate = Path.Combine(d.FullName, "tests", "virtio-vm");
+            if (File.Exists(Path.Combine(candidate, "run-guest.sh"))) return candidate;
+        }
+        throw new BenchmarkFailedException("no tests/virtio-vm above the working directory: run from the checkout, or give --guest-bench");
     }
 }

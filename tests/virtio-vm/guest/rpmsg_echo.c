@@ -3,13 +3,15 @@
  * Linux's rpmsg_char/rpmsg_ctrl give user space: /dev/rpmsg_ctrlN, RPMSG_CREATE_EPT_IOCTL, the /dev/rpmsgN it creates,
  * write/read, RPMSG_DESTROY_EPT_IOCTL.
  *
- * usage: rpmsg_echo [-c /dev/rpmsg_ctrlN] [-s MIN:MAX] [-r ROUNDS] [-t MILLISECONDS] TARGET
+ * usage: rpmsg_echo [-c /dev/rpmsg_ctrlN] [-s MIN:MAX] [-r ROUNDS] [-t MILLISECONDS] [-w WINDOW] TARGET
  *   TARGET   the echo service's rpmsg address (decimal or 0x...), or the name of a channel the remote announced
  *            (looked up in /sys/bus/rpmsg/devices; its dst is the address, and its device's rpmsg_ctrl is used)
  *   -c       the control device (default /dev/rpmsg_ctrl0, or the one of the named channel's virtio device)
  *   -s       sizes to echo (default 1:496, 496 = 512-byte buffer - 16-byte header)
  *   -r       rounds over all sizes (default 1)
  *   -t       how long one write or one reply may take (default 5000)
+ *   -w       keep this many messages in flight (default 1: one round trip at a time); above 1 the summary gives the
+ *            throughput in messages per second instead of round-trip times (replies come back in order and are checked)
  * Every message has contents of its own (size, round and offset mixed), and every byte of every reply is checked.
  * Prints one summary line on stdout; exit 0 when every reply came back intact, 1 on a wrong, missing or late reply,
  * 2 when it could not start (bad arguments, no control device, the ioctl refused).
@@ -47,7 +49,7 @@ static const char *prog = "rpmsg_echo";
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: %s [-c /dev/rpmsg_ctrlN] [-s MIN:MAX] [-r ROUNDS] [-t MILLISECONDS] ADDRESS|CHANNEL-NAME\n", prog);
+    fprintf(stderr, "usage: %s [-c /dev/rpmsg_ctrlN] [-s MIN:MAX] [-r ROUNDS] [-t MILLISECONDS] [-w WINDOW] ADDRESS|CHANNEL-NAME\n", prog);
     exit(2);
 }
 
@@ -155,17 +157,55 @@ static int wait_for(int fd, short events, double deadline)
 
 static uint8_t pattern(int size, int round, int i) { return (uint8_t)(size * 7 + round * 101 + i * 31 + (i >> 8)); }
 
+/* Message k of a pipelined run: its size (cycling through min..max) and its contents. */
+static int fill(uint8_t *out, long k, int min, int max)
+{
+    int size = min + (int)(k % (max - min + 1));
+    for (int i = 0; i < size; i++) out[i] = pattern(size, (int)(k / (max - min + 1)), i);
+    return size;
+}
+
+/*
+ * Keeps window messages in flight: writes ahead, and for every reply read (in order) checks it against the message it
+ * answers. Returns the number of good replies; on failure writes why and returns -1.
+ */
+static long pipelined(int fd, int min, int max, long total, int window, int timeout_ms, char *why, size_t why_len)
+{
+    static uint8_t out[MAX_PAYLOAD], want[MAX_PAYLOAD], in[512];
+    long sent = 0, got = 0;
+    while (got < total) {
+        double deadline = now_us() + timeout_ms * 1000.0;
+        if (sent < total && sent - got < window) {
+            int r = wait_for(fd, POLLOUT | POLLIN, deadline);
+            if (r <= 0) { snprintf(why, why_len, "message %ld: %s", sent, r == 0 ? "no room to write and no reply in time" : strerror(errno)); return -1; }
+            int size = fill(out, sent, min, max);
+            ssize_t n = write(fd, out, (size_t)size);
+            if (n == size) { sent++; continue; }
+            if (n >= 0 || errno != EAGAIN) { snprintf(why, why_len, "message %ld: write returned %zd", sent, n); return -1; }
+        }
+        int r = wait_for(fd, POLLIN, deadline);
+        if (r <= 0) { snprintf(why, why_len, "reply %ld: %s", got, r == 0 ? "not within the time limit" : strerror(errno)); return -1; }
+        ssize_t n = read(fd, in, sizeof in);
+        if (n < 0 && errno == EAGAIN) continue;
+        int size = fill(want, got, min, max);
+        if (n != size || memcmp(in, want, (size_t)size)) { snprintf(why, why_len, "reply %ld: %zd bytes, not the %d sent, or other contents", got, n, size); return -1; }
+        got++;
+    }
+    return got;
+}
+
 int main(int argc, char **argv)
 {
     const char *ctrl_arg = NULL;
     char ctrl[300] = "/dev/rpmsg_ctrl0";
-    int min = 1, max = MAX_PAYLOAD, rounds = 1, timeout_ms = 5000, opt;
-    while ((opt = getopt(argc, argv, "c:s:r:t:")) != -1) {
+    int min = 1, max = MAX_PAYLOAD, rounds = 1, timeout_ms = 5000, window = 1, opt;
+    while ((opt = getopt(argc, argv, "c:s:r:t:w:")) != -1) {
         switch (opt) {
         case 'c': ctrl_arg = optarg; break;
         case 's': if (sscanf(optarg, "%d:%d", &min, &max) != 2 || min < 1 || max > MAX_PAYLOAD || min > max) usage(); break;
         case 'r': if ((rounds = atoi(optarg)) < 1) usage(); break;
         case 't': if ((timeout_ms = atoi(optarg)) < 1) usage(); break;
+        case 'w': if ((window = atoi(optarg)) < 1) usage(); break;
         default: usage();
         }
     }
@@ -197,6 +237,20 @@ int main(int argc, char **argv)
         if (fd >= 0) break;
         if (errno != ENOENT || now_us() > deadline) { fprintf(stderr, "%s: cannot open %s: %s\n", prog, dev, strerror(errno)); return 2; }
         usleep(1000);
+    }
+    if (window > 1) {
+        char werr[300] = "";
+        long total = (long)rounds * (max - min + 1);
+        double t0 = now_us();
+        long got = pipelined(fd, min, max, total, window, timeout_ms, werr, sizeof werr);
+        double secs = (now_us() - t0) / 1e6;
+        int derr = ioctl(fd, RPMSG_DESTROY_EPT_IOCTL) < 0 ? errno : 0;
+        close(fd);
+        if (got < 0) { printf("%s: FAIL %s (%s -> 0x%x)\n", prog, werr, dev, dst); return 1; }
+        if (derr) { printf("%s: FAIL RPMSG_DESTROY_EPT_IOCTL on %s: %s\n", prog, dev, strerror(derr)); return 1; }
+        printf("%s: PASS %ld replies intact, sizes %d..%d, %d in flight, via %s -> 0x%x, throughput %.0f messages/s, %.3f s\n",
+               prog, got, min, max, window, dev, dst, got / secs, secs);
+        return 0;
     }
     static uint8_t out[MAX_PAYLOAD], in[512];
     long messages = 0, bytes = 0;
