@@ -23,8 +23,8 @@ public sealed class SimulatedRemote : IDisposable
     private readonly SimulatedServices _services;
     private readonly ILogger _logger;
     private readonly TaskCompletionSource<bool> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _stop = new();
     private VirtioRpmsgDevice? _device;
+    private VdevDeviceTransport? _transport;
     private VirtioRpmsgRemote? _rpmsg;
     private readonly int _cpu;
 
@@ -98,31 +98,29 @@ public sealed class SimulatedRemote : IDisposable
     {
         if (writeTable) _shm.Write(_firmware.TableOffset, _firmware.ResourceTable(_shm.DeviceAddress));
         ResourceTable table = ResourceTable.Parse(_shm.Slice(_firmware.TableOffset, 0x1000));
-        var transport = new VdevTransport(table.Vdevs[0], new MemoryMap(_shm), _doorbell);
         _device = new VirtioRpmsgDevice("remote-sim", logger: _logger);
-        _loop.Start(_cpu);
-        _ = Task.Run(() =>
+        // The firmware's services go on the bus the moment the device is activated, on the transport's thread.
+        _device.Activated += bus =>
         {
-            try
+            _rpmsg = bus;
+            _services.Announce(bus);
+        };
+        _transport = new VdevDeviceTransport(new VdevTransport(table.Vdevs[0], new MemoryMap(_shm), _doorbell), _device, _loop, waitForHost, _logger);
+        _loop.Start(_cpu);
+        _transport.Start();
+        _transport.Activation.ContinueWith(t =>
+        {
+            if (t.IsCompletedSuccessfully)
             {
-                if (!transport.ActivateDevice(_device, _loop, waitForHost, _stop.Token))
-                {
-                    _logger.LogWarning("simulated remote: the host did not set DRIVER_OK within {Wait}", waitForHost);
-                    _ready.TrySetResult(false);
-                    return;
-                }
-                _rpmsg = _device.Bus ?? throw new InvalidOperationException("the rpmsg device was reset while it booted");
-                _services.Announce(_rpmsg);
-                _ready.TrySetResult(true);
+                _ready.TrySetResult(t.Result);
+                return;
             }
-            catch (Exception e)
-            {
-                // A hostile or broken host (buffers it cannot use, say) fails the device; the remote reports it, it does not crash.
-                _logger.LogError("simulated remote: boot failed: {Reason}", e.Message);
-                BootFailure = e;
-                _ready.TrySetResult(false);
-            }
-        });
+            // A hostile or broken host (buffers it cannot use, say) fails the device; the remote reports it, it does not crash.
+            Exception e = t.Exception?.InnerException ?? new OperationCanceledException("the boot was cancelled");
+            _logger.LogError("simulated remote: boot failed: {Reason}", e.Message);
+            BootFailure = e;
+            _ready.TrySetResult(false);
+        }, TaskScheduler.Default);
     }
 
     /// <summary>
@@ -164,16 +162,14 @@ public sealed class SimulatedRemote : IDisposable
     public void Crash()
     {
         _logger.LogWarning("simulated remote: crash");
-        _stop.Cancel();
         _loop.Dispose();
     }
 
     /// <summary>Stops the remote.</summary>
     public void Dispose()
     {
-        _stop.Cancel();
         _loop.Dispose();
-        _device?.Reset();
-        _stop.Dispose();
+        if (_transport is not null) _transport.Dispose();
+        else _device?.Reset();
     }
 }

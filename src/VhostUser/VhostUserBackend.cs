@@ -19,7 +19,7 @@ namespace AmpCan.VhostUser;
 /// <see cref="VhostUserSocketPaths.Expand"/>, each with its own device instance.
 /// </remarks>
 public sealed class VhostUserBackend(IVirtioDevice device, string socketPath, NotificationLoop loop, VhostUserBackendOptions? options = null, ILogger? logger = null)
-    : IDisposable
+    : IVirtioDeviceTransport
 {
     private readonly VhostUserBackendOptions _options = options ?? new VhostUserBackendOptions();
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
