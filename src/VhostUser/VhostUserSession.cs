@@ -477,7 +477,7 @@ internal sealed class VhostUserSession : IDisposable
             queues[i] = new VirtqueueSetup(i, rings[i], new VirtqueueNotifier(r.Call, (uint)i), new DeviceQueueState(r.Base, used));
             kicks[i] = r.Kick!;
         }
-        var context = new VirtioDeviceContext(_registers, _ackedFeatures & ~ProtocolFeaturesBit, queues, _memory.GuestPhysical, _loop, kicks);
+        var context = new VirtioDeviceContext(_registers, _ackedFeatures & ~ProtocolFeaturesBit, queues, _memory.GuestPhysical, _loop, kicks, NotifyConfigChanged);
         _registers.Status = VirtioStatus.Acknowledge | VirtioStatus.Driver | VirtioStatus.FeaturesOk | VirtioStatus.DriverOk;
         _running = rings;
         _context = context;

@@ -195,7 +195,7 @@ public sealed class BackendTests : BackendFixture
     public void A_config_change_is_sent_over_the_back_end_request_channel()
     {
         using var fe = new TestFrontEnd(SocketPath);
-        fe.Handshake(AllProtocol);
+        ulong features = fe.Handshake(AllProtocol);
         Assert.That(Backend.NotifyConfigChanged(), Is.False, "no channel yet");
         using var ours = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         string channelPath = SocketPath + "-backend";
@@ -209,6 +209,13 @@ public sealed class BackendTests : BackendFixture
         int read = 0;
         while (read < 12) read += theirs.Receive(message, read, 12 - read, SocketFlags.None);
         Assert.That(message, Is.EqualTo(new byte[] { 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 }), "BACKEND_CONFIG_CHANGE_MSG, version 1, no payload");
+
+        // The device itself, through the virtio core: a running device changes its config and the driver is told.
+        fe.StartQueues(features);
+        Assert.That(Device.ChangeConfig([1, 0]), Is.True, "the device's change went out over the channel");
+        read = 0;
+        while (read < 12) read += theirs.Receive(message, read, 12 - read, SocketFlags.None);
+        Assert.That(message, Is.EqualTo(new byte[] { 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 }));
     }
 
     [Test]

@@ -34,8 +34,18 @@ internal sealed class LoopbackDevice(ulong features = 1UL << VirtioRingFeatures.
 
     public void WriteConfig(int offset, ReadOnlySpan<byte> source) => source.CopyTo(_config.AsSpan(offset));
 
+    private VirtioDeviceContext? _context;
+
+    /// <summary>Writes the config space as the device would (a status change) and has the transport tell the driver; what the transport answered.</summary>
+    public bool ChangeConfig(ReadOnlySpan<byte> config)
+    {
+        config.CopyTo(_config);
+        return _context?.SignalConfigChanged() ?? false;
+    }
+
     public void Activate(VirtioDeviceContext context)
     {
+        _context = context;
         if (_handler is not null) throw new InvalidOperationException("activated twice");
         LastFeatures = context.Features;
         LastStates = [.. context.Queues.Select(q => q.DeviceState ?? default)];

@@ -7,8 +7,10 @@ namespace AmpCan.Vring;
 /// What a transport gives an activated <see cref="IVirtioDevice"/>: the negotiated features, its queues, the memory
 /// the driver's buffers live in, and the loop that watches the driver's kicks.
 /// </summary>
+/// <remarks><paramref name="configChanged"/> is how the transport tells the driver the config space changed (vhost-user's
+/// back-end request channel); null where the transport has no way (a remoteproc vdev).</remarks>
 public sealed class VirtioDeviceContext(IVirtioConfig registers, ulong features, IReadOnlyList<VirtqueueSetup> queues, MemoryMap memory,
-    NotificationLoop loop, IReadOnlyList<Doorbell> incoming)
+    NotificationLoop loop, IReadOnlyList<Doorbell> incoming, Func<bool>? configChanged = null)
 {
     private readonly SplitVirtqueueDevice?[] _created = new SplitVirtqueueDevice?[queues.Count];
 
@@ -44,6 +46,9 @@ public sealed class VirtioDeviceContext(IVirtioConfig registers, ulong features,
     /// transport to report or resume from once the device is reset; null if the device never made that queue.
     /// </summary>
     public DeviceQueueState? QueueState(int index) => Volatile.Read(ref _created[index])?.State;
+
+    /// <summary>The device changed its config space: the transport tells the driver (a configuration change notification, virtio 1.x §2.5.1). False when it cannot.</summary>
+    public bool SignalConfigChanged() => configChanged?.Invoke() ?? false;
 
     /// <summary>The device hit an error it cannot recover from without a reset (DEVICE_NEEDS_RESET, virtio 1.x §2.1.2).</summary>
     public void SignalNeedsReset() => registers.Status |= VirtioStatus.DeviceNeedsReset;
