@@ -25,7 +25,8 @@ internal sealed class LoopbackDevice(ulong features = 1UL << VirtioRingFeatures.
     public ulong LastFeatures { get; private set; }
     public IReadOnlyList<DeviceQueueState> LastStates { get; private set; } = [];
     /// <summary>While set, chains sent on queue 1 are taken and kept, not answered (a device holding buffers, as rpmsg does).</summary>
-    public bool Hold { get; set; }
+    public bool Hold { get => Volatile.Read(ref _hold); set => Volatile.Write(ref _hold, value); }
+    private bool _hold;
     /// <summary>Chains taken and kept while <see cref="Hold"/> was set.</summary>
     public int Held => Volatile.Read(ref _held);
     private int _held;
@@ -69,13 +70,17 @@ internal sealed class LoopbackDevice(ulong features = 1UL << VirtioRingFeatures.
         public bool Process()
         {
             bool did = false;
-            while (device.Hold && tx.TryPop(out _))
+            while (tx.HasAvailable)
             {
-                Interlocked.Increment(ref device._held);
-                did = true;
-            }
-            while (tx.HasAvailable && rx.HasAvailable)
-            {
+                // Read after the chain was seen: a test sets Hold before it makes the chains available.
+                if (device.Hold)
+                {
+                    tx.TryPop(out _);
+                    Interlocked.Increment(ref device._held);
+                    did = true;
+                    continue;
+                }
+                if (!rx.HasAvailable) break;
                 tx.TryPop(out DescriptorChain from);
                 rx.TryPop(out DescriptorChain to);
                 uint copied = 0;
