@@ -67,6 +67,7 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     private readonly VirtioDriverContext _context;
     private readonly SplitRing _rxRing, _txRing;
     private readonly IoRegion _pool;
+    private readonly byte[]? _bounce;  // device memory: the pool as this side sees it; only aligned copies touch the device
     private readonly VirtqueueNotifier _rxNotifier, _txNotifier;
     private readonly RpmsgHostOptions _options;
     private readonly ulong _txBase;
@@ -97,6 +98,14 @@ public sealed class VirtioRpmsgHost : RpmsgBus
         _rxNotifier = context.Queues[0].Notifier;
         _txNotifier = context.Queues[1].Notifier;
         _pool = bufferPool;
+        if (bufferPool.Attributes == MemoryAttributes.Device)
+        {
+            // Nobody gets a span into device memory (a callback's vector loads would fault on Arm): every message is
+            // copied between the pool and a private image of it, word by word, on its way in and out.
+            if (options.PoolSize > (ulong)Array.MaxLength)
+                throw new RpmsgException(RpmsgError.InvalidConfiguration, $"{name}: a buffer pool of {options.PoolSize} bytes in device memory is larger than this host can mirror");
+            _bounce = new byte[options.PoolSize];
+        }
         _options = options;
         _rxCount = options.RxBufferCount!.Value;
         _txCount = options.TxBufferCount!.Value;
@@ -165,6 +174,7 @@ public sealed class VirtioRpmsgHost : RpmsgBus
             }
             while (n < _options.RxBatch && _rxq!.TryGetUsed(out UsedBuffer u))
             {
+                if (_bounce is not null) _pool.Read(RxOffset(u.Token), _bounce.AsSpan((int)RxOffset(u.Token), (int)Math.Min(u.Length, (uint)_options.RxBufferSize)));
                 if (!Deliver(RxSpan(u.Token)[..(int)u.Length], u.Token)) _rxIdle[_rxIdleCount++] = u.Token;
                 n++;
             }
@@ -230,12 +240,18 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     }
 
     /// <inheritdoc/>
-    protected override Span<byte> TxSpan(int id) => _pool.GetSpan(_txBase + (ulong)id * (ulong)_options.TxBufferSize, _options.TxBufferSize);
+    protected override Span<byte> TxSpan(int id) =>
+        _bounce is not null ? _bounce.AsSpan((int)TxOffset(id), _options.TxBufferSize) : _pool.GetSpan(TxOffset(id), _options.TxBufferSize);
+
+    private ulong TxOffset(int id) => _txBase + (ulong)id * (ulong)_options.TxBufferSize;
+
+    private ulong RxOffset(int id) => (ulong)id * (ulong)_options.RxBufferSize;
 
     /// <inheritdoc/>
     protected override void SubmitTxLocked(int id, int totalLength)
     {
-        _txq!.TryAdd(new VirtqBuffer(_pool.DeviceAddress + _txBase + (ulong)id * (ulong)_options.TxBufferSize, (uint)totalLength), deviceWritable: false, id);
+        if (_bounce is not null) _pool.Write(TxOffset(id), _bounce.AsSpan((int)TxOffset(id), totalLength));
+        _txq!.TryAdd(new VirtqBuffer(_pool.DeviceAddress + TxOffset(id), (uint)totalLength), deviceWritable: false, id);
         if (_txq.KickPrepare()) _txNotifier.Notify();
     }
 
@@ -246,7 +262,8 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     }
 
     /// <inheritdoc/>
-    protected override ReadOnlySpan<byte> RxSpan(int id) => _pool.GetSpan((ulong)id * (ulong)_options.RxBufferSize, _options.RxBufferSize);
+    protected override ReadOnlySpan<byte> RxSpan(int id) =>
+        _bounce is not null ? _bounce.AsSpan((int)RxOffset(id), _options.RxBufferSize) : _pool.GetSpan(RxOffset(id), _options.RxBufferSize);
 
     /// <inheritdoc/>
     protected override void OnFailed(Exception reason)

@@ -17,14 +17,24 @@ public sealed unsafe class IoRegion
     private readonly byte* _base;
     private readonly ulong _length;
 
-    internal IoRegion(MappedRegion owner, byte* @base, ulong length, ulong deviceAddress, string name)
+    internal IoRegion(MappedRegion owner, byte* @base, ulong length, ulong deviceAddress, string name, MemoryAttributes attributes)
     {
         _owner = owner;
         _base = @base;
         _length = length;
         DeviceAddress = deviceAddress;
         Name = name;
+        Attributes = attributes;
     }
+
+    /// <summary>How this memory may be accessed (its mapping's, unless <see cref="AsDeviceMemory"/> said more).</summary>
+    public MemoryAttributes Attributes { get; }
+
+    /// <summary>
+    /// The same window, to be treated as device memory (copies aligned, word by word): for memory the mapping cannot
+    /// tell is a device's, as a PCI BAR opened through its sysfs resource file.
+    /// </summary>
+    public IoRegion AsDeviceMemory() => new(_owner, _base, _length, DeviceAddress, Name, MemoryAttributes.Device);
 
     /// <summary>Bytes in this window.</summary>
     public ulong Length => _length;
@@ -42,7 +52,7 @@ public sealed unsafe class IoRegion
     public IoRegion Slice(ulong offset, ulong length)
     {
         Check(offset, length);
-        return new IoRegion(_owner, _base + offset, length, DeviceAddress + offset, Name);
+        return new IoRegion(_owner, _base + offset, length, DeviceAddress + offset, Name, Attributes);
     }
 
     /// <summary>True when [offset, offset + length) lies inside this window.</summary>
@@ -153,11 +163,19 @@ public sealed unsafe class IoRegion
         return new Span<byte>(At(offset, (ulong)length), length);
     }
 
-    /// <summary>Copies bytes out of the window.</summary>
-    public void Read(ulong offset, Span<byte> destination) => GetSpan(offset, destination.Length).CopyTo(destination);
+    /// <summary>Copies bytes out of the window (for device memory with aligned word accesses only).</summary>
+    public void Read(ulong offset, Span<byte> destination)
+    {
+        if (Attributes == MemoryAttributes.Device) DeviceMemoryCopy.FromDevice(At(offset, (ulong)destination.Length), destination);
+        else GetSpan(offset, destination.Length).CopyTo(destination);
+    }
 
-    /// <summary>Copies bytes into the window.</summary>
-    public void Write(ulong offset, ReadOnlySpan<byte> source) => source.CopyTo(GetSpan(offset, source.Length));
+    /// <summary>Copies bytes into the window (for device memory with aligned word accesses only).</summary>
+    public void Write(ulong offset, ReadOnlySpan<byte> source)
+    {
+        if (Attributes == MemoryAttributes.Device) DeviceMemoryCopy.ToDevice(At(offset, (ulong)source.Length), source);
+        else source.CopyTo(GetSpan(offset, source.Length));
+    }
 
     /// <summary>Zeroes <paramref name="length"/> bytes at <paramref name="offset"/>.</summary>
     public void Clear(ulong offset, ulong length)
@@ -174,12 +192,29 @@ public sealed unsafe class IoRegion
     }
 
     /// <summary>Copies an unmanaged wire struct out in one read, so it can be validated without the peer changing it underneath.</summary>
+    /// <remarks>From device memory word by word, aligned (a used element is 8 bytes at a 4-byte boundary).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public T Read<T>(ulong offset) where T : unmanaged => Unsafe.ReadUnaligned<T>(At(offset, (ulong)sizeof(T)));
+    public T Read<T>(ulong offset) where T : unmanaged
+    {
+        byte* p = At(offset, (ulong)sizeof(T));
+        if (Attributes != MemoryAttributes.Device) return Unsafe.ReadUnaligned<T>(p);
+        T value;
+        DeviceMemoryCopy.FromDevice(p, new Span<byte>(&value, sizeof(T)));
+        return value;
+    }
 
-    /// <summary>Writes an unmanaged wire struct.</summary>
+    /// <summary>Writes an unmanaged wire struct (to device memory word by word, aligned).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Write<T>(ulong offset, in T value) where T : unmanaged => Unsafe.WriteUnaligned(At(offset, (ulong)sizeof(T)), value);
+    public void Write<T>(ulong offset, in T value) where T : unmanaged
+    {
+        byte* p = At(offset, (ulong)sizeof(T));
+        if (Attributes != MemoryAttributes.Device) Unsafe.WriteUnaligned(p, value);
+        else
+        {
+            T copy = value;
+            DeviceMemoryCopy.ToDevice(p, new ReadOnlySpan<byte>(&copy, sizeof(T)));
+        }
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ushort Le(ushort v) => BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v);

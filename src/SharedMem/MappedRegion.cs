@@ -55,7 +55,7 @@ public sealed unsafe class MappedRegion : IDisposable
         DeviceAddress = deviceAddress;
         _file = file;
         _ioBase = mapBase + innerOffset;
-        Io = new IoRegion(this, _ioBase, size, deviceAddress, name);
+        Io = new IoRegion(this, _ioBase, size, deviceAddress, name, kind is MappingKind.PhysicalWindow or MappingKind.Uio ? MemoryAttributes.Device : MemoryAttributes.Normal);
     }
 
     /// <summary>Name used in logs and errors (file path, memfd name, physical address).</summary>
@@ -216,7 +216,7 @@ public sealed unsafe class MappedRegion : IDisposable
     /// The whole region as a view whose first byte has another device address: for a transport where one memory has
     /// two address spaces (vhost-user's guest-physical and front-end-virtual addresses).
     /// </summary>
-    public IoRegion ViewAt(ulong deviceAddress) => new(this, _ioBase, Size, deviceAddress, Name);
+    public IoRegion ViewAt(ulong deviceAddress) => new(this, _ioBase, Size, deviceAddress, Name, Io.Attributes);
 
     /// <summary>Maps a whole memfd whose handle the new region takes over (closed here if mapping fails).</summary>
     private static MappedRegion MapOwned(string name, MappingKind kind, FileDescriptorHandle handle, ulong size, ulong deviceAddress)
