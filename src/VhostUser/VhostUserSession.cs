@@ -5,7 +5,6 @@ using AmpCan.SharedMem.Diagnostics;
 using AmpCan.SharedMem.Doorbells;
 using AmpCan.VhostUser.Wire;
 using AmpCan.Vring;
-using AmpCan.Vring.Wire;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 
@@ -39,10 +38,8 @@ internal sealed class VhostUserSession : IDisposable
     private ulong _ackedFeatures;
     private VhostUserProtocolFeatures _protocol;
     private GuestMemoryTable? _memory;
-    private SplitRing[]? _running;
-    private VirtioDeviceContext? _context; // the rings the device was activated over, while it is
+    private readonly VhostUserDeviceActivation _activation;
     private volatile BackendRequestChannel? _backendChannel;
-    private volatile bool _active;
 
     public VhostUserSession(VhostUserConnection connection, IVirtioDevice device, NotificationLoop loop, VhostUserBackendOptions options,
         ILogger logger, RateLimitedLog peerLog, string name)
@@ -59,10 +56,11 @@ internal sealed class VhostUserSession : IDisposable
         _registers = new VhostUserRegisters(device, _offeredFeatures, SignalNeedsReset);
         _rings = new VringSetup[device.QueueCount];
         for (int i = 0; i < _rings.Length; i++) _rings[i] = new VringSetup(i, name);
+        _activation = new VhostUserDeviceActivation(device, loop, _registers, logger, name);
     }
 
     /// <summary>True while the device is activated over this session's rings.</summary>
-    public bool IsActive => _active;
+    public bool IsActive => _activation.IsActive;
 
     /// <summary>Why the session ended (set when <see cref="Run"/> returns).</summary>
     public string EndReason { get; private set; } = "not ended";
@@ -276,7 +274,7 @@ internal sealed class VhostUserSession : IDisposable
 
     private void RequireStopped(VringSetup ring, VhostUserRequest request)
     {
-        if (_active) throw new VhostUserProtocolException($"{request} for queue {ring.Index} while the device runs (stop the ring with GET_VRING_BASE first)");
+        if (_activation.IsActive) throw new VhostUserProtocolException($"{request} for queue {ring.Index} while the device runs (stop the ring with GET_VRING_BASE first)");
     }
 
     private List<SafeFileHandle> TakeFds(int count, VhostUserRequest request)
@@ -294,7 +292,7 @@ internal sealed class VhostUserSession : IDisposable
     {
         if ((features & ~_offeredFeatures) != 0)
             throw new VhostUserProtocolException($"SET_FEATURES 0x{features:x} accepts bits never offered (0x{features & ~_offeredFeatures:x}; offered 0x{_offeredFeatures:x})");
-        if (_active && features != _ackedFeatures)
+        if (_activation.IsActive && features != _ackedFeatures)
             throw new VhostUserProtocolException($"SET_FEATURES 0x{features:x} while the device runs with 0x{_ackedFeatures:x}");
         _ackedFeatures = features;
         _registers.DriverFeatures = features & ~ProtocolFeaturesBit;
@@ -368,20 +366,8 @@ internal sealed class VhostUserSession : IDisposable
             throw new VhostUserProtocolException($"SET_VRING_ADDR for queue {a.Index} with flags 0x{a.Flags:x} (used-ring logging was not offered)");
         if (_memory is null) throw new VhostUserProtocolException($"SET_VRING_ADDR for queue {a.Index} before any SET_MEM_TABLE");
         if (ring.Size == 0) throw new VhostUserProtocolException($"SET_VRING_ADDR for queue {a.Index} before its SET_VRING_NUM");
-        MapRing(ring, a, _memory); // checked now, so the front end learns of a bad address from this request
+        ring.Map(a, _memory); // checked now, so the front end learns of a bad address from this request
         ring.Address = a;
-    }
-
-    private static SplitRing MapRing(VringSetup ring, VringAddress a, GuestMemoryTable memory)
-    {
-        try
-        {
-            return SplitRing.Separate(memory.FrontEndVirtual, ring.Size, a.Descriptors, a.Available, a.Used);
-        }
-        catch (ArgumentException e)
-        {
-            throw new VhostUserProtocolException($"queue {ring.Index} ({ring.Size} entries): {e.Message} of the memory table's front-end addresses");
-        }
     }
 
     private void SetVringFd(VhostUserRequest request, ulong value)
@@ -461,71 +447,16 @@ internal sealed class VhostUserSession : IDisposable
 
     private void TryActivate()
     {
-        if (_active || _memory is null) return;
+        if (_activation.IsActive || _memory is null) return;
         foreach (VringSetup r in _rings)
         {
             if (!IsStarted(r)) return;
         }
-        var rings = new SplitRing[_rings.Length];
-        var queues = new VirtqueueSetup[_rings.Length];
-        var kicks = new Doorbell[_rings.Length];
-        for (int i = 0; i < _rings.Length; i++)
-        {
-            VringSetup r = _rings[i];
-            rings[i] = MapRing(r, r.Address!.Value, _memory); // the table may have changed since SET_VRING_ADDR
-            ushort used = rings[i].Used.ReadU16Acquire(SplitRingOffsets.Index);
-            queues[i] = new VirtqueueSetup(i, rings[i], new VirtqueueNotifier(r.Call, (uint)i), new DeviceQueueState(r.Base, used));
-            kicks[i] = r.Kick!;
-        }
-        var context = new VirtioDeviceContext(_registers, _ackedFeatures & ~ProtocolFeaturesBit, queues, _memory.GuestPhysical, _loop, kicks, NotifyConfigChanged);
-        _registers.Status = VirtioStatus.Acknowledge | VirtioStatus.Driver | VirtioStatus.FeaturesOk | VirtioStatus.DriverOk;
-        _running = rings;
-        _context = context;
-        _active = true;
-        try
-        {
-            _device.Activate(context);
-        }
-        catch (Exception e)
-        {
-            Deactivate("its activation failed");
-            throw new VhostUserProtocolException($"the device did not start: {e.Message}");
-        }
-        _logger.LogInformation("vhost-user {Name}: device {DeviceId} started ({Queues} queues, features 0x{Features:x})",
-            _name, _device.DeviceId, _rings.Length, context.Features);
+        _activation.Start(_rings, _memory, _ackedFeatures & ~ProtocolFeaturesBit, NotifyConfigChanged);
     }
 
     /// <summary>Resets the device if it runs; once this returns nothing of it touches the rings or the memory.</summary>
-    private void Deactivate(string why)
-    {
-        if (!_active) return;
-        _active = false;
-        try
-        {
-            _device.Reset();
-        }
-        catch (Exception e)
-        {
-            _logger.LogError(e, "vhost-user {Name}: device reset failed", _name);
-        }
-        foreach (VringSetup r in _rings)
-        {
-            if (r.Kick is not null) _loop.Unwatch(r.Kick); // before anyone closes it
-        }
-        SplitRing[] rings = _running!;
-        VirtioDeviceContext context = _context!;
-        _running = null;
-        _context = null;
-        for (int i = 0; i < rings.Length; i++)
-        {
-            // Where a restart resumes and what GET_VRING_BASE reports (vhost-user.rst: the next available index the
-            // back end would process): the device's own, now that it is reset; the used index for a queue it never made.
-            try { _rings[i].Base = context.QueueState(i)?.NextAvail ?? rings[i].Used.ReadU16Acquire(SplitRingOffsets.Index); }
-            catch (SharedMemoryBoundsException) { } // cannot happen: the ring lies inside the table, which is still mapped
-        }
-        _registers.Status = VirtioStatus.Reset;
-        _logger.LogInformation("vhost-user {Name}: device {DeviceId} stopped ({Why})", _name, _device.DeviceId, why);
-    }
+    private void Deactivate(string why) => _activation.Stop(_rings, why);
 
     private void ResetDevice()
     {

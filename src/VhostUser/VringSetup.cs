@@ -1,3 +1,4 @@
+using AmpCan.Vring;
 using AmpCan.VhostUser.Wire;
 
 namespace AmpCan.VhostUser;
@@ -35,6 +36,19 @@ internal sealed class VringSetup : IDisposable
 
     /// <summary>SET_VRING_ENABLE.</summary>
     public bool Enabled { get; set; }
+
+    /// <summary>The ring at <paramref name="a"/>'s front-end addresses, all three areas inside the memory table, or a refusal naming the queue.</summary>
+    public SplitRing Map(VringAddress a, GuestMemoryTable memory)
+    {
+        try
+        {
+            return SplitRing.Separate(memory.FrontEndVirtual, Size, a.Descriptors, a.Available, a.Used);
+        }
+        catch (ArgumentException e)
+        {
+            throw new VhostUserProtocolException($"queue {Index} ({Size} entries): {e.Message} of the memory table's front-end addresses");
+        }
+    }
 
     /// <summary>Drops what a new start must send again (size, addresses, base, kick, enable); the call and error eventfds stay.</summary>
     public void Clear()
