@@ -1,7 +1,5 @@
-using AmpCan.Remoteproc;
 using AmpCan.Rpmsg;
 using AmpCan.SharedMem;
-using AmpCan.SharedMem.Doorbells;
 
 namespace AmpCan.Tests.Rpmsg;
 
@@ -15,25 +13,16 @@ public class DeviceMemoryPoolTests
     [TestCase(MemoryAttributes.Normal)]
     public void TheHostHandsOutNoSpanIntoADevicePoolAndMessagesArriveWhole(MemoryAttributes attributes)
     {
-        using var shm = MappedRegion.CreateMemfd("device-pool", 0x80000, RpmsgLink.Base);
-        var memory = new MemoryMap(shm.Io);
-        shm.Io.Write(0, new ResourceTableBuilder().Vdev(VirtioRpmsg.DeviceId, 0, (uint)VirtioRpmsgDevice.DefaultFeatures,
-            [new VringSpec((uint)RpmsgLink.Base + 0x4000, 0x1000, 256, 1), new VringSpec((uint)RpmsgLink.Base + 0x8000, 0x1000, 256, 2)]).Build());
-        VdevResource vdev = ResourceTable.Parse(shm.Io.Slice(0, 0x1000)).Vdevs[0];
-        var (hostBell, remoteBell) = EventFdDoorbell.CreatePair();
-        using var hostLoop = new NotificationLoop("host", NotificationMode.Adaptive);
-        using var remoteLoop = new NotificationLoop("remote", NotificationMode.Adaptive);
-        hostLoop.Start();
-        remoteLoop.Start();
+        using var pair = new VdevPair("device-pool");
         var device = new VirtioRpmsgDevice("remote");
         device.Activated += bus => bus.CreateEndpoint("echo", (in RpmsgReceivedMessage m) => m.Endpoint.PostTo(m.Source, m.Payload), announce: true);
         var options = new RpmsgHostOptions().ForRings(256, 256);
-        IoRegion pool = shm.Io.Slice(0x10000, options.PoolSize);
+        IoRegion pool = pair.Pool(options.PoolSize);
         if (attributes == MemoryAttributes.Device) pool = pool.AsDeviceMemory();
         var driver = new VirtioRpmsgDriver("host", options);
-        new VdevTransport(vdev, memory, hostBell).ProbeDriver(driver, hostLoop, pool);
+        pair.HostTransport.ProbeDriver(driver, pair.HostLoop, pool);
         using VirtioRpmsgHost host = driver.Bus!;
-        Assert.That(new VdevTransport(vdev, memory, remoteBell).ActivateDevice(device, remoteLoop, TimeSpan.FromSeconds(20)), Is.True);
+        Assert.That(pair.RemoteTransport.ActivateDevice(device, pair.RemoteLoop, TimeSpan.FromSeconds(20)), Is.True);
 
         var echo = new TaskCompletionSource<RpmsgChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
         host.ChannelCreated += c => echo.TrySetResult(c);
@@ -42,7 +31,7 @@ public class DeviceMemoryPoolTests
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using RpmsgEndpoint ep = host.CreateEndpoint("client", (in RpmsgReceivedMessage m) =>
         {
-            if (m.Payload.Overlaps(shm.Io.GetSpan(0, (int)shm.Size))) Interlocked.Increment(ref intoShared);
+            if (m.Payload.Overlaps(pair.Shm.Io.GetSpan(0, (int)pair.Shm.Size))) Interlocked.Increment(ref intoShared);
             byte[] want = Message(received);
             if (!m.Payload.SequenceEqual(want)) done.TrySetException(new AssertionException($"reply {received} differs"));
             if (++received == 200) done.TrySetResult();
@@ -54,7 +43,7 @@ public class DeviceMemoryPoolTests
             else
             {
                 RpmsgTxBuffer tx = ep.GetTxBuffer(TimeSpan.FromSeconds(10)); // zero copy: the span to write into
-                if (tx.Payload.Overlaps(shm.Io.GetSpan(0, (int)shm.Size))) Interlocked.Increment(ref intoShared);
+                if (tx.Payload.Overlaps(pair.Shm.Io.GetSpan(0, (int)pair.Shm.Size))) Interlocked.Increment(ref intoShared);
                 msg.CopyTo(tx.Payload);
                 ep.SendNoCopy(tx, msg.Length);
             }
@@ -63,8 +52,6 @@ public class DeviceMemoryPoolTests
         if (attributes == MemoryAttributes.Device) Assert.That(intoShared, Is.Zero, "a span into device memory was handed out");
         else Assert.That(intoShared, Is.GreaterThan(0), "ordinary memory is handed out zero-copy (the check above can see it)");
         device.Reset();
-        hostBell.Dispose();
-        remoteBell.Dispose();
     }
 
     private static byte[] Message(int i) => [.. Enumerable.Range(0, 1 + i % 480).Select(b => (byte)(b * 7 + i))];

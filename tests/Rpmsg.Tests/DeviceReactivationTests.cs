@@ -1,7 +1,4 @@
-using AmpCan.Remoteproc;
 using AmpCan.Rpmsg;
-using AmpCan.SharedMem;
-using AmpCan.SharedMem.Doorbells;
 using AmpCan.Vring;
 
 namespace AmpCan.Tests.Rpmsg;
@@ -15,16 +12,7 @@ public class DeviceReactivationTests
     [Test]
     public void ADeviceResetAndActivatedAgainServesTheNextDriver()
     {
-        using var shm = MappedRegion.CreateMemfd("reactivate", 0x80000, RpmsgLink.Base);
-        var memory = new MemoryMap(shm.Io);
-        shm.Io.Write(0, new ResourceTableBuilder().Vdev(VirtioRpmsg.DeviceId, 0, (uint)VirtioRpmsgDevice.DefaultFeatures,
-            [new VringSpec((uint)RpmsgLink.Base + 0x4000, 0x1000, 256, 1), new VringSpec((uint)RpmsgLink.Base + 0x8000, 0x1000, 256, 2)]).Build());
-        VdevResource vdev = ResourceTable.Parse(shm.Io.Slice(0, 0x1000)).Vdevs[0];
-        var (hostBell, remoteBell) = EventFdDoorbell.CreatePair();
-        using var hostLoop = new NotificationLoop("host", NotificationMode.Adaptive);
-        using var remoteLoop = new NotificationLoop("remote", NotificationMode.Adaptive);
-        hostLoop.Start();
-        remoteLoop.Start();
+        using var pair = new VdevPair("reactivate");
         var device = new VirtioRpmsgDevice("remote");
         int activations = 0;
         device.Activated += bus =>
@@ -37,11 +25,11 @@ public class DeviceReactivationTests
         for (int round = 1; round <= 2; round++)
         {
             var driver = new VirtioRpmsgDriver("host", options);
-            new VdevTransport(vdev, memory, hostBell).ProbeDriver(driver, hostLoop, shm.Io.Slice(0x10000, options.PoolSize));
+            pair.HostTransport.ProbeDriver(driver, pair.HostLoop, pair.Pool(options.PoolSize));
             using VirtioRpmsgHost host = driver.Bus!;
             var echo = new TaskCompletionSource<RpmsgChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
             host.ChannelCreated += c => { if (c.Name == "echo") echo.TrySetResult(c); };
-            Assert.That(new VdevTransport(vdev, memory, remoteBell).ActivateDevice(device, remoteLoop, TimeSpan.FromSeconds(20)), Is.True);
+            Assert.That(pair.RemoteTransport.ActivateDevice(device, pair.RemoteLoop, TimeSpan.FromSeconds(20)), Is.True);
             RpmsgChannel channel = RpmsgLink.Await(echo.Task, $"round {round}: the echo announcement");
             using RpmsgEndpoint ep = host.CreateEndpoint("client", null, destination: channel.RemoteAddress);
             ep.Send(new byte[] { (byte)round, 0xA5 });
@@ -50,13 +38,11 @@ public class DeviceReactivationTests
             if (round == 1) first = device.Bus;
             // The driver goes away (status reset, as Linux's remove), then the transport resets the device.
             host.Dispose();
-            Assert.That(vdev.Status, Is.EqualTo(VirtioStatus.Reset));
+            Assert.That(pair.Vdev.Status, Is.EqualTo(VirtioStatus.Reset));
             device.Reset();
             Assert.That(device.Bus, Is.Null);
         }
         Assert.That(activations, Is.EqualTo(2));
         Assert.That(first!.State, Is.EqualTo(RpmsgDeviceState.Failed), "the first activation's bus is torn down by the reset");
-        hostBell.Dispose();
-        remoteBell.Dispose();
     }
 }
