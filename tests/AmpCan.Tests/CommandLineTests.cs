@@ -42,6 +42,36 @@ public class CommandLineTests
         Assert.That(err, Does.Contain("'quantum'").And.Contain("simulated-process"));
     }
 
+    [TestCase("--socket-count", "0", "--socket-count: 0 must be 1 to 64")]
+    [TestCase("--socket-count", "65", "--socket-count: 65 must be 1 to 64")]
+    [TestCase("--device", "can", "--device: 'can' is not one of rpmsg")]
+    public void VhostUserRefusesBadArgumentsNamingThem(string option, string value, string said)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"ampcan-vu-{Guid.NewGuid():N}.sock");
+        string[] args = option == "--device" ? ["vhost-user", "-s", path, option, value] : ["vhost-user", "-s", path, "-d", "rpmsg", option, value];
+        var (code, err) = Run(args);
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(err, Does.Contain(said));
+        Assert.That(File.Exists(path), Is.False, "nothing was bound");
+    }
+
+    [Test]
+    public void VhostUserRefusesASocketPathThatIsAFile()
+    {
+        string path = Path.GetTempFileName();
+        try
+        {
+            var (code, err) = Run("vhost-user", "-s", path, "-d", "rpmsg");
+            Assert.That(code, Is.EqualTo(1));
+            Assert.That(err, Does.StartWith("ampcan: ").And.Contain(path).And.Contain("not a socket"));
+            Assert.That(File.Exists(path), Is.True, "the file was left alone");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Test]
     public void UnknownOptionIsRefused()
     {
