@@ -174,33 +174,7 @@ fi
 
 timeout --foreground -k 5 "${RIK_TIMEOUT:-1800}" qemu-system-x86_64 "${QARGS[@]}" </dev/null >"$RUN/qemu.out" 2>&1 &
 QPID=$!
-tail -c +1 -s 0.2 -f --pid=$QPID "$RUN/stdout" &
-T1=$!
-tail -c +1 -s 0.2 -f --pid=$QPID "$RUN/stderr" >&2 &
-T2=$!
-wait $QPID
-QRC=$?
-QPID=
-wait $T1 $T2
-T_END=$(date +%s.%N)
-
-if [ -s "$RUN/fatal" ]; then
-  echo "run-in-kernel: the guest could not set up: $(cat "$RUN/fatal")" >&2; RC=125
-  [ -f "$RUN/console.log" ] && tail -n 30 "$RUN/console.log" >&2
-elif [ -s "$RUN/rc" ]; then
-  RC=$(cat "$RUN/rc")
-else
-  if [ $QRC = 124 ]; then
-    echo "run-in-kernel: timed out after ${RIK_TIMEOUT:-1800}s" >&2; RC=124
-  else
-    echo "run-in-kernel: the guest stopped before it reported an exit code (qemu rc=$QRC); RIK_VERBOSE=1 shows its whole console" >&2; RC=125
-  fi
-  cat "$RUN/qemu.out" >&2
-  [ -f "$RUN/console.log" ] && tail -n 30 "$RUN/console.log" >&2
-fi
-if [ "${RIK_TIMING:-0}" = 1 ] && [ -s "$RUN/times" ]; then
-  read -r G0 G1 < "$RUN/times"
-  awk -v s="$T_START" -v e="$T_END" -v g0="$G0" -v g1="$G1" 'BEGIN {
-    printf "run-in-kernel: total %.2fs, command %.2fs, overhead (boot+setup+shutdown) %.2fs, guest setup done at %.2fs uptime\n", e-s, g1-g0, (e-s)-(g1-g0), g0 }' >&2
-fi
+# shellcheck source=../guest-outcome.sh
+. "$HERE/../guest-outcome.sh"
+guest_outcome run-in-kernel "$RUN" "${RIK_TIMEOUT:-1800}" "RIK_VERBOSE=1 shows its whole console" "${RIK_TIMING:-0}"
 exit "$RC"

@@ -161,30 +161,7 @@ exec chroot "$R" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root qemu-system-x86_6
 timeout -k 5 "$TMO" unshare -m --propagation private -- /bin/sh -c "$NS" sh "$R" "${#BINDS[@]}" ${BINDS[@]+"${BINDS[@]}"} \
   "${QARGS[@]}" </dev/null >"$QOUT" 2>&1 &
 QPID=$!
-tail -c +1 -s 0.2 -f --pid=$QPID "$RUN/stdout" &
-T1=$!
-tail -c +1 -s 0.2 -f --pid=$QPID "$RUN/stderr" >&2 &
-T2=$!
-wait $QPID
-QRC=$?
-QPID=
-wait $T1 $T2
-T_END=$(date +%s.%N)
-
-if [ -s "$RUN/fatal" ]; then
-  echo "run-guest: the guest could not set up: $(cat "$RUN/fatal")" >&2; RC=125
-  [ -f "$RUN/console.log" ] && tail -n 30 "$RUN/console.log" >&2
-elif [ -s "$RUN/rc" ]; then
-  RC=$(cat "$RUN/rc")
-else
-  if [ $QRC = 124 ]; then echo "run-guest: timed out after ${TMO}s" >&2; RC=124
-  else echo "run-guest: the guest stopped before it reported an exit code (QEMU exit $QRC); --verbose shows its console" >&2; RC=125; fi
-  [ -f "$RUN/qemu.out" ] && sed 's/^/run-guest: qemu: /' "$RUN/qemu.out" >&2
-  [ -f "$RUN/console.log" ] && tail -n 30 "$RUN/console.log" >&2
-fi
-if [ "$TIMING" = 1 ] && [ -s "$RUN/times" ]; then
-  read -r G0 G1 <"$RUN/times"
-  awk -v s="$T_START" -v e="$T_END" -v g0="$G0" -v g1="$G1" 'BEGIN {
-    printf "run-guest: total %.2fs, command %.2fs, boot and power-off %.2fs, command started at %.2fs guest uptime\n", e-s, g1-g0, (e-s)-(g1-g0), g0 }' >&2
-fi
+# shellcheck source=../guest-outcome.sh
+. "$HERE/../guest-outcome.sh"
+guest_outcome run-guest "$RUN" "$TMO" "--verbose shows its console" "$TIMING"
 exit "$RC"
