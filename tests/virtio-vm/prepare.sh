@@ -88,10 +88,10 @@ if [ -z "$KVER" ]; then
 fi
 KMM=$(echo "$KVER" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')      # 7.3: linux-source-7.3 carries that kernel's source
 PKGS=(qemu-system-x86 "linux-binary-$KVER" "linux-modules-$KVER" "linux-base-$KVER" "linux-headers-$KVER" "linux-source-$KMM"
-      busybox-static kmod make xz-utils zstd cpio libc6-dev)
+      busybox-static kmod make xz-utils zstd cpio libc6-dev can-utils iproute2)
 installed() { [ "$(inroot dpkg-query -W -f='${db:Status-Status}\n' "$@" 2>/dev/null | grep -c '^installed$')" = $# ]; }
 if ! installed "${PKGS[@]}"; then
-  say "installing in the root: QEMU, kernel $KVER with its headers and source, busybox, kmod, make, libc6-dev (a few minutes the first time)"
+  say "installing in the root: QEMU, kernel $KVER with its headers and source, busybox, kmod, make, libc6-dev, can-utils, iproute2 (a few minutes the first time)"
   inroot timeout 1800 apt-get install -y -q -t trixie-backports "${PKGS[@]}" >"$LOG/apt-install.log" 2>&1 || {
     apt_update   # lists older than the mirror's files give 404s
     inroot timeout 1800 apt-get install -y -q -t trixie-backports "${PKGS[@]}" >"$LOG/apt-install.log" 2>&1 ||

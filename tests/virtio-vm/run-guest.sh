@@ -7,6 +7,8 @@
 #   --rpmsg SOCK   a virtio-rpmsg device (virtio id 7, 2 queues, no config space) served by the vhost-user back-end
 #                  listening on unix socket SOCK; repeatable (PCI slots 0x18, 0x19, ...; the guest's virtio0 and virtio1
 #                  are the 9p shares, so the first rpmsg device is virtio2 without --share)
+#   --can SOCK     a virtio-can device (virtio id 36, 3 queues, config: le16 status) served by the vhost-user back-end
+#                  listening on SOCK; repeatable (PCI slots 0x10, 0x11, ...; modprobe virtio_can, then ip link set canN up)
 #   --vq-size N    queue size of every vhost-user device (default 64)
 #   --share DIR    host DIR read-write at the same path in the guest (repeatable)
 #   --script FILE  run host FILE with bash in the guest; the remaining arguments are its arguments
@@ -34,7 +36,7 @@ O=$R/opt/ampcan-vm
 die() { echo "run-guest: $*" >&2; exit 125; }
 
 # vhost-user device kinds: virtio id, queues, config space size, first PCI slot. A kind is an option (--KIND SOCK).
-declare -A VIRTIO_ID=([rpmsg]=7) QUEUES=([rpmsg]=2) CONFIG_SIZE=([rpmsg]=0) FIRST_SLOT=([rpmsg]=0x18)
+declare -A VIRTIO_ID=([rpmsg]=7 [can]=36) QUEUES=([rpmsg]=2 [can]=3) CONFIG_SIZE=([rpmsg]=0 [can]=2) FIRST_SLOT=([rpmsg]=0x18 [can]=0x10)
 DEVICES=()   # "KIND SOCKET" in option order
 SHARES=(); ENVS=(); SCRIPT=; CWD=/; VQ=64; TMO=300; MEM=512; SMP=1; APPEND=; VERBOSE=0; TIMING=0; KEEP=0; REBOOT=0
 while [ $# -gt 0 ]; do
