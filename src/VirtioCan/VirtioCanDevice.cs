@@ -1,0 +1,242 @@
+using AmpCan.SharedMem.Doorbells;
+using AmpCan.VirtioCan.Bus;
+using AmpCan.VirtioCan.Validation;
+using AmpCan.VirtioCan.Wire;
+using AmpCan.Vring;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AmpCan.VirtioCan;
+
+/// <summary>
+/// The virtio-can device (virtio 1.4, id 36; AmpCan serves, the remote's or a guest's driver uses it) on a CAN bus
+/// port, over any transport: queue 0 transmits (each message validated, answered NOT_OK without sending when it
+/// fails or the controller is stopped, OK once handed to the bus), queue 1 receives (frames from the other members
+/// into the buffers the driver posted; the port's bounded queue holds them meanwhile), queue 2 carries START and STOP.
+/// </summary>
+/// <remarks>
+/// LATE_TX_ACK is not offered yet: every transmit is answered when the bus takes it, so none is ever pending.
+/// </remarks>
+public sealed class VirtioCanDevice : IVirtioDevice
+{
+    /// <summary>What the device offers: classic, FD and RTR frames, EVENT_IDX and indirect descriptors.</summary>
+    public static readonly ulong DefaultFeatures = VirtioCanFeatures.Mask(VirtioCanFeatures.CanClassic) | VirtioCanFeatures.Mask(VirtioCanFeatures.CanFd)
+        | VirtioCanFeatures.Mask(VirtioCanFeatures.RtrFrames)
+        | VirtioRingFeatures.Bit(VirtioRingFeatures.EventIndex) | VirtioRingFeatures.Bit(VirtioRingFeatures.IndirectDescriptors);
+
+    private readonly string _name;
+    private readonly VirtualCanPort _port;
+    private readonly ILogger _logger;
+    private readonly VirtioCanControllerState _state;
+    private VirtioDeviceContext? _context;
+    private Handler? _handler;
+    private long _rejected, _dropped;
+
+    /// <summary>A device named <paramref name="name"/> on <paramref name="port"/>; nothing runs until a transport activates it.</summary>
+    public VirtioCanDevice(string name, VirtualCanPort port, ILogger? logger = null)
+    {
+        _name = name;
+        _port = port;
+        _logger = logger ?? NullLogger.Instance;
+        // Transmits are answered as they come, so a STOP has none to cancel (LATE_TX_ACK would hold some).
+        _state = new VirtioCanControllerState(() => { }, () => _context?.SignalConfigChanged());
+    }
+
+    /// <inheritdoc/>
+    public uint DeviceId => VirtioCanIds.DeviceId;
+
+    /// <inheritdoc/>
+    public ulong DeviceFeatures { get; init; } = DefaultFeatures;
+
+    /// <inheritdoc/>
+    public int QueueCount => VirtioCanIds.QueueCount;
+
+    /// <inheritdoc/>
+    public int MaxQueueSize => VringLayout.MaxQueueSize;
+
+    /// <inheritdoc/>
+    public int ConfigLength => VirtioCanConfig.Size;
+
+    /// <summary>True while the driver has the controller started.</summary>
+    public bool IsStarted => _state.IsStarted;
+
+    /// <summary>Transmits answered NOT_OK (invalid, or the controller stopped).</summary>
+    public long Rejected => Interlocked.Read(ref _rejected);
+
+    /// <summary>Frames from the bus not delivered: the controller was stopped, the frame is not one the driver negotiated, or its buffer was too small.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <inheritdoc/>
+    public void ReadConfig(int offset, Span<byte> destination)
+    {
+        Span<byte> config = stackalloc byte[VirtioCanConfig.Size];
+        _state.Config.Write(config);
+        config.Slice(offset, destination.Length).CopyTo(destination);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The config space is read-only for the driver (virtio 1.4 §5.22.4): writes are ignored.</remarks>
+    public void WriteConfig(int offset, ReadOnlySpan<byte> source) { }
+
+    /// <inheritdoc/>
+    public void Activate(VirtioDeviceContext context)
+    {
+        if (_handler is not null) throw new InvalidOperationException($"{_name} is already active; reset it first");
+        _state.Reset();
+        _context = context;
+        var h = new Handler(this, context, context.CreateQueue(VirtioCanIds.TxQueue), context.CreateQueue(VirtioCanIds.RxQueue), context.CreateQueue(VirtioCanIds.ControlQueue));
+        _handler = h;
+        NotificationLoop loop = context.Loop;
+        _port.FrameArrived = loop.Wake;
+        loop.Add(h, context.Incoming);
+        _logger.LogInformation("{Device}: driver ready, features 0x{Features:x}", _name, context.Features);
+    }
+
+    /// <inheritdoc/>
+    public void Reset()
+    {
+        Handler? h = Interlocked.Exchange(ref _handler, null);
+        if (h is null) return;
+        _port.FrameArrived = null;
+        _context!.Loop.RemoveAndWait(h);
+        _state.Reset();
+        _context = null;
+    }
+
+    /// <summary>The device's work on its loop: control first (it decides what the others may do), then transmit, then receive.</summary>
+    private sealed class Handler(VirtioCanDevice device, VirtioDeviceContext context, SplitVirtqueueDevice tx, SplitVirtqueueDevice rx, SplitVirtqueueDevice control)
+        : INotificationHandler
+    {
+        private const int MaxMessage = VirtioCanFrameHeader.Size + VirtioCanFrameHeader.MaxDataLength;
+
+        public bool Process()
+        {
+            bool did = ProcessControl() | ProcessTransmits() | ProcessReceives();
+            return did;
+        }
+
+        private bool ProcessControl()
+        {
+            bool did = false;
+            Span<byte> request = stackalloc byte[VirtioCanControlRequest.Size];
+            while (control.TryPop(out DescriptorChain chain))
+            {
+                int n = Gather(chain, request);
+                VirtioCanResult result = device._state.Control(request[..n]);
+                Answer(control, chain, result);
+                did = true;
+            }
+            if (did && control.PublishUsed()) context.Queues[VirtioCanIds.ControlQueue].Notifier.Notify();
+            return did;
+        }
+
+        private bool ProcessTransmits()
+        {
+            bool did = false;
+            Span<byte> message = stackalloc byte[MaxMessage];
+            while (tx.TryPop(out DescriptorChain chain))
+            {
+                int n = Gather(chain, message);
+                VirtioCanRejection why = VirtioCanTransmitValidation.Validate(message[..n], context.Features, out VirtioCanFrameHeader header);
+                if (why == VirtioCanRejection.None) why = device._state.AdmitTransmit();
+                if (why == VirtioCanRejection.None)
+                {
+                    var frame = new CanFrame { Id = header.CanId, Length = (byte)header.Length, Kind = KindOf(header.Flags) };
+                    if (!frame.IsRemote) message.Slice(VirtioCanFrameHeader.Size, header.Length).CopyTo(frame.Payload);
+                    device._port.Send(frame);
+                }
+                else Interlocked.Increment(ref device._rejected);
+                Answer(tx, chain, why == VirtioCanRejection.None ? VirtioCanResult.Ok : VirtioCanResult.NotOk);
+                did = true;
+            }
+            if (did && tx.PublishUsed()) context.Queues[VirtioCanIds.TxQueue].Notifier.Notify();
+            return did;
+        }
+
+        private bool ProcessReceives()
+        {
+            bool did = false;
+            while (device._port.TryPeek(out CanFrame frame))
+            {
+                VirtioCanFlags flags = FlagsOf(frame.Kind);
+                // A stopped controller takes no part in the bus; a frame the driver did not negotiate, or an error frame, is not one it can take.
+                if (!device._state.IsStarted || frame.IsError || VirtioCanFrameRules.Check(flags, frame.Id, frame.Length, context.Features) != VirtioCanRejection.None)
+                {
+                    device._port.TryReceive(out _);
+                    Interlocked.Increment(ref device._dropped);
+                    did = true;
+                    continue;
+                }
+                if (!rx.TryPop(out DescriptorChain chain)) break; // the port holds it until the driver posts a buffer
+                device._port.TryReceive(out _);
+                uint used = 0;
+                if (chain.Writable.Length > 0)
+                {
+                    Span<byte> buffer = chain.Writable[0].Span;
+                    bool written = frame.IsRemote
+                        ? VirtioCanReceiveFormat.TryWriteRemoteRequest(buffer, frame.IsExtended, frame.Id, frame.Length, out int length)
+                        : VirtioCanReceiveFormat.TryWriteData(buffer, flags, frame.Id, frame.Payload, out length);
+                    if (written) used = (uint)length;
+                }
+                if (used == 0) Interlocked.Increment(ref device._dropped); // too small: the buffer goes back empty
+                rx.AddUsed(chain.Head, used);
+                did = true;
+            }
+            if (did && rx.PublishUsed()) context.Queues[VirtioCanIds.RxQueue].Notifier.Notify();
+            return did;
+        }
+
+        // The chain's device-readable bytes, as far as they fit.
+        private static int Gather(in DescriptorChain chain, Span<byte> into)
+        {
+            int n = 0;
+            foreach (BufferSegment s in chain.Readable)
+            {
+                if (n == into.Length) break;
+                int take = (int)Math.Min(s.Length, (uint)(into.Length - n));
+                s.Region.Read(s.Offset, into.Slice(n, take));
+                n += take;
+            }
+            return n;
+        }
+
+        // The one-byte answer goes in the first device-writable byte; a chain without one gets nothing written.
+        private static void Answer(SplitVirtqueueDevice queue, in DescriptorChain chain, VirtioCanResult result)
+        {
+            if (chain.Writable.Length == 0 || chain.Writable[0].Length == 0)
+            {
+                queue.AddUsed(chain.Head, 0);
+                return;
+            }
+            BufferSegment s = chain.Writable[0];
+            s.Region.WriteU8(s.Offset, (byte)result);
+            queue.AddUsed(chain.Head, 1);
+        }
+
+        private static CanFrameKind KindOf(VirtioCanFlags flags) =>
+            ((flags & VirtioCanFlags.Extended) != 0 ? CanFrameKind.Extended : 0)
+            | ((flags & VirtioCanFlags.Fd) != 0 ? CanFrameKind.Fd : 0)
+            | ((flags & VirtioCanFlags.Rtr) != 0 ? CanFrameKind.Remote : 0);
+
+        private static VirtioCanFlags FlagsOf(CanFrameKind kind) =>
+            ((kind & CanFrameKind.Extended) != 0 ? VirtioCanFlags.Extended : 0)
+            | ((kind & CanFrameKind.Fd) != 0 ? VirtioCanFlags.Fd : 0)
+            | ((kind & CanFrameKind.Remote) != 0 ? VirtioCanFlags.Rtr : 0);
+
+        public bool ArmNotifications()
+        {
+            bool pending = tx.EnableNotifications() | control.EnableNotifications() | rx.EnableNotifications();
+            // Frames waiting while the driver has a buffer for them (or while stopped, to be dropped) are work now.
+            return pending || (device._port.Pending > 0 && (rx.HasAvailable || !device._state.IsStarted));
+        }
+
+        public void DisarmNotifications()
+        {
+            tx.DisableNotifications();
+            rx.DisableNotifications();
+            control.DisableNotifications();
+        }
+
+        public override string ToString() => device._name;
+    }
+}
