@@ -44,7 +44,7 @@ public class CommandLineTests
 
     [TestCase("--socket-count", "0", "--socket-count: 0 must be 1 to 64")]
     [TestCase("--socket-count", "65", "--socket-count: 65 must be 1 to 64")]
-    [TestCase("--device", "can", "--device: 'can' is not one of rpmsg")]
+    [TestCase("--device", "gpio", "--device: 'gpio' is not one of rpmsg, can")]
     public void VhostUserRefusesBadArgumentsNamingThem(string option, string value, string said)
     {
         string path = Path.Combine(Path.GetTempPath(), $"ampcan-vu-{Guid.NewGuid():N}.sock");

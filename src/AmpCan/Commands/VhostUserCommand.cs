@@ -22,6 +22,8 @@ internal static class VhostUserCommand
     {
         /// <summary>virtio-rpmsg (id 7): the simulated remote core's services.</summary>
         Rpmsg,
+        /// <summary>virtio-can (id 36): a CAN controller per socket, all on one in-process bus.</summary>
+        Can,
     }
 
     public static Command Create()
@@ -29,7 +31,7 @@ internal static class VhostUserCommand
         var socketPath = new Option<string>("--socket-path", "-s")
             { Description = "UNIX socket to listen on; with --socket-count N > 1, PATH0 … PATH(N-1)", Required = true };
         var socketCount = new Option<int?>("--socket-count", "-c") { Description = $"Devices to serve, one socket each (1 to {MaxSockets}; default 1)" };
-        var device = new Option<DeviceKind>("--device", "-d") { Description = "Which virtio device to serve", Required = true, HelpName = "rpmsg" };
+        var device = new Option<DeviceKind>("--device", "-d") { Description = "Which virtio device to serve", Required = true, HelpName = "rpmsg|can" };
         device.CustomParser = r => CommonOptions.ParseEnum<DeviceKind>(r.Tokens[0].Value, "--device", r) ?? default;
         Option<string?> board = CommonOptions.Board("Board whose remote.services name the channels announced (default: configuration AmpCan:Board, else sim)");
         Option<NotificationMode?> mode = CommonOptions.Mode();
@@ -48,9 +50,12 @@ internal static class VhostUserCommand
             IReadOnlyList<string> paths = VhostUserSocketPaths.Expand(r.GetValue(socketPath)!, r.GetValue(socketCount) ?? 1);
             using ILoggerFactory loggers = LoggerFactory.Create(l => l.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }));
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, ProcessTermination.Token);
-            using (VhostUserRpmsgService.Start(paths, SimulatedFirmware.For(b), settings.Mode ?? b.Notification.Mode, loggers))
+            NotificationMode loopMode = settings.Mode ?? b.Notification.Mode;
+            using (IDisposable served = r.GetValue(device) == DeviceKind.Can
+                ? VhostUserCanService.Start(paths, loopMode, loggers)
+                : VhostUserRpmsgService.Start(paths, SimulatedFirmware.For(b), loopMode, loggers))
             {
-                Console.Error.WriteLine($"ampcan: serving rpmsg on {string.Join(", ", paths)}; Ctrl+C stops");
+                Console.Error.WriteLine($"ampcan: serving {r.GetValue(device).ToString().ToLowerInvariant()} on {string.Join(", ", paths)}; Ctrl+C stops");
                 stop.Token.WaitHandle.WaitOne();
             }
             return Task.FromResult(0);

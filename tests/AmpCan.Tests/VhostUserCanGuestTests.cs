@@ -1,0 +1,90 @@
+using AmpCan.Host.Service;
+using AmpCan.SharedMem.Doorbells;
+using AmpCan.VirtioCan;
+using AmpCan.VirtioCan.Bus;
+using Microsoft.Extensions.Logging;
+
+namespace AmpCan.Tests.Host;
+
+/// <summary>
+/// AmpCan's virtio-can device served over vhost-user to a QEMU guest running Linux's own <c>virtio_can</c> driver
+/// (built from the guest kernel's source) and can-utils: two controllers on AmpCan's in-process bus, frames from the
+/// guest to the host's member of the bus and from the host back into the guest.
+/// </summary>
+[TestFixture, Category("VirtioVm"), NonParallelizable]
+public class VhostUserCanGuestTests
+{
+    private static readonly TimeSpan GuestLimit = TimeSpan.FromSeconds(120);
+    private string _dir = null!;
+    private string[] _sockets = null!;
+    private VhostUserCanService _service = null!;
+    private readonly CapturingLoggerFactory _logs = new();
+
+    [OneTimeSetUp]
+    public void StartTheBackEnd()
+    {
+        VirtioVmHarness.RequireGuest("Linux's virtio_can against AmpCan's vhost-user back end");
+        _dir = Path.Combine(Path.GetTempPath(), $"ampcan can {Guid.NewGuid():N}"[..20]);
+        Directory.CreateDirectory(_dir);
+        _sockets = [Path.Combine(_dir, "can.sock0"), Path.Combine(_dir, "can.sock1")];
+        _service = VhostUserCanService.Start(_sockets, NotificationMode.Adaptive, _logs);
+    }
+
+    [OneTimeTearDown]
+    public void StopTheBackEnd()
+    {
+        _service?.Dispose();
+        if (_dir is not null && Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    [Test]
+    public void FramesCrossAmpCansBusBetweenTheGuestsControllersAndTheHost()
+    {
+        using VirtualCanPort host = _service.Bus.Attach("test");
+        // The guest: both controllers up (START), a listener on can1 for the guest's own frames, then classic, FD and
+        // remote frames from can0; can0 goes down (STOP) and up again, gets a listener for the host's answer (a socket
+        // does not outlive its interface going down), and sends once more, which is when the host answers.
+        string script = """
+            modprobe virtio_can && ip link set can0 up && ip link set can1 up || exit 2
+            candump -L -n 4 -T 20000 can1 >/tmp/can1.log & c1=$!
+            sleep 0.5
+            cansend can0 123#DEADBEEF && cansend can0 1FFFFFFF##1112233 && cansend can0 456#R3 || exit 3
+            ip link set can0 down && ip link set can0 up || exit 4
+            candump -L -n 1 -T 20000 can0,7AB:7FF >/tmp/can0.log & c0=$!
+            sleep 0.5
+            cansend can0 321#01 || exit 5
+            wait $c1 $c0
+            sed 's/^([0-9.]*) /CAN1 /' /tmp/can1.log; sed 's/^([0-9.]*) /CAN0 /' /tmp/can0.log
+            ip -details link show can0 | grep -o 'state ERROR-[A-Z]*'
+            """;
+        Task<VirtioVmHarness.GuestRun> guest = Task.Run(() => VirtioVmHarness.Run([], GuestLimit, ["--can", _sockets[0], "--can", _sockets[1]], "bash", "-c", script));
+        // The host's member sees what the guest sent, then answers with a frame the guest's can0 waits for.
+        var seen = new List<CanFrame>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (seen.Count < 4 && clock.Elapsed < GuestLimit && !guest.IsCompleted)
+        {
+            if (host.TryReceive(out CanFrame f)) seen.Add(f);
+            else Thread.Yield();
+        }
+        var answer = new CanFrame { Id = 0x7AB, Length = 2 };
+        answer.Payload[0] = 1;
+        answer.Payload[1] = 2;
+        host.Send(answer);
+        VirtioVmHarness.GuestRun run = guest.Result;
+        VirtioVmHarness.AssertGuestRan(run);
+        string said = $"\nthe guest said:\n{run.Out}\n{run.Err}";
+        Assert.That(run.Code, Is.Zero, said);
+        Assert.That(run.Out, Does.Contain("CAN1 can1 123#DEADBEEF\n"), "can0 → AmpCan's bus → can1" + said);
+        Assert.That(run.Out, Does.Contain("CAN1 can1 1FFFFFFF##4112233\n"), "a CAN FD frame (virtio-can has no BRS: it comes back without it)" + said);
+        Assert.That(run.Out, Does.Contain("CAN1 can1 456#R3\n"), "a remote frame with its length" + said);
+        Assert.That(run.Out, Does.Contain("CAN1 can1 321#01\n"), "after STOP and START" + said);
+        Assert.That(run.Out, Does.Contain("CAN0 can0 7AB#0102\n"), "the host's frame reached the guest" + said);
+        Assert.That(seen.Select(f => (f.Id, f.Kind)), Is.EqualTo(new[]
+        {
+            (0x123u, CanFrameKind.None), (0x1FFFFFFFu, CanFrameKind.Extended | CanFrameKind.Fd),
+            (0x456u, CanFrameKind.Remote), (0x321u, CanFrameKind.None),
+        }), "the host's member got the guest's frames, in order" + said);
+        Assert.That(run.Out, Does.Contain("state ERROR-ACTIVE"), "the controller is healthy" + said);
+        Assert.That(_logs.AtLeast(LogLevel.Error), Is.Empty);
+    }
+}
