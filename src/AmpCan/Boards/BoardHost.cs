@@ -1,3 +1,4 @@
+using AmpCan.Host.Service;
 using AmpCan.Remoteproc;
 using AmpCan.Remoteproc.Boards;
 using AmpCan.Rpmsg;
@@ -37,13 +38,14 @@ public sealed record BoardHostOptions
 /// </summary>
 public sealed class BoardHost : IDisposable
 {
-    private readonly List<IDisposable> _owned = [];
+    private readonly DisposalStack _owned;
     private readonly ILogger _logger;
 
     private BoardHost(BoardDescriptor board, ILogger logger)
     {
         Board = board;
         _logger = logger;
+        _owned = new DisposalStack(logger, $"board {board.Name}");
     }
 
     /// <summary>The board description.</summary>
@@ -85,11 +87,7 @@ public sealed class BoardHost : IDisposable
         }
     }
 
-    private T Own<T>(T d) where T : IDisposable
-    {
-        _owned.Add(d);
-        return d;
-    }
+    private T Own<T>(T d) where T : IDisposable => _owned.Push(d);
 
     private void Bring(BoardHostOptions options, ILoggerFactory loggers, CancellationToken cancellation)
     {
@@ -246,13 +244,5 @@ public sealed class BoardHost : IDisposable
     }
 
     /// <summary>Stops everything in reverse order of start.</summary>
-    public void Dispose()
-    {
-        for (int i = _owned.Count - 1; i >= 0; i--)
-        {
-            try { _owned[i].Dispose(); }
-            catch (Exception e) { _logger.LogWarning(e, "board {Board}: error while stopping", Board.Name); }
-        }
-        _owned.Clear();
-    }
+    public void Dispose() => _owned.Dispose();
 }

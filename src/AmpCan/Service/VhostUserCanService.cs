@@ -13,7 +13,7 @@ namespace AmpCan.Host.Service;
 /// </summary>
 public sealed class VhostUserCanService : IDisposable
 {
-    private readonly List<IDisposable> _owned = [];
+    private readonly DisposalStack _owned = new();
 
     /// <summary>One served controller: its socket, device, back end and loop.</summary>
     public sealed record Instance(string SocketPath, VirtioCanDevice Device, VhostUserBackend Backend, NotificationLoop Loop);
@@ -54,17 +54,8 @@ public sealed class VhostUserCanService : IDisposable
         }
     }
 
-    private T Own<T>(T d) where T : IDisposable
-    {
-        _owned.Add(d);
-        return d;
-    }
+    private T Own<T>(T d) where T : IDisposable => _owned.Push(d);
 
     /// <summary>Disconnects every front end (its device reset), removes the sockets, leaves the bus, stops the loops.</summary>
-    public void Dispose()
-    {
-        foreach (IDisposable d in _owned.OfType<VhostUserBackend>()) d.Dispose();
-        foreach (IDisposable d in _owned.Where(d => d is not VhostUserBackend)) d.Dispose();
-        _owned.Clear();
-    }
+    public void Dispose() => _owned.Dispose(); // last first: each back end (resetting its device) before its port and loop
 }

@@ -14,7 +14,7 @@ namespace AmpCan.Host.Service;
 /// </summary>
 public sealed class VhostUserRpmsgService : IDisposable
 {
-    private readonly List<IDisposable> _owned = [];
+    private readonly DisposalStack _owned = new();
 
     /// <summary>
     /// How long the client-sample service holds its first reply when the firmware sets no delay of its own: a guest's
@@ -65,18 +65,8 @@ public sealed class VhostUserRpmsgService : IDisposable
         }
     }
 
-    private T Own<T>(T d) where T : IDisposable
-    {
-        _owned.Add(d);
-        return d;
-    }
+    private T Own<T>(T d) where T : IDisposable => _owned.Push(d);
 
     /// <summary>Disconnects every front end (its device reset), removes the sockets, stops the loops.</summary>
-    public void Dispose()
-    {
-        // Back ends first (they reset their devices, which leave their loops), then the loops.
-        foreach (IDisposable d in _owned.OfType<VhostUserBackend>()) d.Dispose();
-        foreach (IDisposable d in _owned.Where(d => d is not VhostUserBackend)) d.Dispose();
-        _owned.Clear();
-    }
+    public void Dispose() => _owned.Dispose(); // last first: each back end (resetting its device) before its loop
 }
