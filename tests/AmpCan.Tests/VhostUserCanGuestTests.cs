@@ -87,4 +87,28 @@ public class VhostUserCanGuestTests
         Assert.That(run.Out, Does.Contain("state ERROR-ACTIVE"), "the controller is healthy" + said);
         Assert.That(_logs.AtLeast(LogLevel.Error), Is.Empty);
     }
+
+    [Test]
+    public void TwoGuestsOnOneAmpCanBusHearEachOther()
+    {
+        // Each guest listens for the other's identifier, then keeps sending its own until it heard the other (and a few
+        // times more, for the other guest's listener may have started after its first frames).
+        static string Script(string mine, string theirs) => $"""
+            modprobe virtio_can && ip link set can0 up || exit 2
+            candump -L -n 1 -T 60000 can0,{theirs}:7FF >/tmp/heard.log & c=$!
+            sleep 0.5
+            for i in $(seq 200); do cansend can0 {mine}#C0FFEE || exit 3; kill -0 $c 2>/dev/null || break; sleep 0.2; done
+            for i in 1 2 3 4 5; do cansend can0 {mine}#C0FFEE; sleep 0.2; done
+            wait $c || exit 4
+            sed 's/^([0-9.]*) /HEARD /' /tmp/heard.log
+            """;
+        Task<VirtioVmHarness.GuestRun> a = Task.Run(() => VirtioVmHarness.Run([], GuestLimit, ["--can", _sockets[0]], "bash", "-c", Script("111", "222")));
+        Task<VirtioVmHarness.GuestRun> b = Task.Run(() => VirtioVmHarness.Run([], GuestLimit, ["--can", _sockets[1]], "bash", "-c", Script("222", "111")));
+        foreach (var (run, heard) in new[] { (a.Result, "HEARD can0 222#C0FFEE"), (b.Result, "HEARD can0 111#C0FFEE") })
+        {
+            VirtioVmHarness.AssertGuestRan(run);
+            Assert.That(run.Code, Is.Zero, $"the guest said:\n{run.Out}\n{run.Err}");
+            Assert.That(run.Out, Does.Contain(heard), $"the guest said:\n{run.Out}\n{run.Err}");
+        }
+    }
 }
