@@ -31,6 +31,7 @@ public sealed class VirtioCanDevice : IVirtioDevice
     private VirtioDeviceContext? _context;
     private Handler? _handler;
     private long _rejected, _dropped;
+    private int _busOffRequested;
 
     /// <summary>A device named <paramref name="name"/> on <paramref name="port"/>; nothing runs until a transport activates it.</summary>
     public VirtioCanDevice(string name, VirtualCanPort port, ILogger? logger = null)
@@ -65,6 +66,16 @@ public sealed class VirtioCanDevice : IVirtioDevice
 
     /// <summary>Frames from the bus not delivered: the controller was stopped, the frame is not one the driver negotiated, or its buffer was too small.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>
+    /// The bus went bus-off (a back end saw it; from any thread): on the device's loop the controller stops, the status
+    /// bit is set and the driver is told through a configuration change; the driver's next START recovers.
+    /// </summary>
+    public void ReportBusOff()
+    {
+        Volatile.Write(ref _busOffRequested, 1);
+        _context?.Loop.Wake();
+    }
 
     /// <inheritdoc/>
     public void ReadConfig(int offset, Span<byte> destination)
@@ -111,7 +122,14 @@ public sealed class VirtioCanDevice : IVirtioDevice
 
         public bool Process()
         {
-            bool did = ProcessControl() | ProcessTransmits() | ProcessReceives();
+            bool did = false;
+            // Bus-off is the controller's state, which only this loop changes: a back end's report is taken here.
+            if (Volatile.Read(ref device._busOffRequested) != 0 && Interlocked.Exchange(ref device._busOffRequested, 0) != 0)
+            {
+                if (device._state.EnterBusOff()) device._logger.LogWarning("{Device}: bus-off; the driver must restart the controller", device._name);
+                did = true;
+            }
+            did |= ProcessControl() | ProcessTransmits() | ProcessReceives();
             return did;
         }
 
@@ -225,7 +243,7 @@ public sealed class VirtioCanDevice : IVirtioDevice
 
         public bool ArmNotifications()
         {
-            bool pending = tx.EnableNotifications() | control.EnableNotifications() | rx.EnableNotifications();
+            bool pending = tx.EnableNotifications() | control.EnableNotifications() | rx.EnableNotifications() | Volatile.Read(ref device._busOffRequested) != 0;
             // Frames waiting while the driver has a buffer for them (or while stopped, to be dropped) are work now.
             return pending || (device._port.Pending > 0 && (rx.HasAvailable || !device._state.IsStarted));
         }

@@ -111,4 +111,31 @@ public class VhostUserCanGuestTests
             Assert.That(run.Out, Does.Contain(heard), $"the guest said:\n{run.Out}\n{run.Err}");
         }
     }
+
+    [Test]
+    public void BusOffReachesTheGuestsDriverThroughAConfigChangeAndARestartRecovers()
+    {
+        VirtioCanDevice device = _service.Instances[0].Device;
+        string script = """
+            modprobe virtio_can && ip link set can0 up || exit 2
+            s=
+            for i in $(seq 150); do s=$(ip -details link show can0 | grep -o 'state BUS-OFF'); [ -n "$s" ] && break; sleep 0.2; done
+            echo "SEEN ${s:-nothing}"
+            ip link set can0 down && ip link set can0 up || exit 3
+            ip -details link show can0 | grep -o 'state ERROR-ACTIVE'
+            cansend can0 007#01 && echo SENT
+            """;
+        Task<VirtioVmHarness.GuestRun> guest = Task.Run(() => VirtioVmHarness.Run([], GuestLimit, ["--can", _sockets[0]], "bash", "-c", script));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!device.IsStarted && clock.Elapsed < GuestLimit && !guest.IsCompleted) Thread.Yield();
+        Assert.That(device.IsStarted, Is.True, "the guest's ip link set can0 up started the controller");
+        device.ReportBusOff();
+        VirtioVmHarness.GuestRun run = guest.Result;
+        VirtioVmHarness.AssertGuestRan(run);
+        string said = $"\nthe guest said:\n{run.Out}\n{run.Err}";
+        Assert.That(run.Code, Is.Zero, said);
+        Assert.That(run.Out, Does.Contain("SEEN state BUS-OFF"), "the driver read the status bit after the config-change interrupt" + said);
+        Assert.That(run.Out, Does.Contain("state ERROR-ACTIVE"), "STOP and START recovered it" + said);
+        Assert.That(run.Out, Does.Contain("SENT"), said);
+    }
 }

@@ -191,4 +191,32 @@ public class VirtioCanDeviceTests
         link.PostReceiveBuffers(1);
         Assert.That(link.Received()[12], Is.EqualTo(2), "the frame waited in the port for the buffer");
     }
+
+    [Test]
+    public void BusOffStopsTheControllerSetsTheStatusBitAndStartRecovers()
+    {
+        using var link = new CanLink(Classic);
+        Assert.That(link.Request(2, Start), Is.EqualTo(0));
+        link.Device.ReportBusOff();
+        byte[] status = new byte[2];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!(link.Device.ReadConfigTo(status) && status[0] == 1) && clock.Elapsed < TimeSpan.FromSeconds(10)) Thread.Yield();
+        Assert.That(status, Is.EqualTo(new byte[] { 1, 0 }), "le16 status: BUSOFF is bit 0");
+        Assert.That(link.Device.IsStarted, Is.False);
+        Assert.That(link.Request(0, Tx(0x123, 0, 1)), Is.EqualTo(1), "a bus-off controller sends nothing");
+        Assert.That(link.Request(2, Start), Is.EqualTo(0));
+        link.Device.ReadConfig(0, status);
+        Assert.That(status, Is.EqualTo(new byte[] { 0, 0 }), "START cleared it");
+        Assert.That(link.Request(0, Tx(0x123, 0, 1)), Is.EqualTo(0));
+    }
+}
+
+internal static class VirtioCanDeviceReading
+{
+    /// <summary>Reads the config space; true (for use in a loop condition).</summary>
+    public static bool ReadConfigTo(this VirtioCanDevice device, byte[] into)
+    {
+        device.ReadConfig(0, into);
+        return true;
+    }
 }
