@@ -200,7 +200,11 @@ public class VirtioCanDeviceTests
         link.Device.ReportBusOff();
         byte[] status = new byte[2];
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (!(link.Device.ReadConfigTo(status) && status[0] == 1) && clock.Elapsed < TimeSpan.FromSeconds(10)) Thread.Yield();
+        while (status[0] != 1 && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            Thread.Yield();
+            link.Device.ReadConfig(0, status);
+        }
         Assert.That(status, Is.EqualTo(new byte[] { 1, 0 }), "le16 status: BUSOFF is bit 0");
         Assert.That(link.Device.IsStarted, Is.False);
         Assert.That(link.Request(0, Tx(0x123, 0, 1)), Is.EqualTo(1), "a bus-off controller sends nothing");
@@ -208,15 +212,5 @@ public class VirtioCanDeviceTests
         link.Device.ReadConfig(0, status);
         Assert.That(status, Is.EqualTo(new byte[] { 0, 0 }), "START cleared it");
         Assert.That(link.Request(0, Tx(0x123, 0, 1)), Is.EqualTo(0));
-    }
-}
-
-internal static class VirtioCanDeviceReading
-{
-    /// <summary>Reads the config space; true (for use in a loop condition).</summary>
-    public static bool ReadConfigTo(this VirtioCanDevice device, byte[] into)
-    {
-        device.ReadConfig(0, into);
-        return true;
     }
 }

@@ -32,13 +32,18 @@ public sealed class VirtualCanBus
         lock (_gate) _ports = _ports.Where(p => p != port).ToArray();
     }
 
-    // Under the bus's lock, so that every member sees every other member's frames in one order.
+    // Queued under the bus's lock, so that every member sees every other member's frames in one order; the members
+    // are woken after it (a wake-up is a system call, and the other senders need not wait for it).
     internal void Broadcast(VirtualCanPort from, in CanFrame frame)
     {
+        VirtualCanPort[] ports;
         lock (_gate)
         {
-            foreach (VirtualCanPort p in _ports)
+            ports = _ports; // replaced, never changed in place: safe to walk again after the lock
+            foreach (VirtualCanPort p in ports)
                 if (p != from) p.Enqueue(frame);
         }
+        foreach (VirtualCanPort p in ports)
+            if (p != from) p.FrameArrived?.Invoke();
     }
 }

@@ -87,7 +87,6 @@ public sealed class VirtualCanPort : IDisposable
             _ring[(_head + _count) % _ring.Length] = frame;
             _count++;
         }
-        FrameArrived?.Invoke();
     }
 
     /// <summary>Leaves the bus.</summary>
