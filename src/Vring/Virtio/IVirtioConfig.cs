@@ -25,9 +25,6 @@ public interface IVirtioConfig
     /// <summary>Bytes of device-specific config space.</summary>
     int ConfigLength { get; }
 
-    /// <summary>Changes whenever the device changes its config space, so that a driver can tell a torn read (virtio 1.x §2.5.1); 0 where the transport keeps none.</summary>
-    uint ConfigGeneration => 0;
-
     /// <summary>Copies config space out (bounds-checked against <see cref="ConfigLength"/>).</summary>
     void ReadConfig(int offset, Span<byte> destination);
 
