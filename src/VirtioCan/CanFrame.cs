@@ -21,6 +21,11 @@ public enum CanFrameKind : byte
     ErrorStateIndicator = 16,
     /// <summary>An error frame a controller reports (SocketCAN's CAN_ERR_FLAG): the identifier holds its error classes.</summary>
     Error = 32,
+    /// <summary>
+    /// Not a frame from another member but our own coming back once the bus carried it (SocketCAN's MSG_CONFIRM):
+    /// the confirmation a late transmit acknowledgement waits for.
+    /// </summary>
+    Echo = 64,
 }
 
 /// <summary>Up to 64 data bytes, inline (no allocation per frame).</summary>
@@ -66,4 +71,17 @@ public struct CanFrame
 
     /// <summary>True for a controller's error frame.</summary>
     public readonly bool IsError => (Kind & CanFrameKind.Error) != 0;
+
+    /// <summary>True for the echo of a frame this member sent.</summary>
+    public readonly bool IsEcho => (Kind & CanFrameKind.Echo) != 0;
+
+    /// <summary>True when <paramref name="other"/> is the same frame on the wire: identifier, kind (echo aside), length and data.</summary>
+    public readonly bool SameOnWire(in CanFrame other)
+    {
+        const CanFrameKind wire = ~CanFrameKind.Echo;
+        if (Id != other.Id || (Kind & wire) != (other.Kind & wire) || Length != other.Length) return false;
+        if (IsRemote) return true;
+        int n = Math.Min((int)Length, MaxLength);
+        return ((ReadOnlySpan<byte>)Data)[..n].SequenceEqual(((ReadOnlySpan<byte>)other.Data)[..n]);
+    }
 }

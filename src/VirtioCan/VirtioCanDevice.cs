@@ -25,7 +25,7 @@ public sealed class VirtioCanDevice : IVirtioDevice
         | VirtioRingFeatures.Bit(VirtioRingFeatures.EventIndex) | VirtioRingFeatures.Bit(VirtioRingFeatures.IndirectDescriptors);
 
     private readonly string _name;
-    private readonly VirtualCanPort _port;
+    private readonly ICanPort _port;
     private readonly ILogger _logger;
     private readonly VirtioCanControllerState _state;
     private VirtioDeviceContext? _context;
@@ -34,7 +34,7 @@ public sealed class VirtioCanDevice : IVirtioDevice
     private int _busOffRequested;
 
     /// <summary>A device named <paramref name="name"/> on <paramref name="port"/>; nothing runs until a transport activates it.</summary>
-    public VirtioCanDevice(string name, VirtualCanPort port, ILogger? logger = null)
+    public VirtioCanDevice(string name, ICanPort port, ILogger? logger = null)
     {
         _name = name;
         _port = port;
@@ -161,9 +161,14 @@ public sealed class VirtioCanDevice : IVirtioDevice
                 {
                     var frame = new CanFrame { Id = header.CanId, Length = (byte)header.Length, Kind = KindOf(header.Flags) };
                     if (!frame.IsRemote) message.Slice(VirtioCanFrameHeader.Size, header.Length).CopyTo(frame.Payload);
-                    device._port.Send(frame);
+                    why = device._port.Send(frame) switch
+                    {
+                        CanSendResult.Sent => VirtioCanRejection.None,
+                        CanSendResult.Busy => VirtioCanRejection.BusBusy,
+                        _ => VirtioCanRejection.BusDown,
+                    };
                 }
-                else Interlocked.Increment(ref device._rejected);
+                if (why != VirtioCanRejection.None) Interlocked.Increment(ref device._rejected);
                 Answer(tx, chain, why == VirtioCanRejection.None ? VirtioCanResult.Ok : VirtioCanResult.NotOk);
                 did = true;
             }

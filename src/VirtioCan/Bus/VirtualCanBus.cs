@@ -42,8 +42,9 @@ public sealed class VirtualCanBus
             ports = _ports; // replaced, never changed in place: safe to walk again after the lock
             foreach (VirtualCanPort p in ports)
                 if (p != from) p.Enqueue(frame);
+                else if (p.ConfirmsTransmits) p.Enqueue(frame, echo: true); // in bus order, as SocketCAN's own-message echo
         }
         foreach (VirtualCanPort p in ports)
-            if (p != from) p.FrameArrived?.Invoke();
+            if (p != from || p.ConfirmsTransmits) p.FrameArrived?.Invoke();
     }
 }

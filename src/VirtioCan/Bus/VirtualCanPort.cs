@@ -4,10 +4,18 @@ namespace AmpCan.VirtioCan.Bus;
 /// One member's attachment to a <see cref="VirtualCanBus"/>: what it sends goes to every other member; what they send
 /// waits here, up to its capacity (beyond it, frames are dropped and counted), until the member takes it.
 /// </summary>
-public sealed class VirtualCanPort : IDisposable
+/// <remarks>
+/// Echoes of our own frames have room of their own beyond the capacity (<see cref="MaxUnconfirmed"/>), so a member
+/// that is slow to take the others' frames never loses a confirmation it waits for.
+/// </remarks>
+public sealed class VirtualCanPort : ICanPort
 {
+    /// <summary>How many echoes a port has room for beyond its capacity.</summary>
+    public const int EchoRoom = 64;
+
     private readonly VirtualCanBus _bus;
     private readonly CanFrame[] _ring;
+    private readonly int _capacity;
     private int _head, _count; // under _ring's lock
     private long _dropped, _sent, _received;
 
@@ -16,16 +24,23 @@ public sealed class VirtualCanPort : IDisposable
         if (capacity < 1) throw new ArgumentOutOfRangeException(nameof(capacity), "a port holds at least one frame");
         _bus = bus;
         Name = name;
-        _ring = new CanFrame[capacity];
+        _capacity = capacity;
+        _ring = new CanFrame[capacity + EchoRoom];
     }
 
-    /// <summary>The member's name, for logs.</summary>
+    /// <inheritdoc/>
     public string Name { get; }
 
-    /// <summary>Called (on the sender's thread) when a frame arrived here: wake whoever takes them.</summary>
+    /// <inheritdoc/>
     public Action? FrameArrived { get; set; }
 
-    /// <summary>Frames lost because this member's queue was full.</summary>
+    /// <inheritdoc/>
+    public bool ConfirmsTransmits { get; set; }
+
+    /// <inheritdoc/>
+    public int MaxUnconfirmed => EchoRoom;
+
+    /// <inheritdoc/>
     public long Dropped => Interlocked.Read(ref _dropped);
 
     /// <summary>Frames this member sent.</summary>
@@ -34,20 +49,22 @@ public sealed class VirtualCanPort : IDisposable
     /// <summary>Frames this member took.</summary>
     public long Received => Interlocked.Read(ref _received);
 
-    /// <summary>Frames waiting to be taken.</summary>
+    /// <inheritdoc/>
     public int Pending
     {
         get { lock (_ring) return _count; }
     }
 
-    /// <summary>Puts a frame on the bus for every other member.</summary>
-    public void Send(in CanFrame frame)
+    /// <inheritdoc/>
+    /// <remarks>The in-process bus is always there and never busy: every frame is <see cref="CanSendResult.Sent"/>.</remarks>
+    public CanSendResult Send(in CanFrame frame)
     {
         Interlocked.Increment(ref _sent);
         _bus.Broadcast(this, frame);
+        return CanSendResult.Sent;
     }
 
-    /// <summary>Takes the oldest frame waiting, if any.</summary>
+    /// <inheritdoc/>
     public bool TryReceive(out CanFrame frame)
     {
         lock (_ring)
@@ -65,7 +82,7 @@ public sealed class VirtualCanPort : IDisposable
         return true;
     }
 
-    /// <summary>Looks at the oldest frame waiting without taking it.</summary>
+    /// <inheritdoc/>
     public bool TryPeek(out CanFrame frame)
     {
         lock (_ring)
@@ -75,16 +92,18 @@ public sealed class VirtualCanPort : IDisposable
         }
     }
 
-    internal void Enqueue(in CanFrame frame)
+    internal void Enqueue(in CanFrame frame, bool echo = false)
     {
         lock (_ring)
         {
-            if (_count == _ring.Length)
+            if (_count >= (echo ? _ring.Length : _capacity))
             {
                 Interlocked.Increment(ref _dropped);
                 return;
             }
-            _ring[(_head + _count) % _ring.Length] = frame;
+            ref CanFrame slot = ref _ring[(_head + _count) % _ring.Length];
+            slot = frame;
+            if (echo) slot.Kind |= CanFrameKind.Echo;
             _count++;
         }
     }

@@ -44,4 +44,10 @@ public enum VirtioCanRejection
 
     /// <summary>The controller is stopped (never started, stopped, or bus-off): nothing is transmitted.</summary>
     ControllerStopped,
+
+    /// <summary>The bus could not take the frame now (its transmit queue was full).</summary>
+    BusBusy,
+
+    /// <summary>The bus is not there (the SocketCAN interface is down or gone).</summary>
+    BusDown,
 }
