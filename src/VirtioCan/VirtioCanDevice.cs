@@ -15,13 +15,16 @@ namespace AmpCan.VirtioCan;
 /// into the buffers the driver posted; the port's bounded queue holds them meanwhile), queue 2 carries START and STOP.
 /// </summary>
 /// <remarks>
-/// LATE_TX_ACK is not offered yet: every transmit is answered when the bus takes it, so none is ever pending.
+/// With LATE_TX_ACK negotiated a transmit is answered only when the bus confirms it: the port echoes our own frames
+/// once carried (SocketCAN's CAN_RAW_RECV_OWN_MSGS), matched against the pending transmits in order
+/// (<see cref="VirtioCanPendingTransmits"/>); at most the port's <see cref="ICanPort.MaxUnconfirmed"/> wait at once, the
+/// rest stay in the driver's ring. STOP and bus-off answer every pending one NOT_OK.
 /// </remarks>
 public sealed class VirtioCanDevice : IVirtioDevice
 {
-    /// <summary>What the device offers: classic, FD and RTR frames, EVENT_IDX and indirect descriptors.</summary>
+    /// <summary>What the device offers: classic, FD and RTR frames, late transmit acknowledgement, EVENT_IDX and indirect descriptors.</summary>
     public static readonly ulong DefaultFeatures = VirtioCanFeatures.Mask(VirtioCanFeatures.CanClassic) | VirtioCanFeatures.Mask(VirtioCanFeatures.CanFd)
-        | VirtioCanFeatures.Mask(VirtioCanFeatures.RtrFrames)
+        | VirtioCanFeatures.Mask(VirtioCanFeatures.RtrFrames) | VirtioCanFeatures.Mask(VirtioCanFeatures.LateTxAck)
         | VirtioRingFeatures.Bit(VirtioRingFeatures.EventIndex) | VirtioRingFeatures.Bit(VirtioRingFeatures.IndirectDescriptors);
 
     private readonly string _name;
@@ -30,7 +33,7 @@ public sealed class VirtioCanDevice : IVirtioDevice
     private readonly VirtioCanControllerState _state;
     private VirtioDeviceContext? _context;
     private Handler? _handler;
-    private long _rejected, _dropped;
+    private long _rejected, _dropped, _strayEchoes;
     private int _busOffRequested;
 
     /// <summary>A device named <paramref name="name"/> on <paramref name="port"/>; nothing runs until a transport activates it.</summary>
@@ -39,8 +42,8 @@ public sealed class VirtioCanDevice : IVirtioDevice
         _name = name;
         _port = port;
         _logger = logger ?? NullLogger.Instance;
-        // Transmits are answered as they come, so a STOP has none to cancel (LATE_TX_ACK would hold some).
-        _state = new VirtioCanControllerState(() => { }, () => _context?.SignalConfigChanged());
+        // Only late-acknowledged transmits are ever pending; the state calls back on the loop, where _handler is current.
+        _state = new VirtioCanControllerState(() => _handler?.CancelPending(), () => _context?.SignalConfigChanged());
     }
 
     /// <inheritdoc/>
@@ -63,6 +66,12 @@ public sealed class VirtioCanDevice : IVirtioDevice
 
     /// <summary>Transmits answered NOT_OK (invalid, or the controller stopped).</summary>
     public long Rejected => Interlocked.Read(ref _rejected);
+
+    /// <summary>Echoes of our own frames that no transmit waited for (cancelled by STOP or bus-off before the bus confirmed them).</summary>
+    public long StrayEchoes => Interlocked.Read(ref _strayEchoes);
+
+    /// <summary>Transmits waiting for the bus to confirm them (LATE_TX_ACK).</summary>
+    public int Unconfirmed => _handler?.Unconfirmed ?? 0;
 
     /// <summary>Frames from the bus not delivered: the controller was stopped, the frame is not one the driver negotiated, or its buffer was too small.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
@@ -98,6 +107,7 @@ public sealed class VirtioCanDevice : IVirtioDevice
         var h = new Handler(this, context, context.CreateQueue(VirtioCanIds.TxQueue), context.CreateQueue(VirtioCanIds.RxQueue), context.CreateQueue(VirtioCanIds.ControlQueue));
         _handler = h;
         NotificationLoop loop = context.Loop;
+        _port.ConfirmsTransmits = (context.Features & VirtioCanFeatures.Mask(VirtioCanFeatures.LateTxAck)) != 0;
         _port.FrameArrived = loop.Wake;
         loop.Add(h, context.Incoming);
         _logger.LogInformation("{Device}: driver ready, features 0x{Features:x}", _name, context.Features);
@@ -115,10 +125,34 @@ public sealed class VirtioCanDevice : IVirtioDevice
     }
 
     /// <summary>The device's work on its loop: control first (it decides what the others may do), then transmit, then receive.</summary>
-    private sealed class Handler(VirtioCanDevice device, VirtioDeviceContext context, SplitVirtqueueDevice tx, SplitVirtqueueDevice rx, SplitVirtqueueDevice control)
-        : INotificationHandler
+    private sealed class Handler : INotificationHandler
     {
         private const int MaxMessage = VirtioCanFrameHeader.Size + VirtioCanFrameHeader.MaxDataLength;
+        /// <summary>CAN_ERR_BUSOFF, the error class a SocketCAN controller reports bus-off with (include/uapi/linux/can/error.h).</summary>
+        private const uint ErrorClassBusOff = 0x40;
+
+        // Static, so that answering a pending transmit allocates nothing.
+        private static readonly Action<Handler, VirtioCanPendingTransmit> AnswerOk = (h, p) => h.AnswerPending(p, VirtioCanResult.Ok);
+        private static readonly Action<Handler, VirtioCanPendingTransmit> AnswerNotOk = (h, p) => h.AnswerPending(p, VirtioCanResult.NotOk);
+
+        private readonly VirtioCanDevice device;
+        private readonly VirtioDeviceContext context;
+        private readonly SplitVirtqueueDevice tx, rx, control;
+        private readonly VirtioCanPendingTransmits? _pending; // LATE_TX_ACK negotiated
+        private bool _txAnswered; // used entries added to the transmit queue and not yet published
+
+        public Handler(VirtioCanDevice device, VirtioDeviceContext context, SplitVirtqueueDevice tx, SplitVirtqueueDevice rx, SplitVirtqueueDevice control)
+        {
+            this.device = device;
+            this.context = context;
+            this.tx = tx;
+            this.rx = rx;
+            this.control = control;
+            if ((context.Features & VirtioCanFeatures.Mask(VirtioCanFeatures.LateTxAck)) != 0)
+                _pending = new VirtioCanPendingTransmits(Math.Min(device._port.MaxUnconfirmed, context.Queues[VirtioCanIds.TxQueue].Ring.QueueSize));
+        }
+
+        public int Unconfirmed => _pending?.Count ?? 0;
 
         public bool Process()
         {
@@ -126,11 +160,24 @@ public sealed class VirtioCanDevice : IVirtioDevice
             // Bus-off is the controller's state, which only this loop changes: a back end's report is taken here.
             if (Volatile.Read(ref device._busOffRequested) != 0 && Interlocked.Exchange(ref device._busOffRequested, 0) != 0)
             {
-                if (device._state.EnterBusOff()) device._logger.LogWarning("{Device}: bus-off; the driver must restart the controller", device._name);
+                EnterBusOff();
                 did = true;
             }
             did |= ProcessControl() | ProcessTransmits() | ProcessReceives();
+            if (_txAnswered)
+            {
+                _txAnswered = false;
+                if (tx.PublishUsed()) context.Queues[VirtioCanIds.TxQueue].Notifier.Notify();
+            }
             return did;
+        }
+
+        /// <summary>STOP or bus-off: every transmit still waiting for the bus is answered NOT_OK (published at the end of the pass).</summary>
+        public void CancelPending() => _pending?.Drain(this, AnswerNotOk);
+
+        private void EnterBusOff()
+        {
+            if (device._state.EnterBusOff()) device._logger.LogWarning("{Device}: bus-off; the driver must restart the controller", device._name);
         }
 
         private bool ProcessControl()
@@ -152,8 +199,10 @@ public sealed class VirtioCanDevice : IVirtioDevice
         {
             bool did = false;
             Span<byte> message = stackalloc byte[MaxMessage];
-            while (tx.TryPop(out DescriptorChain chain))
+            // With late acknowledgement, a full set of unconfirmed transmits leaves the rest in the driver's ring.
+            while ((_pending is null || !_pending.IsFull) && tx.TryPop(out DescriptorChain chain))
             {
+                did = true;
                 int n = Gather(chain, message);
                 VirtioCanRejection why = VirtioCanTransmitValidation.Validate(message[..n], context.Features, out VirtioCanFrameHeader header);
                 if (why == VirtioCanRejection.None) why = device._state.AdmitTransmit();
@@ -167,12 +216,16 @@ public sealed class VirtioCanDevice : IVirtioDevice
                         CanSendResult.Busy => VirtioCanRejection.BusBusy,
                         _ => VirtioCanRejection.BusDown,
                     };
+                    if (why == VirtioCanRejection.None && _pending is not null)
+                    {
+                        _pending.Add(new VirtioCanPendingTransmit(chain.Head, AnswerSegment(chain)), frame);
+                        continue; // answered when its echo comes back
+                    }
                 }
                 if (why != VirtioCanRejection.None) Interlocked.Increment(ref device._rejected);
                 Answer(tx, chain, why == VirtioCanRejection.None ? VirtioCanResult.Ok : VirtioCanResult.NotOk);
-                did = true;
+                _txAnswered = true;
             }
-            if (did && tx.PublishUsed()) context.Queues[VirtioCanIds.TxQueue].Notifier.Notify();
             return did;
         }
 
@@ -181,9 +234,21 @@ public sealed class VirtioCanDevice : IVirtioDevice
             bool did = false;
             while (device._port.TryPeek(out CanFrame frame))
             {
+                if (frame.IsEcho || frame.IsError)
+                {
+                    device._port.TryReceive(out _);
+                    did = true;
+                    if (frame.IsEcho)
+                    {
+                        // An echo nothing waits for: its transmit was cancelled, or acknowledgement is not late.
+                        if (_pending is null || !_pending.Confirm(frame, this, AnswerOk, AnswerNotOk)) Interlocked.Increment(ref device._strayEchoes);
+                    }
+                    else if ((frame.Id & ErrorClassBusOff) != 0) EnterBusOff();
+                    continue;
+                }
                 VirtioCanFlags flags = FlagsOf(frame.Kind);
-                // A stopped controller takes no part in the bus; a frame the driver did not negotiate, or an error frame, is not one it can take.
-                if (!device._state.IsStarted || frame.IsError || VirtioCanFrameRules.Check(flags, frame.Id, frame.Length, context.Features) != VirtioCanRejection.None)
+                // A stopped controller takes no part in the bus; a frame the driver did not negotiate is not one it can take.
+                if (!device._state.IsStarted || VirtioCanFrameRules.Check(flags, frame.Id, frame.Length, context.Features) != VirtioCanRejection.None)
                 {
                     device._port.TryReceive(out _);
                     Interlocked.Increment(ref device._dropped);
@@ -209,6 +274,18 @@ public sealed class VirtioCanDevice : IVirtioDevice
             return did;
         }
 
+        private void AnswerPending(VirtioCanPendingTransmit p, VirtioCanResult result)
+        {
+            if (p.Answer.Length == 0) tx.AddUsed(p.Head, 0);
+            else
+            {
+                p.Answer.Region.WriteU8(p.Answer.Offset, (byte)result);
+                tx.AddUsed(p.Head, 1);
+            }
+            if (result != VirtioCanResult.Ok) Interlocked.Increment(ref device._rejected);
+            _txAnswered = true;
+        }
+
         // The chain's device-readable bytes, as far as they fit.
         private static int Gather(in DescriptorChain chain, Span<byte> into)
         {
@@ -223,15 +300,18 @@ public sealed class VirtioCanDevice : IVirtioDevice
             return n;
         }
 
-        // The one-byte answer goes in the first device-writable byte; a chain without one gets nothing written.
+        // Where the one-byte answer goes: the first device-writable byte, if the chain has one.
+        private static BufferSegment AnswerSegment(in DescriptorChain chain) =>
+            chain.Writable.Length == 0 || chain.Writable[0].Length == 0 ? default : chain.Writable[0];
+
         private static void Answer(SplitVirtqueueDevice queue, in DescriptorChain chain, VirtioCanResult result)
         {
-            if (chain.Writable.Length == 0 || chain.Writable[0].Length == 0)
+            BufferSegment s = AnswerSegment(chain);
+            if (s.Length == 0)
             {
                 queue.AddUsed(chain.Head, 0);
                 return;
             }
-            BufferSegment s = chain.Writable[0];
             s.Region.WriteU8(s.Offset, (byte)result);
             queue.AddUsed(chain.Head, 1);
         }
@@ -248,9 +328,12 @@ public sealed class VirtioCanDevice : IVirtioDevice
 
         public bool ArmNotifications()
         {
-            bool pending = tx.EnableNotifications() | control.EnableNotifications() | rx.EnableNotifications() | Volatile.Read(ref device._busOffRequested) != 0;
-            // Frames waiting while the driver has a buffer for them (or while stopped, to be dropped) are work now.
-            return pending || (device._port.Pending > 0 && (rx.HasAvailable || !device._state.IsStarted));
+            // Transmits waiting while every unconfirmed slot is taken are not work until an echo frees one (no spinning).
+            bool transmits = tx.EnableNotifications() && (_pending is null || !_pending.IsFull);
+            bool pending = transmits | control.EnableNotifications() | rx.EnableNotifications() | Volatile.Read(ref device._busOffRequested) != 0;
+            // A frame waiting is work now if it is an echo or an error, if the driver has a buffer for it, or if stopped (to be dropped).
+            return pending || (device._port.TryPeek(out CanFrame next)
+                && (next.IsEcho || next.IsError || rx.HasAvailable || !device._state.IsStarted));
         }
 
         public void DisarmNotifications()

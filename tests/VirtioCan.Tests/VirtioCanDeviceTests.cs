@@ -19,7 +19,7 @@ public class VirtioCanDeviceTests
     private const int QueueSize = 64;
 
     /// <summary>The device and, on the driver's side, three queues and a buffer area, over one memfd.</summary>
-    private sealed class CanLink : IDisposable
+    internal sealed class CanLink : IDisposable
     {
         public readonly MappedRegion Shm = MappedRegion.CreateMemfd("can-link", 0x80000, Base);
         public readonly VirtualCanBus Bus = new("vcan");
@@ -31,7 +31,7 @@ public class VirtioCanDeviceTests
         private readonly MemoryMap _memory;
         private int _nextBuffer;
 
-        public CanLink(ulong driverFeatures)
+        public CanLink(ulong driverFeatures, ICanPort? devicePort = null)
         {
             _memory = new MemoryMap(Shm.Io);
             VringSpec[] rings = [.. Enumerable.Range(0, 3).Select(i => new VringSpec((uint)(Base + 0x4000 + (ulong)i * 0x4000), 0x1000, QueueSize, (uint)i))];
@@ -41,7 +41,7 @@ public class VirtioCanDeviceTests
                 Queues[i] = new SplitVirtqueueDriver(SplitRing.Legacy(_memory, Base + 0x4000 + (ulong)i * 0x4000, QueueSize, 0x1000), eventIndex: false);
             (_driverBell, _deviceBell) = EventFdDoorbell.CreatePair();
             Other = Bus.Attach("other");
-            Device = new VirtioCanDevice("can0", Bus.Attach("can0"));
+            Device = new VirtioCanDevice("can0", devicePort ?? Bus.Attach("can0"));
             vdev.DriverFeatures = driverFeatures;
             vdev.Status = VirtioStatus.Acknowledge | VirtioStatus.Driver | VirtioStatus.FeaturesOk | VirtioStatus.DriverOk;
             _loop.Start();
@@ -67,6 +67,18 @@ public class VirtioCanDeviceTests
             UsedBuffer used = WaitUsed(q);
             Assert.That(used.Length, Is.EqualTo(1u), "one answer byte");
             return a.ReadU8(0);
+        }
+
+        // Adds a transmit request without waiting; returns where its one-byte answer will be (0xEE until answered).
+        public IoRegion Submit(ReadOnlySpan<byte> message, int token)
+        {
+            ulong req = Buffer(out IoRegion r);
+            r.Write(0, message);
+            ulong ans = Buffer(out IoRegion a);
+            a.WriteU8(0, 0xEE);
+            Assert.That(Queues[0].TryAdd([new VirtqBuffer(req, (uint)message.Length)], [new VirtqBuffer(ans, 1)], token: token), Is.True);
+            Kick(0);
+            return a;
         }
 
         public void PostReceiveBuffers(int count)
@@ -115,6 +127,9 @@ public class VirtioCanDeviceTests
     }
 
     private static readonly ulong Classic = 1UL << 0, Fd = 1UL << 1, Rtr = 1UL << 2;
+    internal static readonly ulong ClassicFeature = Classic;
+
+    internal static byte[] TxMessage(uint canId, uint flags, params byte[] data) => Tx(canId, flags, data);
 
     private static byte[] Tx(uint canId, uint flags, params byte[] data)
     {
@@ -128,6 +143,8 @@ public class VirtioCanDeviceTests
     }
 
     private static readonly byte[] Start = [0x01, 0x02], Stop = [0x02, 0x02];
+    internal static byte[] StartRequest => Start;
+    internal static byte[] StopRequest => Stop;
 
     private static CanFrame WaitFrame(VirtualCanPort port)
     {
