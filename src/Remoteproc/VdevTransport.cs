@@ -66,8 +66,29 @@ public sealed class VdevTransport
             throw new VirtioException($"vdev {_vdev.Index} has device id {_vdev.DeviceId}, not the device's ({device.DeviceId})");
         if (_vdev.QueueCount < device.QueueCount)
             throw new VirtioException($"vdev {_vdev.Index} has {_vdev.QueueCount} vrings; device {device.DeviceId} needs {device.QueueCount}");
-        if (WaitForDriver(device.DeviceFeatures, loop, waitForDriver, cancellation) is not VirtioDeviceContext context) return false;
+        if (WaitForDriver(device.DeviceFeatures, loop, waitForDriver, cancellation, () => PublishConfig(device)) is not VirtioDeviceContext context) return false;
+        MirrorConfig(device);
         device.Activate(context);
+        return true;
+    }
+
+    // A vdev's config space is bytes in the table the driver reads directly: the device's view is copied there, as far
+    // as the table has room (the firmware chose config_len).
+    private void MirrorConfig(IVirtioDevice device)
+    {
+        int n = Math.Min(device.ConfigLength, _vdev.ConfigLength);
+        if (n <= 0) return;
+        Span<byte> config = stackalloc byte[n];
+        device.ReadConfig(0, config);
+        _vdev.WriteConfig(0, config);
+    }
+
+    // A configuration change: the new bytes go in the table first, then the vdev's own notify id is rung (what
+    // OpenAMP's rproc_virtio_notify uses for vdev-wide events); the driver re-reads the config when it sees it.
+    private bool PublishConfig(IVirtioDevice device)
+    {
+        MirrorConfig(device);
+        _doorbell.Ring(_vdev.NotifyId);
         return true;
     }
 
@@ -75,7 +96,9 @@ public sealed class VdevTransport
     /// Waits for the host's DRIVER_OK and returns the device side's context: the features the host accepted of those
     /// the table and <paramref name="deviceFeatures"/> offer. Null if DRIVER_OK did not come in time or the wait was cancelled.
     /// </summary>
-    public VirtioDeviceContext? WaitForDriver(ulong deviceFeatures, NotificationLoop loop, TimeSpan waitForDriver, CancellationToken cancellation = default)
+    /// <remarks><paramref name="configChanged"/> becomes the context's configuration-change signal (null: the device cannot signal one).</remarks>
+    public VirtioDeviceContext? WaitForDriver(ulong deviceFeatures, NotificationLoop loop, TimeSpan waitForDriver, CancellationToken cancellation = default,
+        Func<bool>? configChanged = null)
     {
         long deadline = Environment.TickCount64 + (long)waitForDriver.TotalMilliseconds;
         var spin = new SpinWait();
@@ -87,6 +110,6 @@ public sealed class VdevTransport
         }
         // The host may only accept what was offered; whatever else it wrote is not in force.
         ulong features = _vdev.DriverFeatures & _vdev.DeviceFeatures & deviceFeatures;
-        return new VirtioDeviceContext(_vdev, features, Queues, _memory, loop, [_doorbell]);
+        return new VirtioDeviceContext(_vdev, features, Queues, _memory, loop, [_doorbell], configChanged);
     }
 }

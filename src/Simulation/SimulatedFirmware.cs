@@ -1,6 +1,7 @@
 using AmpCan.Remoteproc;
 using AmpCan.Remoteproc.Boards;
 using AmpCan.Rpmsg;
+using AmpCan.Vring;
 
 namespace AmpCan.Simulation;
 
@@ -40,21 +41,68 @@ public sealed record SimulatedFirmware
     /// </summary>
     public TimeSpan SampleFirstReplyDelay { get; init; }
 
-    /// <summary>The firmware a board's simulated remote runs: the table where the board has it, the services the board names.</summary>
-    public static SimulatedFirmware For(BoardDescriptor board) => new()
+    /// <summary>Virtio-can vdevs the firmware declares after the rpmsg vdev, one per CAN controller it shares with the host.</summary>
+    public int CanControllers { get; init; }
+    /// <summary>Entries per virtio-can vring.</summary>
+    public int CanQueueSize { get; init; } = 256;
+    /// <summary>Where the first controller's area starts in the shared memory: its three vrings, then its driver's buffers.</summary>
+    public ulong CanOffset { get; init; } = 0x60000;
+    /// <summary>Bytes of shared memory each controller's area takes.</summary>
+    public ulong CanStride { get; init; } = 0x20000;
+    /// <summary>
+    /// What the virtio-can vdevs offer (the table's 32 feature bits): CAN_CLASSIC, CAN_FD, RTR_FRAMES, LATE_TX_ACK,
+    /// INDIRECT_DESC and EVENT_IDX; the host's device masks them with its own offer.
+    /// </summary>
+    public uint CanFeatures { get; init; } = 0xF | 1u << 28 | 1u << 29;
+
+    /// <summary>virtio-can's device id (virtio 1.4 §5.22).</summary>
+    public const uint CanDeviceId = 36;
+
+    /// <summary>The firmware a board's simulated remote runs: the table where the board has it, the services and CAN controllers the board names.</summary>
+    /// <exception cref="BoardException">The board's shared memory cannot hold the CAN controllers' areas.</exception>
+    public static SimulatedFirmware For(BoardDescriptor board)
     {
-        TableOffset = board.ResourceTable.Offset,
-        EchoService = board.Remote.Services.Echo,
-        SampleService = board.Remote.Services.ClientSample,
-        RawService = board.Remote.Services.Raw,
-    };
+        var firmware = new SimulatedFirmware
+        {
+            TableOffset = board.ResourceTable.Offset,
+            EchoService = board.Remote.Services.Echo,
+            SampleService = board.Remote.Services.ClientSample,
+            RawService = board.Remote.Services.Raw,
+            CanControllers = board.Can.Controllers.Count,
+        };
+        ulong end = firmware.CanOffset + (ulong)firmware.CanControllers * firmware.CanStride;
+        if (firmware.CanControllers > 0 && end > board.SharedMemory.Size)
+            throw new BoardException($"board '{board.Name}': the simulated remote's {firmware.CanControllers} CAN controller(s) need shared memory up to 0x{end:x} " +
+                $"(0x{firmware.CanStride:x} each from 0x{firmware.CanOffset:x}); sharedMemory.size is 0x{board.SharedMemory.Size:x}");
+        return firmware;
+    }
+
+    /// <summary>Where controller <paramref name="index"/>'s vring <paramref name="queue"/> is, as an offset in the shared memory.</summary>
+    public ulong CanVringOffset(int index, int queue) => CanOffset + (ulong)index * CanStride + (ulong)queue * (ulong)VringLayout.LegacySize(CanQueueSize, Align);
+
+    /// <summary>Controller <paramref name="index"/>'s driver buffers (offset and size in the shared memory): the rest of its area after the vrings.</summary>
+    public (ulong Offset, ulong Size) CanBufferArea(int index)
+    {
+        ulong start = CanVringOffset(index, 3);
+        return (start, CanOffset + (ulong)(index + 1) * CanStride - start);
+    }
 
     /// <summary>The resource table this firmware carries, for a shared memory whose first byte the remote sees at <paramref name="deviceBase"/>.</summary>
-    public byte[] ResourceTable(ulong deviceBase) => new ResourceTableBuilder()
-        .Vdev(VirtioRpmsg.DeviceId, 0, Features,
+    /// <remarks>
+    /// The rpmsg vdev (notify ids 1, 2), then one virtio-can vdev per controller: vdev notify id 100 + i (rung for a
+    /// configuration change), vrings 3 + 3i to 5 + 3i, a 2-byte config (le16 status).
+    /// </remarks>
+    public byte[] ResourceTable(ulong deviceBase)
+    {
+        var table = new ResourceTableBuilder().Vdev(VirtioRpmsg.DeviceId, 0, Features,
         [
             new VringSpec(checked((uint)(deviceBase + Vring0Offset)), Align, (uint)QueueSize, 1),
             new VringSpec(checked((uint)(deviceBase + Vring1Offset)), Align, (uint)QueueSize, 2),
-        ])
-        .Build();
+        ]);
+        for (int i = 0; i < CanControllers; i++)
+            table.Vdev(CanDeviceId, (uint)(100 + i), CanFeatures,
+                [.. Enumerable.Range(0, 3).Select(q => new VringSpec(checked((uint)(deviceBase + CanVringOffset(i, q))), Align, (uint)CanQueueSize, (uint)(3 + 3 * i + q)))],
+                new byte[2]);
+        return table.Build();
+    }
 }

@@ -61,6 +61,9 @@ public sealed class VirtioCanDevice : IVirtioDevice
     /// <inheritdoc/>
     public int ConfigLength => VirtioCanConfig.Size;
 
+    /// <summary>The features the driver accepted at the latest activation (kept after a reset, for diagnostics; 0 before the first).</summary>
+    public ulong NegotiatedFeatures { get; private set; }
+
     /// <summary>True while the driver has the controller started.</summary>
     public bool IsStarted => _state.IsStarted;
 
@@ -104,6 +107,7 @@ public sealed class VirtioCanDevice : IVirtioDevice
         if (_handler is not null) throw new InvalidOperationException($"{_name} is already active; reset it first");
         _state.Reset();
         _context = context;
+        NegotiatedFeatures = context.Features;
         var h = new Handler(this, context, context.CreateQueue(VirtioCanIds.TxQueue), context.CreateQueue(VirtioCanIds.RxQueue), context.CreateQueue(VirtioCanIds.ControlQueue));
         _handler = h;
         NotificationLoop loop = context.Loop;

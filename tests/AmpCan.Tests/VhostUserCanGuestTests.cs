@@ -85,6 +85,9 @@ public class VhostUserCanGuestTests
             (0x456u, CanFrameKind.Remote), (0x321u, CanFrameKind.None),
         }), "the host's member got the guest's frames, in order" + said);
         Assert.That(run.Out, Does.Contain("state ERROR-ACTIVE"), "the controller is healthy" + said);
+        VirtioCanDevice can0 = _service.Instances[0].Device;
+        Assert.That(can0.NegotiatedFeatures & (1UL << 3), Is.Not.Zero, "Linux's driver negotiated LATE_TX_ACK");
+        Assert.That((can0.Unconfirmed, can0.StrayEchoes), Is.EqualTo((0, 0L)), "every transmit was answered from its echo, none twice");
         Assert.That(_logs.AtLeast(LogLevel.Error), Is.Empty);
     }
 

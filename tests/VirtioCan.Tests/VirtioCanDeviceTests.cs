@@ -81,6 +81,14 @@ public class VirtioCanDeviceTests
             return a;
         }
 
+        // The config bytes in the vdev's table entry: what a driver of a resource-table vdev reads.
+        public byte[] TableConfig()
+        {
+            byte[] config = new byte[2];
+            ResourceTable.Parse(Shm.Io.Slice(0, 0x1000)).Vdevs[0].ReadConfig(0, config);
+            return config;
+        }
+
         public void PostReceiveBuffers(int count)
         {
             for (int i = 0; i < count; i++)
@@ -223,6 +231,7 @@ public class VirtioCanDeviceTests
             link.Device.ReadConfig(0, status);
         }
         Assert.That(status, Is.EqualTo(new byte[] { 1, 0 }), "le16 status: BUSOFF is bit 0");
+        Assert.That(link.TableConfig(), Is.EqualTo(new byte[] { 1, 0 }), "the vdev transport copied it into the table's config before notifying");
         Assert.That(link.Device.IsStarted, Is.False);
         Assert.That(link.Request(0, Tx(0x123, 0, 1)), Is.EqualTo(1), "a bus-off controller sends nothing");
         Assert.That(link.Request(2, Start), Is.EqualTo(0));

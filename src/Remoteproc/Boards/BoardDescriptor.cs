@@ -22,6 +22,8 @@ public sealed record BoardDescriptor
     public RemoteSpec Remote { get; init; } = new();
     /// <summary>How the loop waits.</summary>
     public NotificationSpec Notification { get; init; } = new();
+    /// <summary>The CAN controllers shared with the remote (none by default).</summary>
+    public CanSpec Can { get; init; } = new();
 
     private static readonly JsonSerializerOptions Json = new()
     {

@@ -81,6 +81,48 @@ internal static class BoardValidator
         Number(remote.StartTimeoutSeconds, "remote.startTimeoutSeconds", RemoteSpec.MinStartTimeoutSeconds, RemoteSpec.MaxStartTimeoutSeconds, Fail);
 
         Number(b.Notification.SpinMicroseconds, "notification.spinMicroseconds", NotificationSpec.MinSpinMicroseconds, NotificationSpec.MaxSpinMicroseconds, Fail);
+        CanRules(b.Can, Fail);
+    }
+
+    private static void CanRules(CanSpec can, Action<string, string> fail)
+    {
+        if (can.Controllers.Count > CanSpec.MaxControllers) fail("can.controllers", $"{can.Controllers.Count} controllers; at most {CanSpec.MaxControllers}");
+        for (int i = 0; i < can.Controllers.Count; i++)
+        {
+            CanControllerSpec c = can.Controllers[i];
+            string at = $"can.controllers[{i}]";
+            InterfaceName(c.Name, $"{at}.name", fail);
+            if ((c.Bus is null) == (c.Interface is null)) fail(at, $"'{c.Name}' needs exactly one of \"bus\" (an in-process bus) or \"interface\" (a SocketCAN interface)");
+            if (c.Bus is not null) InterfaceName(c.Bus, $"{at}.bus", fail);
+            if (c.Interface is not null) InterfaceName(c.Interface, $"{at}.interface", fail);
+            if (c.Log is not null) Text(c.Log, $"{at}.log", maxLength: 4096, fail);
+        }
+        if (can.Controllers.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            fail("can.controllers", $"'{twice.Key}' names more than one controller");
+        if (can.Controllers.Where(c => c.Interface is not null).GroupBy(c => c.Interface).FirstOrDefault(g => g.Count() > 1) is { } shared)
+            fail("can.controllers", $"interface '{shared.Key}' is given to more than one controller (put them on one in-process bus bridged to it instead)");
+        for (int i = 0; i < can.Buses.Count; i++)
+        {
+            CanBusSpec bus = can.Buses[i];
+            string at = $"can.buses[{i}]";
+            InterfaceName(bus.Name, $"{at}.name", fail);
+            if (!can.Controllers.Any(c => c.Bus == bus.Name)) fail($"{at}.name", $"no controller is on bus '{bus.Name}'");
+            if (bus.Bitrate != 0 && bus.Bitrate is < CanBusSpec.MinBitrate or > CanBusSpec.MaxBitrate)
+                fail($"{at}.bitrate", $"{bus.Bitrate} must be 0 (unpaced) or {CanBusSpec.MinBitrate} to {CanBusSpec.MaxBitrate} bit/s");
+            if (bus.DataBitrate != 0 && (bus.Bitrate == 0 || bus.DataBitrate < bus.Bitrate || bus.DataBitrate > CanBusSpec.MaxDataBitrate))
+                fail($"{at}.dataBitrate", $"{bus.DataBitrate} must be 0 or, with a bitrate set, from the bitrate to {CanBusSpec.MaxDataBitrate} bit/s");
+            if (bus.Interface is not null) InterfaceName(bus.Interface, $"{at}.interface", fail);
+        }
+        if (can.Buses.GroupBy(b => b.Name).FirstOrDefault(g => g.Count() > 1) is { } busTwice)
+            fail("can.buses", $"'{busTwice.Key}' is listed more than once");
+    }
+
+    // A Linux interface name: 1 to 15 bytes (IFNAMSIZ 16 with its NUL), no '/', no white space, not "." or "..".
+    private static void InterfaceName(string value, string field, Action<string, string> fail)
+    {
+        Text(value, field, maxLength: 15, fail);
+        if (Encoding.UTF8.GetByteCount(value) > 15 || value.Any(ch => ch == '/' || ch == ':' || char.IsWhiteSpace(ch)) || value is "." or "..")
+            fail(field, $"'{value}' is not an interface name (1 to 15 bytes, no '/', ':' or spaces)");
     }
 
     private static void Text(string value, string field, int maxLength, Action<string, string> fail)
