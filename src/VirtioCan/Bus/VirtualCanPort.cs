@@ -17,6 +17,7 @@ public sealed class VirtualCanPort : ICanPort
     private readonly CanFrame[] _ring;
     private readonly int _capacity;
     private int _head, _count; // under _ring's lock
+    private int _wakeDue; // a frame was queued since the member was last woken
     private long _dropped, _sent, _received;
 
     internal VirtualCanPort(VirtualCanBus bus, string name, int capacity)
@@ -56,12 +57,16 @@ public sealed class VirtualCanPort : ICanPort
     }
 
     /// <inheritdoc/>
-    /// <remarks>The in-process bus is always there and never busy: every frame is <see cref="CanSendResult.Sent"/>.</remarks>
+    /// <remarks>
+    /// Unpaced, the frame reaches the other members before this returns, and the answer is always
+    /// <see cref="CanSendResult.Sent"/>; paced, it is <see cref="CanSendResult.Busy"/> while the bus's transmit queue is
+    /// full. <see cref="CanSendResult.Down"/> once the bus is disposed.
+    /// </remarks>
     public CanSendResult Send(in CanFrame frame)
     {
-        Interlocked.Increment(ref _sent);
-        _bus.Broadcast(this, frame);
-        return CanSendResult.Sent;
+        CanSendResult result = _bus.Submit(this, frame);
+        if (result == CanSendResult.Sent) Interlocked.Increment(ref _sent);
+        return result;
     }
 
     /// <inheritdoc/>
@@ -106,6 +111,13 @@ public sealed class VirtualCanPort : ICanPort
             if (echo) slot.Kind |= CanFrameKind.Echo;
             _count++;
         }
+        Volatile.Write(ref _wakeDue, 1);
+    }
+
+    // Called after the bus's lock: one wake-up however many frames were queued since the last.
+    internal void WakeIfQueued()
+    {
+        if (Volatile.Read(ref _wakeDue) != 0 && Interlocked.Exchange(ref _wakeDue, 0) != 0) FrameArrived?.Invoke();
     }
 
     /// <summary>Leaves the bus.</summary>
