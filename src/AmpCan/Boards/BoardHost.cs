@@ -60,6 +60,9 @@ public sealed class BoardHost : IDisposable
     /// <summary>The rpmsg device (host role).</summary>
     public VirtioRpmsgHost Rpmsg { get; private set; } = null!;
 
+    /// <summary>The CAN controllers shared with the remote (virtio-can devices the remote's drivers use).</summary>
+    public BoardCanControllers Can { get; private set; } = null!;
+
     /// <summary>The board's event loop.</summary>
     public NotificationLoop Loop { get; private set; } = null!;
 
@@ -188,11 +191,14 @@ public sealed class BoardHost : IDisposable
         // The remote left (its socket closed): an ordinary event, said once by the device; anything else is an error.
         Loop.DoorbellFailed += (d, e) => { if (e is not DoorbellClosedException) _logger.LogError("board {Board}: doorbell {Doorbell} lost: {Reason}", Board.Name, d, e.Message); };
         IoRegion pool = SharedMemory.Io.Slice(Board.Rpmsg.BufferPoolOffset, opts.PoolSize);
-        var transport = new VdevTransport(vdev, new MemoryMap(SharedMemory.Io), bell);
+        var memory = new MemoryMap(SharedMemory.Io);
+        var transport = new VdevTransport(vdev, memory, bell);
         var driver = new VirtioRpmsgDriver("rpmsg0", opts, loggers.CreateLogger("AmpCan.Rpmsg"));
         Loop.Start(options.PinLoops ? 0 : -1);
         transport.ProbeDriver(driver, Loop, pool);
         Rpmsg = Own(driver.Bus!);
+        // The remote drives these: each device waits in the background for its driver's DRIVER_OK.
+        Can = Own(BoardCanControllers.Start(Board, ResourceTable, memory, bell, Loop, timeout, loggers));
     }
 
     // The board's counts where it gives them, Linux's choice from the ring sizes where it does not.
