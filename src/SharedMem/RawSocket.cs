@@ -294,7 +294,7 @@ public sealed unsafe class RawSocket : IDisposable
 
     /// <summary>Writes <paramref name="name"/> NUL-terminated into an interface-name field of <see cref="InterfaceNameSize"/> bytes.</summary>
     /// <exception cref="ArgumentException">The name is empty, longer than 15 bytes in UTF-8, or holds a NUL.</exception>
-    internal static void WriteInterfaceName(string name, Span<byte> field)
+    public static void WriteInterfaceName(string name, Span<byte> field)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         if (name.Contains('\0')) throw new ArgumentException($"interface name '{name.Replace("\0", "\\0")}' holds a NUL byte", nameof(name));
