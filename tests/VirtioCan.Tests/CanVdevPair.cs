@@ -35,7 +35,8 @@ internal sealed class CanVdevPair : IDisposable
     /// <param name="offered">What the vdev offers (the table's dfeatures).</param>
     /// <param name="options">The driver's options.</param>
     /// <param name="queueSize">Entries of each vring.</param>
-    public CanVdevPair(string name, ulong offered, VirtioCanDriverOptions? options = null, int queueSize = 64)
+    /// <param name="bus">The bus the device joins (another pair's, say); null: a bus of its own.</param>
+    public CanVdevPair(string name, ulong offered, VirtioCanDriverOptions? options = null, int queueSize = 64, VirtualCanBus? bus = null)
     {
         QueueSize = queueSize;
         Shm = MappedRegion.CreateMemfd(name, 0x80000, Base);
@@ -50,8 +51,8 @@ internal sealed class CanVdevPair : IDisposable
         DeviceLoop.HandlerFaulted += (_, e) => { lock (_faults) _faults.Add(e); };
         DriverLoop.Start();
         DeviceLoop.Start();
-        Bus = new VirtualCanBus(name);
-        Other = Bus.Attach("other");
+        Bus = bus ?? new VirtualCanBus(name);
+        Other = Bus.Attach($"{name}-other");
         Driver = new VirtioCanDriver("can-driver", options);
     }
 

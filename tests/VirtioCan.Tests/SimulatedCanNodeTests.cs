@@ -1,0 +1,179 @@
+using AmpCan.Simulation;
+using AmpCan.VirtioCan;
+using AmpCan.VirtioCan.Bus;
+using AmpCan.VirtioCan.Wire;
+using AmpCan.Vring;
+
+namespace AmpCan.Tests.VirtioCan;
+
+/// <summary>
+/// The simulated remote's CAN node on its <see cref="VirtioCanDriver"/>, across a resource-table vdev from a
+/// <see cref="VirtioCanDevice"/> on a virtual bus: it starts the controller, answers even identifiers with the next
+/// one, beats once a period, recovers from bus-off, and stops the controller when stopped.
+/// </summary>
+public class SimulatedCanNodeTests
+{
+    private static readonly ulong Features = VirtioCanFeatures.Mask(VirtioCanFeatures.CanClassic) | VirtioCanFeatures.Mask(VirtioCanFeatures.CanFd)
+        | VirtioCanFeatures.Mask(VirtioCanFeatures.RtrFrames) | VirtioRingFeatures.Bit(VirtioRingFeatures.EventIndex) | VirtioRingFeatures.Bit(VirtioRingFeatures.IndirectDescriptors);
+
+    private static readonly TimeSpan FastBeat = TimeSpan.FromMilliseconds(20);
+
+    private static CanFrame Frame(uint id, CanFrameKind kind, params byte[] data)
+    {
+        var f = new CanFrame { Id = id, Kind = kind, Length = (byte)data.Length };
+        data.CopyTo(f.Payload);
+        return f;
+    }
+
+    // The next frame on the bus that is not a heartbeat.
+    private static CanFrame NextAnswer(ICanPort port, string what)
+    {
+        while (true)
+        {
+            CanFrame f = CanVdevPair.Next(port, what);
+            if (f.IsExtended || f.Id is < SimulatedCanNode.HeartbeatBase or > SimulatedCanNode.HeartbeatLast) return f;
+        }
+    }
+
+    private sealed class RunningNode : IDisposable
+    {
+        public readonly CanVdevPair Pair;
+        public readonly VirtioCanDevice Device;
+        public readonly SimulatedCanNode Node;
+        public readonly Task Run;
+        private readonly CancellationTokenSource _stop = new();
+
+        public RunningNode(string name, SimulatedCanNodeOptions options, VirtualCanBus? bus = null, bool carryConfigChanges = false)
+        {
+            Pair = new CanVdevPair(name, Features, bus: bus);
+            Device = Pair.Connect(Features, carryConfigChanges);
+            Node = new SimulatedCanNode(Pair.Driver, options);
+            Run = Node.RunAsync(_stop.Token);
+            Assert.That(Node.Started.Wait(CanVdevPair.Patience), Is.True, "the node started its controller");
+        }
+
+        public void Stop()
+        {
+            _stop.Cancel();
+            Assert.That(Run.Wait(CanVdevPair.Patience), Is.True, "the node stopped");
+        }
+
+        public void Dispose()
+        {
+            if (!Run.IsCompleted) Stop();
+            Pair.Dispose();
+            _stop.Dispose();
+        }
+    }
+
+    [Test]
+    public void EvenIdentifiersAreAnsweredWithTheNextOneAndOddOnesAndHeartbeatsAreNot()
+    {
+        using var n = new RunningNode("can-node-echo", new SimulatedCanNodeOptions { NodeId = 5, HeartbeatPeriod = FastBeat });
+        Assert.That(n.Device.IsStarted, Is.True);
+        ICanPort tester = n.Pair.Other;
+        CanFrame[] asked =
+        [
+            Frame(0x100, CanFrameKind.None, 1, 2, 3),
+            Frame(0x1000, CanFrameKind.Extended | CanFrameKind.Fd, [.. Enumerable.Range(0, 64).Select(i => (byte)i)]),
+            new CanFrame { Id = 0x200, Kind = CanFrameKind.Remote, Length = 2 },
+            Frame(0x7FE, CanFrameKind.None),
+        ];
+        foreach (CanFrame f in asked)
+        {
+            tester.Send(f);
+            CanFrame answer = NextAnswer(tester, $"the answer to 0x{f.Id:x}");
+            Assert.That((answer.Id, answer.Kind, answer.Length), Is.EqualTo((f.Id + 1, f.Kind, f.Length)), $"0x{f.Id:x} answered as 0x{f.Id + 1:x}");
+            Assert.That(answer.Payload.ToArray(), Is.EqualTo(f.Payload.ToArray()), "the same data");
+        }
+        // Unanswered: an odd identifier, another node's heartbeat (0x702 is even). The answer to what follows comes next.
+        tester.Send(Frame(0x101, CanFrameKind.None, 9));
+        tester.Send(Frame(0x702, CanFrameKind.None, 0));
+        tester.Send(Frame(0x102, CanFrameKind.None, 8));
+        Assert.That(NextAnswer(tester, "the answer to 0x102").Id, Is.EqualTo(0x103u), "0x101 and 0x702 were not answered");
+        Assert.That(n.Node.Answered, Is.EqualTo(asked.Length + 1));
+    }
+
+    [Test]
+    public void TheHeartbeatCarriesACounterOncePerPeriod()
+    {
+        using var n = new RunningNode("can-node-beat", new SimulatedCanNodeOptions { NodeId = 0x11, HeartbeatPeriod = FastBeat });
+        for (int beat = 0; beat < 5; beat++)
+        {
+            CanFrame f = CanVdevPair.Next(n.Pair.Other, $"heartbeat {beat}");
+            Assert.That((f.Id, f.Kind, f.Length, f.Data[0]), Is.EqualTo((0x711u, CanFrameKind.None, (byte)1, (byte)beat)), $"heartbeat {beat}: 0x700 + node, one counter byte");
+        }
+    }
+
+    [Test]
+    public void TheDefaultHeartbeatIsOncePerSecond()
+    {
+        using var n = new RunningNode("can-node-second", new SimulatedCanNodeOptions { NodeId = 1 });
+        CanFrame first = CanVdevPair.Next(n.Pair.Other, "the first heartbeat");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        CanFrame second = CanVdevPair.Next(n.Pair.Other, "the second heartbeat");
+        Assert.That((first.Id, first.Data[0], second.Data[0]), Is.EqualTo((0x701u, (byte)0, (byte)1)));
+        Assert.That(clock.Elapsed, Is.InRange(TimeSpan.FromMilliseconds(700), TimeSpan.FromSeconds(3)), "about a second apart (the first seen a little late, the second on a busy machine later)");
+    }
+
+    [Test]
+    public void TwoNodesOnOneBusAnswerAThirdMemberButNeverEachOther()
+    {
+        var bus = new VirtualCanBus("can-node-two");
+        var options = new SimulatedCanNodeOptions { NodeId = 1, HeartbeatPeriod = FastBeat };
+        using var a = new RunningNode("can-node-a", options, bus);
+        using var b = new RunningNode("can-node-b", options with { NodeId = 2 }, bus);
+        VirtualCanPort tester = bus.Attach("tester", capacity: 4096);
+        // Each node hears the other's answer to 0x100 before the tester's 0x110 (the tester waits for both answers
+        // first): a node that answered it would put 0x102 on the bus ahead of its 0x111.
+        foreach (uint asked in new uint[] { 0x100, 0x110 })
+        {
+            tester.Send(Frame(asked, CanFrameKind.None, 1));
+            for (int node = 0; node < 2; node++)
+                Assert.That(NextAnswer(tester, $"answer {node} to 0x{asked:x}").Id, Is.EqualTo(asked + 1), $"the next frame on the bus answers 0x{asked:x}");
+        }
+        CanVdevPair.Until(() => a.Node.Answered == 2 && b.Node.Answered == 2, "each node counted its two answers");
+        Assert.That(a.Pair.Other.Pending + b.Pair.Other.Pending, Is.GreaterThan(0), "the other members heard the nodes");
+    }
+
+    [Test]
+    public void BusOffIsFollowedByARestartAndHeartbeatsGoOn()
+    {
+        using var n = new RunningNode("can-node-busoff", new SimulatedCanNodeOptions { NodeId = 3, HeartbeatPeriod = FastBeat, BusOffRestart = TimeSpan.FromMilliseconds(10) },
+            carryConfigChanges: true);
+        CanVdevPair.Next(n.Pair.Other, "a heartbeat before bus-off");
+        n.Device.ReportBusOff();
+        CanVdevPair.Until(() => n.Node.Restarts == 1, "the node started its controller again");
+        Assert.That(n.Device.IsStarted, Is.True);
+        Assert.That(n.Pair.Driver.Counters.BusOffs, Is.EqualTo(1));
+        long beats = n.Node.Heartbeats;
+        CanVdevPair.Until(() => n.Node.Heartbeats > beats + 2, "heartbeats after the restart");
+    }
+
+    [Test]
+    public void StoppingTheNodeStopsTheController()
+    {
+        var n = new RunningNode("can-node-stop", new SimulatedCanNodeOptions { NodeId = 4, HeartbeatPeriod = FastBeat });
+        using (n)
+        {
+            Assert.That(n.Device.IsStarted, Is.True);
+            n.Stop();
+            Assert.That(n.Device.IsStarted, Is.False, "STOP reached the device");
+            Assert.That(n.Pair.Driver.IsStarted, Is.False);
+            n.Pair.Other.Send(Frame(0x100, CanFrameKind.None, 1));
+            CanVdevPair.Until(() => n.Device.Dropped == 1, "the stopped device dropped the frame");
+            Assert.That(n.Node.Answered, Is.Zero);
+        }
+    }
+
+    [Test]
+    public void ANodeIdOutOfRangeIsNamed()
+    {
+        using var driver = new VirtioCanDriver("unprobed");
+        Assert.That(() => new SimulatedCanNode(driver, new SimulatedCanNodeOptions { NodeId = 128 }),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("NodeId").And.Message.Contains("1 to 127"));
+        var node = new SimulatedCanNode(driver);
+        Assert.That(() => node.RunAsync(CancellationToken.None).Wait(CanVdevPair.Patience),
+            Throws.InstanceOf<AggregateException>().With.InnerException.InstanceOf<InvalidOperationException>(), "a driver never probed: the node cannot run");
+    }
+}
