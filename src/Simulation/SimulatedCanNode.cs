@@ -110,7 +110,7 @@ public sealed class SimulatedCanNode
                 while (_driver.TryReceive(out CanFrame frame))
                 {
                     Interlocked.Increment(ref _received);
-                    if (frame.IsError && (frame.Id & CanErrorFrames.BusOff) != 0 && startAt == 0) startAt = AfterBusOff(ref restarting);
+                    if (CanErrorFrame.IsBusOff(frame) && startAt == 0) startAt = AfterBusOff(ref restarting);
                     else if (Answers(frame)) Answer(frame);
                 }
                 long now = Stopwatch.GetTimestamp();

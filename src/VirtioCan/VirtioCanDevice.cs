@@ -132,8 +132,6 @@ public sealed class VirtioCanDevice : IVirtioDevice
     private sealed class Handler : INotificationHandler
     {
         private const int MaxMessage = VirtioCanFrameHeader.Size + VirtioCanFrameHeader.MaxDataLength;
-        /// <summary>CAN_ERR_BUSOFF, the error class a SocketCAN controller reports bus-off with (include/uapi/linux/can/error.h).</summary>
-        private const uint ErrorClassBusOff = 0x40;
 
         // Static, so that answering a pending transmit allocates nothing.
         private static readonly Action<Handler, VirtioCanPendingTransmit> AnswerOk = (h, p) => h.AnswerPending(p, VirtioCanResult.Ok);
@@ -247,7 +245,7 @@ public sealed class VirtioCanDevice : IVirtioDevice
                         // An echo nothing waits for: its transmit was cancelled, or acknowledgement is not late.
                         if (_pending is null || !_pending.Confirm(frame, this, AnswerOk, AnswerNotOk)) Interlocked.Increment(ref device._strayEchoes);
                     }
-                    else if ((frame.Id & ErrorClassBusOff) != 0) EnterBusOff();
+                    else if (CanErrorFrame.IsBusOff(frame)) EnterBusOff();
                     continue;
                 }
                 VirtioCanFlags flags = FlagsOf(frame.Kind);

@@ -13,7 +13,7 @@ namespace AmpCan.VirtioCan;
 /// like any other: <see cref="Send"/> is a transmit request on queue 0 (zero allocations, from any thread), frames
 /// the device delivers on queue 1 wait in a bounded queue, <see cref="StartAsync"/> and <see cref="StopAsync"/> are
 /// the control queue's START and STOP. A bus-off the device reports arrives as SocketCAN's error frame
-/// (<see cref="CanErrorFrames.BusOff"/>) and leaves the controller stopped until the next START.
+/// (<see cref="CanErrorFrame.BusOff"/>) and leaves the controller stopped until the next START.
 /// </summary>
 /// <remarks>
 /// The queues belong to the transport's loop; a probe after a device reset starts a new session on the new queues
@@ -38,7 +38,7 @@ public sealed class VirtioCanDriver : IVirtioDriver, ICanPort
         _logger = logger ?? NullLogger.Instance;
         Name = name;
         // Beyond the frames kept for the consumer: one echo per transmit slot, and the bus-off error frame.
-        Received = new CanFrameQueue(_options.ReceiveCapacity, _options.MaxTransmitBuffers + 1);
+        Received = new CanFrameQueue(_options.ReceiveCapacity, errorRoom: 1, echoRoom: _options.MaxTransmitBuffers);
     }
 
     /// <summary>
@@ -171,7 +171,7 @@ public sealed class VirtioCanDriver : IVirtioDriver, ICanPort
     }
 
     /// <inheritdoc/>
-    public bool TryReceive(out CanFrame frame) => Received.TryDequeue(out frame);
+    public bool TryReceive(out CanFrame frame) => Received.TryTake(out frame);
 
     /// <inheritdoc/>
     public bool TryPeek(out CanFrame frame) => Received.TryPeek(out frame);

@@ -255,7 +255,7 @@ internal sealed class VirtioCanDriverSession : INotificationHandler
                 {
                     CanFrame confirmed = _slots.Frame(slot);
                     confirmed.Kind |= CanFrameKind.Echo;
-                    arrived |= _port.Received.TryEnqueue(confirmed, confirmation: true);
+                    arrived |= _port.Received.TryAdd(confirmed);
                 }
             }
             else
@@ -300,7 +300,7 @@ internal sealed class VirtioCanDriverSession : INotificationHandler
             if (why == VirtioCanRejection.None)
             {
                 _port.Counters.ReceivedOne();
-                arrived |= _port.Received.TryEnqueue(frame);
+                arrived |= _port.Received.TryAdd(frame);
             }
             else
             {
@@ -348,7 +348,7 @@ internal sealed class VirtioCanDriverSession : INotificationHandler
         _started = false;
         _port.Counters.BusOff();
         _logger.LogWarning("{Device}: the controller went bus-off; start it again to recover", _port.Name);
-        arrived |= _port.Received.TryEnqueue(CanErrorFrames.BusOffFrame(), confirmation: true);
+        arrived |= _port.Received.TryAdd(CanErrorFrame.BusOff());
         return true;
     }
 

@@ -1,9 +1,9 @@
 using AmpCan.VirtioCan;
-using AmpCan.VirtioCan.SocketCan;
+using AmpCan.VirtioCan.Bus;
 
 namespace AmpCan.Tests.VirtioCan;
 
-/// <summary>The SocketCAN port's queue: bounded, in order, with room kept for error frames and more for echoes, one adder and one taker without locks.</summary>
+/// <summary>A port's queue (SocketCAN's, the driver's): bounded, in order, with room kept for error frames and more for echoes, one adder and one taker without locks.</summary>
 public class CanFrameQueueTests
 {
     private static CanFrame Frame(uint id, CanFrameKind kind = CanFrameKind.None) => new() { Id = id, Kind = kind, Length = 4 };

@@ -146,7 +146,7 @@ public class VirtioCanDriverTests
         CanFrame fd = Frame(0x10, CanFrameKind.Fd, 1);
         Assert.That(pair.Driver.CanCarry(fd), Is.False);
         Assert.That(() => pair.Driver.Send(fd), Throws.ArgumentException.With.Message.Contains("FdNotNegotiated"));
-        Assert.That(() => pair.Driver.Send(CanErrorFrames.BusOffFrame()), Throws.ArgumentException.With.Message.Contains("no error frames"));
+        Assert.That(() => pair.Driver.Send(CanErrorFrame.BusOff()), Throws.ArgumentException.With.Message.Contains("no error frames"));
         Assert.That(() => pair.Driver.Send(Frame(0x800, CanFrameKind.None)), Throws.ArgumentException.With.Message.Contains("StandardIdOutOfRange"));
         Assert.That(pair.Driver.Send(Frame(0x7FF, CanFrameKind.None, 9)), Is.EqualTo(CanSendResult.Sent), "the port still works");
         Assert.That(CanVdevPair.Next(pair.Other, "the valid frame").Id, Is.EqualTo(0x7FFu));

@@ -1,4 +1,4 @@
-namespace AmpCan.VirtioCan.SocketCan;
+namespace AmpCan.VirtioCan;
 
 /// <summary>A controller's state as its error frames tell it.</summary>
 public enum CanErrorState
@@ -26,6 +26,15 @@ public readonly struct CanErrorFrame
 
     private CanErrorFrame(in CanFrame frame) => _frame = frame;
 
+    /// <summary><c>CAN_ERR_DLC</c>: every error frame carries 8 data bytes.</summary>
+    public const byte Length = 8;
+
+    /// <summary>The error frame SocketCAN delivers when a controller goes bus-off (class BUSOFF, its data all zero).</summary>
+    public static CanFrame BusOff() => new() { Id = (uint)CanErrorClasses.BusOff, Kind = CanFrameKind.Error, Length = Length };
+
+    /// <summary>True when <paramref name="frame"/> is an error frame reporting bus-off.</summary>
+    public static bool IsBusOff(in CanFrame frame) => frame.IsError && (frame.Id & (uint)CanErrorClasses.BusOff) != 0;
+
     /// <summary>Reads <paramref name="frame"/> as an error frame; false when it is not one.</summary>
     public static bool TryRead(in CanFrame frame, out CanErrorFrame error)
     {
@@ -34,7 +43,7 @@ public readonly struct CanErrorFrame
     }
 
     /// <summary>The error classes.</summary>
-    public CanErrorClasses Classes => (CanErrorClasses)(_frame.Id & SocketCanConstants.ExtendedIdMask);
+    public CanErrorClasses Classes => (CanErrorClasses)(_frame.Id & SocketCan.SocketCanConstants.ExtendedIdMask);
 
     /// <summary>Data byte 1: what happened to the controller (meaningful with <see cref="CanErrorClasses.Controller"/>).</summary>
     public CanControllerProblems Controller => (CanControllerProblems)Byte(1);

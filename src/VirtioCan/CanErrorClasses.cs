@@ -1,4 +1,4 @@
-namespace AmpCan.VirtioCan.SocketCan;
+namespace AmpCan.VirtioCan;
 
 /// <summary>
 /// The error classes a SocketCAN error frame carries in its identifier (<c>include/uapi/linux/can/error.h</c>), and

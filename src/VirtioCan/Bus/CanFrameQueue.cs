@@ -1,7 +1,7 @@
-namespace AmpCan.VirtioCan.SocketCan;
+namespace AmpCan.VirtioCan.Bus;
 
 /// <summary>
-/// A bounded queue of frames between one thread that adds (a port's reader) and one that takes (the device's loop),
+/// A bounded queue of frames between one thread that adds (a port's reader, a driver's loop) and one that takes (a device's loop, the port's user),
 /// without locks: frames from other members fill up to the capacity; error frames have some room beyond it, and echoes
 /// of our own frames more beyond that, so that neither a flood of data nor a burst of errors costs a confirmation.
 /// </summary>
@@ -15,6 +15,7 @@ public sealed class CanFrameQueue
     private readonly int _dataLimit, _errorLimit;
     private long _head; // next to take: written by the taker only
     private long _tail; // next to fill: written by the adder only
+    private long _dropped;
 
     /// <summary>
     /// A queue holding <paramref name="capacity"/> data frames, <paramref name="errorRoom"/> more for error frames, and
@@ -30,6 +31,9 @@ public sealed class CanFrameQueue
         _slots = new CanFrame[capacity + errorRoom + echoRoom];
     }
 
+    /// <summary>Frames not added because their kind's room was full.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
     /// <summary>Frames waiting.</summary>
     public int Count => (int)(Volatile.Read(ref _tail) - Volatile.Read(ref _head));
 
@@ -42,7 +46,11 @@ public sealed class CanFrameQueue
         long tail = _tail;
         long used = tail - Volatile.Read(ref _head);
         long limit = frame.IsEcho ? _slots.Length : frame.IsError ? _errorLimit : _dataLimit;
-        if (used >= limit) return false;
+        if (used >= limit)
+        {
+            Interlocked.Increment(ref _dropped);
+            return false;
+        }
         _slots[tail % _slots.Length] = frame;
         Volatile.Write(ref _tail, tail + 1);
         return true;
