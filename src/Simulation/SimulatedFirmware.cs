@@ -78,7 +78,11 @@ public sealed record SimulatedFirmware
     }
 
     /// <summary>Where controller <paramref name="index"/>'s vring <paramref name="queue"/> is, as an offset in the shared memory.</summary>
-    public ulong CanVringOffset(int index, int queue) => CanOffset + (ulong)index * CanStride + (ulong)queue * (ulong)VringLayout.LegacySize(CanQueueSize, Align);
+    public ulong CanVringOffset(int index, int queue)
+    {
+        ulong ring = ((ulong)VringLayout.LegacySize(CanQueueSize, Align) + Align - 1) / Align * Align; // each ring starts aligned
+        return CanOffset + (ulong)index * CanStride + (ulong)queue * ring;
+    }
 
     /// <summary>Controller <paramref name="index"/>'s driver buffers (offset and size in the shared memory): the rest of its area after the vrings.</summary>
     public (ulong Offset, ulong Size) CanBufferArea(int index)

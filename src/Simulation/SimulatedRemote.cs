@@ -2,6 +2,7 @@ using AmpCan.Remoteproc;
 using AmpCan.Rpmsg;
 using AmpCan.SharedMem;
 using AmpCan.SharedMem.Doorbells;
+using AmpCan.VirtioCan;
 using AmpCan.Vring;
 using AmpCan.Vring.Wire;
 using Microsoft.Extensions.Logging;
@@ -27,6 +28,9 @@ public sealed class SimulatedRemote : IDisposable
     private VdevDeviceTransport? _transport;
     private VirtioRpmsgRemote? _rpmsg;
     private readonly int _cpu;
+    private readonly List<(VirtioCanDriver Driver, SimulatedCanNode Node)> _can = [];
+    private readonly CancellationTokenSource _canStop = new();
+    private readonly List<Task> _canRuns = [];
 
     /// <summary>
     /// Creates the remote over <paramref name="sharedMemory"/> (its whole window), its loop pinned to <paramref name="cpu"/>
@@ -83,6 +87,12 @@ public sealed class SimulatedRemote : IDisposable
     /// <summary>The remote's rpmsg device (after <see cref="Boot"/>).</summary>
     public VirtioRpmsgRemote Rpmsg => _rpmsg ?? throw new InvalidOperationException("the simulated remote has not booted");
 
+    /// <summary>The firmware's CAN nodes, one per virtio-can vdev, each on its driver (after <see cref="Boot"/>).</summary>
+    public IReadOnlyList<SimulatedCanNode> CanNodes => [.. _can.Select(c => c.Node)];
+
+    /// <summary>The firmware's virtio-can drivers, in table order (after <see cref="Boot"/>).</summary>
+    public IReadOnlyList<VirtioCanDriver> CanDrivers => [.. _can.Select(c => c.Driver)];
+
     /// <summary>Echo endpoint, counter endpoint and raw endpoint, once ready.</summary>
     public RpmsgEndpoint? Echo => _services.Echo;
     /// <inheritdoc cref="Echo"/>
@@ -108,6 +118,7 @@ public sealed class SimulatedRemote : IDisposable
         _transport = new VdevDeviceTransport(new VdevTransport(table.Vdevs[0], new MemoryMap(_shm), _doorbell), _device, _loop, waitForHost, _logger);
         _loop.Start(_cpu);
         _transport.Start();
+        BootCan(table);
         _transport.Activation.ContinueWith(t =>
         {
             if (t.IsCompletedSuccessfully)
@@ -121,6 +132,24 @@ public sealed class SimulatedRemote : IDisposable
             BootFailure = e;
             _ready.TrySetResult(false);
         }, TaskScheduler.Default);
+    }
+
+    // The firmware drives its virtio-can vdevs (the host serves the devices): each driver is probed at once, on the
+    // remote's loop, with its buffers in the controller's area; its node STARTs the controller and keeps retrying
+    // until the host's device answers, as an RTOS's CAN task would.
+    private void BootCan(ResourceTable table)
+    {
+        VdevResource[] vdevs = [.. table.Vdevs.Where(v => v.DeviceId == SimulatedFirmware.CanDeviceId)];
+        var memory = new MemoryMap(_shm);
+        for (int i = 0; i < Math.Min(vdevs.Length, _firmware.CanControllers); i++)
+        {
+            var driver = new VirtioCanDriver($"remote-can{i}", logger: _logger);
+            (ulong offset, ulong size) = _firmware.CanBufferArea(i);
+            new VdevTransport(vdevs[i], memory, _doorbell).ProbeDriver(driver, _loop, _shm.Slice(offset, size));
+            var node = new SimulatedCanNode(driver, new SimulatedCanNodeOptions { NodeId = i + 1 }, _logger);
+            _can.Add((driver, node));
+            _canRuns.Add(node.RunAsync(_canStop.Token));
+        }
     }
 
     /// <summary>
@@ -168,6 +197,11 @@ public sealed class SimulatedRemote : IDisposable
     /// <summary>Stops the remote.</summary>
     public void Dispose()
     {
+        // The drivers go first: a node's STOP then ends at once instead of waiting for a host that may be gone already.
+        _canStop.Cancel();
+        foreach (var (driver, _) in _can) driver.Dispose();
+        try { Task.WaitAll([.. _canRuns], TimeSpan.FromSeconds(10)); }
+        catch (AggregateException) { } // a node's failure was its own; stopping goes on
         _loop.Dispose();
         if (_transport is not null) _transport.Dispose();
         else _device?.Reset();

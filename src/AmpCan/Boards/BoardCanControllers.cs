@@ -5,6 +5,7 @@ using AmpCan.SharedMem;
 using AmpCan.SharedMem.Doorbells;
 using AmpCan.VirtioCan;
 using AmpCan.VirtioCan.Bus;
+using AmpCan.VirtioCan.SocketCan;
 using AmpCan.VirtioCan.Wire;
 using AmpCan.Vring;
 using Microsoft.Extensions.Logging;
@@ -63,7 +64,7 @@ public sealed class BoardCanControllers : IDisposable
     private void Serve(BoardDescriptor board, CanControllerSpec spec, VdevResource vdev, MemoryMap memory, Doorbell bell, NotificationLoop loop,
         TimeSpan waitForDriver, ILoggerFactory loggers)
     {
-        ICanPort port = _owned.Push(PortFor(board, spec));
+        ICanPort port = _owned.Push(PortFor(board, spec, loggers));
         var device = new VirtioCanDevice(spec.Name, port, loggers.CreateLogger("AmpCan.VirtioCan"));
         if (vdev.QueueCount < device.QueueCount)
             throw new BoardException($"board '{board.Name}': the remote's virtio-can vdev {vdev.Index} ({spec.Name}) has {vdev.QueueCount} vrings; it needs {device.QueueCount}");
@@ -72,12 +73,43 @@ public sealed class BoardCanControllers : IDisposable
         _controllers.Add(new Controller(spec, device, port, transport));
     }
 
-    private ICanPort PortFor(BoardDescriptor board, CanControllerSpec spec)
+    // The controller's medium: a member of its in-process bus (the bus made, paced and bridged on first use), or a
+    // SocketCAN interface of its own. With a log, the log follows a member of its own on that medium.
+    private ICanPort PortFor(BoardDescriptor board, CanControllerSpec spec, ILoggerFactory loggers)
     {
-        string busName = spec.Bus ?? throw new BoardException($"board '{board.Name}': controller '{spec.Name}': SocketCAN interfaces are not served yet");
-        if (!_buses.TryGetValue(busName, out VirtualCanBus? bus))
-            _buses[busName] = bus = new VirtualCanBus(busName);
-        return bus.Attach(spec.Name);
+        ICanPort port;
+        Func<ICanPort> observer;
+        if (spec.Interface is string iface)
+        {
+            port = new SocketCanPort(iface, logger: loggers.CreateLogger("AmpCan.SocketCan"));
+            observer = () => new SocketCanPort(iface, logger: loggers.CreateLogger("AmpCan.SocketCan"));
+        }
+        else
+        {
+            VirtualCanBus bus = Bus(board, spec.Bus!, loggers);
+            port = bus.Attach(spec.Name);
+            observer = () => bus.Attach(bus.Name);
+        }
+        if (spec.Log is string path)
+        {
+            CandumpLog log = _owned.Push(new CandumpLog(CandumpLogFile.Open(path), ownsWriter: true, logger: loggers.CreateLogger("AmpCan.Can")));
+            log.Follow(observer());
+        }
+        return port;
+    }
+
+    private VirtualCanBus Bus(BoardDescriptor board, string name, ILoggerFactory loggers)
+    {
+        if (_buses.TryGetValue(name, out VirtualCanBus? bus)) return bus;
+        CanBusSpec spec = board.Can.Bus(name);
+        _buses[name] = bus = _owned.Push(new VirtualCanBus(name, (int)spec.Bitrate, (int)spec.DataBitrate, logger: loggers.CreateLogger("AmpCan.Can")));
+        if (spec.Interface is string iface)
+        {
+            // Linux programs (candump, cansend, python-can) on that interface share the bus with the remote.
+            _owned.Push(new CanPortBridge(bus.Attach(name), _owned.Push(new SocketCanPort(iface, logger: loggers.CreateLogger("AmpCan.SocketCan"))),
+                logger: loggers.CreateLogger("AmpCan.Can")));
+        }
+        return bus;
     }
 
     /// <summary>Stops every device (its transport resets it), then leaves the buses.</summary>
