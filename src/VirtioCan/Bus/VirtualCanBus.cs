@@ -105,12 +105,12 @@ public sealed class VirtualCanBus : IDisposable
     {
         lock (_gate)
         {
+            Interlocked.Increment(ref _carried); // counted before any member can see it
             VirtualCanPort[] ports = _ports;
             foreach (VirtualCanPort p in ports)
                 if (p != from) p.Enqueue(frame);
             if (from.ConfirmsTransmits && Array.IndexOf(ports, from) >= 0) from.Enqueue(frame, echo: true); // in bus order, as SocketCAN's own-message echo
         }
-        Interlocked.Increment(ref _carried);
     }
 
     private void WakeMembers()
