@@ -61,6 +61,9 @@ public sealed class VirtualCanBus : IDisposable
     /// <summary>The members attached now.</summary>
     public IReadOnlyList<VirtualCanPort> Ports => Volatile.Read(ref _ports);
 
+    // The same as an array, walked without an enumerator (no allocation per frame); replaced, never changed in place.
+    internal VirtualCanPort[] Members => Volatile.Read(ref _ports);
+
     /// <summary>Frames carried to the members.</summary>
     public long Carried => Interlocked.Read(ref _carried);
 
@@ -105,17 +108,17 @@ public sealed class VirtualCanBus : IDisposable
     {
         lock (_gate)
         {
+            Interlocked.Increment(ref _carried); // counted before any member can see it
             VirtualCanPort[] ports = _ports;
             foreach (VirtualCanPort p in ports)
                 if (p != from) p.Enqueue(frame);
             if (from.ConfirmsTransmits && Array.IndexOf(ports, from) >= 0) from.Enqueue(frame, echo: true); // in bus order, as SocketCAN's own-message echo
         }
-        Interlocked.Increment(ref _carried);
     }
 
     private void WakeMembers()
     {
-        foreach (VirtualCanPort p in Volatile.Read(ref _ports)) p.WakeIfQueued();
+        foreach (VirtualCanPort p in Members) p.WakeIfQueued();
     }
 
     /// <summary>Stops the bus: later sends are answered <see cref="CanSendResult.Down"/>; frames still waiting for the wire are not carried.</summary>

@@ -140,7 +140,7 @@ internal sealed class VirtualCanBusPacer : IDisposable
 
     private void WakeMembers()
     {
-        foreach (VirtualCanPort p in _bus.Ports)
+        foreach (VirtualCanPort p in _bus.Members)
         {
             try
             {
