@@ -66,7 +66,8 @@ public sealed class VdevTransport
             throw new VirtioException($"vdev {_vdev.Index} has device id {_vdev.DeviceId}, not the device's ({device.DeviceId})");
         if (_vdev.QueueCount < device.QueueCount)
             throw new VirtioException($"vdev {_vdev.Index} has {_vdev.QueueCount} vrings; device {device.DeviceId} needs {device.QueueCount}");
-        if (WaitForDriver(device.DeviceFeatures, loop, waitForDriver, cancellation, () => PublishConfig(device)) is not VirtioDeviceContext context) return false;
+        if (WaitForDriver(device.DeviceFeatures, loop, waitForDriver, cancellation, () => PublishConfig(device), () => MirrorConfig(device)) is not VirtioDeviceContext context)
+            return false;
         MirrorConfig(device);
         device.Activate(context);
         return true;
@@ -96,9 +97,12 @@ public sealed class VdevTransport
     /// Waits for the host's DRIVER_OK and returns the device side's context: the features the host accepted of those
     /// the table and <paramref name="deviceFeatures"/> offer. Null if DRIVER_OK did not come in time or the wait was cancelled.
     /// </summary>
-    /// <remarks><paramref name="configChanged"/> becomes the context's configuration-change signal (null: the device cannot signal one).</remarks>
+    /// <remarks>
+    /// <paramref name="configChanged"/> becomes the context's configuration-change signal (null: the device cannot
+    /// signal one), <paramref name="configUpdated"/> its silent refresh of the table's config bytes.
+    /// </remarks>
     public VirtioDeviceContext? WaitForDriver(ulong deviceFeatures, NotificationLoop loop, TimeSpan waitForDriver, CancellationToken cancellation = default,
-        Func<bool>? configChanged = null)
+        Func<bool>? configChanged = null, Action? configUpdated = null)
     {
         long deadline = Environment.TickCount64 + (long)waitForDriver.TotalMilliseconds;
         var spin = new SpinWait();
@@ -110,6 +114,6 @@ public sealed class VdevTransport
         }
         // The host may only accept what was offered; whatever else it wrote is not in force.
         ulong features = _vdev.DriverFeatures & _vdev.DeviceFeatures & deviceFeatures;
-        return new VirtioDeviceContext(_vdev, features, Queues, _memory, loop, [_doorbell], configChanged);
+        return new VirtioDeviceContext(_vdev, features, Queues, _memory, loop, [_doorbell], configChanged, configUpdated);
     }
 }

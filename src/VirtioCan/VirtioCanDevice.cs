@@ -189,7 +189,10 @@ public sealed class VirtioCanDevice : IVirtioDevice
             while (control.TryPop(out DescriptorChain chain))
             {
                 int n = Gather(chain, request);
+                ushort before = device._state.Status;
                 VirtioCanResult result = device._state.Control(request[..n]);
+                // START clears BUSOFF without a notification: a copy of the config the driver reads changes before the answer.
+                if (device._state.Status != before) context.ConfigUpdated();
                 Answer(control, chain, result);
                 did = true;
             }

@@ -117,6 +117,7 @@ public sealed class SplitVirtqueueDevice : IVirtqueueNotifications
         ulong readBytes = 0, writeBytes = 0;
         bool seenWritable = false;
         IoRegion table = _ring.Descriptors;
+        ulong tableStart = 0; // an indirect table is read in place in its region (a slice would allocate per chain)
         int tableSize = _size;
         bool inIndirect = false;
         ushort index = head;
@@ -125,7 +126,7 @@ public sealed class SplitVirtqueueDevice : IVirtqueueNotifications
         {
             if (++steps > tableSize)
                 _fault.Break(VirtqueueError.DescriptorChainTooLong, $"chain at head {head} has more than {tableSize} descriptors{(inIndirect ? " in its indirect table" : "")} (a loop?)");
-            VirtqDescriptor d = table.Read<VirtqDescriptor>((ulong)index * VirtqDescriptor.Size);
+            VirtqDescriptor d = table.Read<VirtqDescriptor>(tableStart + (ulong)index * VirtqDescriptor.Size);
             VirtqDescFlags flags = d.Flags;
             if ((flags & VirtqDescFlags.Indirect) != 0)
             {
@@ -139,7 +140,8 @@ public sealed class SplitVirtqueueDevice : IVirtqueueNotifications
                     _fault.Break(VirtqueueError.LengthOverflow, $"chain at head {head}: indirect table at 0x{d.Address:x}+{len} wraps");
                 if (!_memory.TryTranslate(d.Address, len, out IoRegion r, out ulong off))
                     _fault.Break(VirtqueueError.AddressOutOfMap, $"chain at head {head}: indirect table 0x{d.Address:x}+{len} is outside the memory map");
-                table = r.Slice(off, len);
+                table = r;
+                tableStart = off;
                 tableSize = (int)(len / VirtqDescriptor.Size);
                 inIndirect = true;
                 index = 0;

@@ -73,17 +73,15 @@ internal sealed class CanVdevPair : IDisposable
         DriverTransport.ProbeDriver(Driver, DriverLoop, Shm.Io.Slice(BuffersAt, VirtioCanDriver.BufferMemorySize(QueueSize)));
 
     /// <summary>
-    /// Probes the driver and activates a <see cref="VirtioCanDevice"/> offering <paramref name="deviceFeatures"/> on the bus.
-    /// With <paramref name="carryConfigChanges"/> the device's config space reaches the table and its changes ring the
-    /// driver's doorbell (<see cref="TableConfigDevice"/>: what <see cref="VdevTransport"/> does not do yet).
+    /// Probes the driver and activates a <see cref="VirtioCanDevice"/> offering <paramref name="deviceFeatures"/> on the bus
+    /// (the transport keeps the table's config bytes current and rings the vdev's notify id on a change).
     /// </summary>
-    public VirtioCanDevice Connect(ulong deviceFeatures, bool carryConfigChanges = false)
+    public VirtioCanDevice Connect(ulong deviceFeatures)
     {
         var device = new VirtioCanDevice("can-device", Bus.Attach("can-device")) { DeviceFeatures = deviceFeatures };
         ProbeDriver();
-        IVirtioDevice served = carryConfigChanges ? new TableConfigDevice(device, Vdev, DeviceBell) : device;
-        _served = served;
-        Assert.That(DeviceTransport.ActivateDevice(served, DeviceLoop, Patience), Is.True, "the device saw DRIVER_OK");
+        _served = device;
+        Assert.That(DeviceTransport.ActivateDevice(device, DeviceLoop, Patience), Is.True, "the device saw DRIVER_OK");
         return device;
     }
 

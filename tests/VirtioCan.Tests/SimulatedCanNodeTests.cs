@@ -43,10 +43,10 @@ public class SimulatedCanNodeTests
         public readonly Task Run;
         private readonly CancellationTokenSource _stop = new();
 
-        public RunningNode(string name, SimulatedCanNodeOptions options, VirtualCanBus? bus = null, bool carryConfigChanges = false)
+        public RunningNode(string name, SimulatedCanNodeOptions options, VirtualCanBus? bus = null)
         {
             Pair = new CanVdevPair(name, Features, bus: bus);
-            Device = Pair.Connect(Features, carryConfigChanges);
+            Device = Pair.Connect(Features);
             Node = new SimulatedCanNode(Pair.Driver, options);
             Run = Node.RunAsync(_stop.Token);
             Assert.That(Node.Started.Wait(CanVdevPair.Patience), Is.True, "the node started its controller");
@@ -139,8 +139,7 @@ public class SimulatedCanNodeTests
     [Test]
     public void BusOffIsFollowedByARestartAndHeartbeatsGoOn()
     {
-        using var n = new RunningNode("can-node-busoff", new SimulatedCanNodeOptions { NodeId = 3, HeartbeatPeriod = FastBeat, BusOffRestart = TimeSpan.FromMilliseconds(10) },
-            carryConfigChanges: true);
+        using var n = new RunningNode("can-node-busoff", new SimulatedCanNodeOptions { NodeId = 3, HeartbeatPeriod = FastBeat, BusOffRestart = TimeSpan.FromMilliseconds(10) });
         CanVdevPair.Next(n.Pair.Other, "a heartbeat before bus-off");
         n.Device.ReportBusOff();
         CanVdevPair.Until(() => n.Node.Restarts == 1, "the node started its controller again");

@@ -157,7 +157,7 @@ public class VirtioCanDriverTests
     {
         ulong offered = Classic | EventIdx;
         using var pair = new CanVdevPair("can-drv-busoff", offered);
-        VirtioCanDevice device = pair.Connect(offered, carryConfigChanges: true);
+        VirtioCanDevice device = pair.Connect(offered);
         for (int round = 1; round <= 2; round++)
         {
             Assert.That(CanVdevPair.Await(pair.Driver.StartAsync(), $"round {round}: START"), Is.True);

@@ -8,9 +8,11 @@ namespace AmpCan.Vring;
 /// the driver's buffers live in, and the loop that watches the driver's kicks.
 /// </summary>
 /// <remarks><paramref name="configChanged"/> is how the transport tells the driver the config space changed (vhost-user's
-/// back-end request channel); null where the transport has no way (a remoteproc vdev).</remarks>
+/// back-end request channel, a vdev's notify id); null where the transport has no way. <paramref name="configUpdated"/>
+/// refreshes a copy of the config space the driver reads without the device (a resource-table vdev's bytes); null
+/// where the driver always asks the device (vhost-user's GET_CONFIG).</remarks>
 public sealed class VirtioDeviceContext(IVirtioConfig registers, ulong features, IReadOnlyList<VirtqueueSetup> queues, MemoryMap memory,
-    NotificationLoop loop, IReadOnlyList<Doorbell> incoming, Func<bool>? configChanged = null)
+    NotificationLoop loop, IReadOnlyList<Doorbell> incoming, Func<bool>? configChanged = null, Action? configUpdated = null)
 {
     private readonly SplitVirtqueueDevice?[] _created = new SplitVirtqueueDevice?[queues.Count];
 
@@ -46,6 +48,12 @@ public sealed class VirtioDeviceContext(IVirtioConfig registers, ulong features,
     /// transport to report or resume from once the device is reset; null if the device never made that queue.
     /// </summary>
     public DeviceQueueState? QueueState(int index) => Volatile.Read(ref _created[index])?.State;
+
+    /// <summary>
+    /// The device changed its config space without a notification (virtio allows that when the driver caused the
+    /// change, as virtio-can's START clearing BUSOFF): a copy the driver reads is refreshed before the driver can look.
+    /// </summary>
+    public void ConfigUpdated() => configUpdated?.Invoke();
 
     /// <summary>The device changed its config space: the transport tells the driver (a configuration change notification, virtio 1.x §2.5.1). False when it cannot.</summary>
     public bool SignalConfigChanged() => configChanged?.Invoke() ?? false;
