@@ -55,6 +55,20 @@ public class CommandLineTests
         Assert.That(File.Exists(path), Is.False, "nothing was bound");
     }
 
+    [TestCase("-d rpmsg --can-devices can0", "--can-devices: only with --device can")]
+    [TestCase("-d can --can-devices \"can0 can1\"", "--can-devices: 2 interface(s) for 1 socket(s)")]
+    [TestCase("-d can -c 2 --can-devices can0", "--can-devices: 1 interface(s) for 2 socket(s)")]
+    [TestCase("-d can --can-devices a/b", "--can-devices: 'a/b' is not an interface name")]
+    public void VhostUserRefusesCanDevicesThatDoNotFit(string options, string said)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"ampcan-vu-{Guid.NewGuid():N}.sock");
+        string[] args = ["vhost-user", "-s", path, .. System.Text.RegularExpressions.Regex.Matches(options, "\"[^\"]*\"|\\S+").Select(m => m.Value.Trim('"'))];
+        var (code, err) = Run(args);
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(err, Does.Contain(said));
+        Assert.That(File.Exists(path), Is.False, "nothing was bound");
+    }
+
     [Test]
     public void VhostUserRefusesASocketPathThatIsAFile()
     {

@@ -35,13 +35,26 @@ internal static class VhostUserCommand
         device.CustomParser = r => CommonOptions.ParseEnum<DeviceKind>(r.Tokens[0].Value, "--device", r) ?? default;
         Option<string?> board = CommonOptions.Board("Board whose remote.services name the channels announced (default: configuration AmpCan:Board, else sim)");
         Option<NotificationMode?> mode = CommonOptions.Mode();
+        var canDevices = new Option<string?>("--can-devices")
+        {
+            Description = "With --device can: SocketCAN interfaces, one per socket in order, space-separated (\"can0 can1\"); default: one in-process bus for all",
+            HelpName = "\"IF0 IF1 …\"",
+        };
         var command = new Command("vhost-user", "Serve virtio devices to QEMU guests over vhost-user (AmpCan as the back end): a guest's Linux rpmsg stack sees a remote core")
-            { socketPath, socketCount, device, board, mode };
+            { socketPath, socketCount, device, board, mode, canDevices };
         command.Validators.Add(r =>
         {
             int n = r.GetValue(socketCount) ?? 1;
             if (n is < 1 or > MaxSockets) r.AddError($"--socket-count: {n} must be 1 to {MaxSockets}");
             if (string.IsNullOrWhiteSpace(r.GetValue(socketPath))) r.AddError("--socket-path must name a file");
+            if (r.GetValue(canDevices) is string ifaces)
+            {
+                string[] names = ifaces.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (r.GetValue(device) != DeviceKind.Can) r.AddError("--can-devices: only with --device can");
+                else if (names.Length != n) r.AddError($"--can-devices: {names.Length} interface(s) for {n} socket(s); give one per socket (--socket-count)");
+                foreach (string name in names)
+                    if (name.Length > 15 || name.Contains('/') || name.Contains(':')) r.AddError($"--can-devices: '{name}' is not an interface name (1 to 15 bytes, no '/' or ':')");
+            }
         });
         command.SetAction((r, ct) =>
         {
@@ -52,7 +65,7 @@ internal static class VhostUserCommand
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, ProcessTermination.Token);
             NotificationMode loopMode = settings.Mode ?? b.Notification.Mode;
             using (IDisposable served = r.GetValue(device) == DeviceKind.Can
-                ? VhostUserCanService.Start(paths, loopMode, loggers)
+                ? VhostUserCanService.Start(paths, loopMode, loggers, r.GetValue(canDevices)?.Split(' ', StringSplitOptions.RemoveEmptyEntries))
                 : VhostUserRpmsgService.Start(paths, SimulatedFirmware.For(b), loopMode, loggers))
             {
                 Console.Error.WriteLine($"ampcan: serving {r.GetValue(device).ToString().ToLowerInvariant()} on {string.Join(", ", paths)}; Ctrl+C stops");
