@@ -28,7 +28,7 @@ public sealed record CanControllerSpec
     public string? Bus { get; init; }
     /// <summary>The SocketCAN interface it sends and receives on (brought up by the system, not by AmpCan).</summary>
     public string? Interface { get; init; }
-    /// <summary>A file to write what crosses the controller to, as <c>candump -L</c> lines (what <c>canplayer</c> replays).</summary>
+    /// <summary>A file to write the traffic on the controller's bus or interface to, as <c>candump -L</c> lines (what <c>canplayer</c> replays); a relative path is from the service's working directory.</summary>
     public string? Log { get; init; }
 }
 
