@@ -36,6 +36,7 @@ public sealed class SocketCanPort : ICanPort
     private volatile RawSocket? _socket;
     private volatile bool _confirms;
     private volatile bool _supportsFd;
+    private volatile int _receiveBufferSize;
     private int _boundIndex;
     private int _state = Unknown;
     private uint _kernelDropCount;
@@ -105,6 +106,9 @@ public sealed class SocketCanPort : ICanPort
 
     /// <summary>True when the interface carries CAN FD frames (its MTU is CANFD_MTU); an FD frame sent otherwise is refused.</summary>
     public bool SupportsFd => _supportsFd;
+
+    /// <summary>The receive buffer the kernel granted the socket, in bytes of its accounting (0 while missing).</summary>
+    public int ReceiveBufferSize => _receiveBufferSize;
 
     /// <summary>The index of the interface the socket is bound to (0 while missing).</summary>
     public int InterfaceIndex => Volatile.Read(ref _boundIndex);
@@ -371,7 +375,7 @@ public sealed class SocketCanPort : ICanPort
             }
             socket.SetOption(SocketCanConstants.SolCanRaw, SocketCanConstants.RawErrorFilter, (int)_options.ErrorClasses);
             if (_filters is not null) socket.SetOption(SocketCanConstants.SolCanRaw, SocketCanConstants.RawFilter, _filters);
-            socket.SetReceiveBuffer(_options.ReceiveBufferBytes);
+            int receiveBuffer = socket.SetReceiveBuffer(_options.ReceiveBufferBytes);
             socket.EnableDropCounter();
             Span<byte> address = stackalloc byte[SocketCanConstants.SockaddrSize];
             SockaddrCan.Write(address, index);
@@ -385,6 +389,7 @@ public sealed class SocketCanPort : ICanPort
                 _kernelDropCount = 0;
                 Volatile.Write(ref _boundIndex, index);
                 _supportsFd = fd;
+                _receiveBufferSize = receiveBuffer;
                 _socket = socket;
             }
             SetState(up ? SocketCanPortState.Up : SocketCanPortState.Down);
