@@ -51,6 +51,13 @@ public class SocketCanGuestTests
     [Test]
     public void EveryEchoComesBackOnceInOrderUnderAFlood() => AssertPassed("echo-under-load");
 
+    /// <summary>
+    /// With the reader held and the smallest receive buffer, the kernel drops our echoes: a later echo restores them in
+    /// order; when none comes, the port answers Busy with all awaited, gives them up after its timeout and serves again.
+    /// </summary>
+    [Test]
+    public void EchoesTheKernelDropsAreRestoredOrGivenUp() => AssertPassed("echo-lost");
+
     /// <summary>Error frames of the classes asked for (bus-off, controller, restarted) arrive with their class and state; others do not.</summary>
     [Test]
     public void ErrorFramesArriveWithTheirClass() => AssertPassed("error-frame");

@@ -22,10 +22,28 @@ internal sealed class PortReader
         while (true)
         {
             while (_port.TryReceive(out CanFrame f))
+            {
                 if (wanted is null || wanted(f)) return f;
+                if (DateTime.UtcNow > deadline) break; // frames that are not wanted must not keep us here
+            }
             TimeSpan left = deadline - DateTime.UtcNow;
             if (left <= TimeSpan.Zero || !_arrived.Wait(left))
-                if (!_port.TryPeek(out _)) throw new TimeoutException($"{_port.Name}: {what} did not arrive within {limit.TotalSeconds} s");
+                throw new TimeoutException($"{_port.Name}: {what} did not arrive within {limit.TotalSeconds} s");
+        }
+    }
+
+    /// <summary>Like <see cref="Next"/>, but false instead of an exception when none comes in time.</summary>
+    public bool TryNext(TimeSpan limit, Func<CanFrame, bool> wanted, out CanFrame frame)
+    {
+        try
+        {
+            frame = Next(limit, wanted);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            frame = default;
+            return false;
         }
     }
 
