@@ -59,10 +59,11 @@ public sealed class SocketCanPort : ICanPort
         if (_options.EchoLossTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"SocketCAN echo loss timeout {_options.EchoLossTimeout} is not positive", nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.ReceiveBufferBytes, "options.ReceiveBufferBytes");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.EchoRoom, "options.EchoRoom");
         Name = interfaceName;
         _logger = logger ?? NullLogger.Instance;
         _queue = new CanFrameQueue(_options.Capacity, _options.ErrorRoom, _options.EchoRoom);
-        _unconfirmed = new UnconfirmedFrames(Math.Max(1, _options.EchoRoom));
+        _unconfirmed = new UnconfirmedFrames(_options.EchoRoom);
         if (_options.Filters is { } filters)
         {
             _filters = new byte[filters.Count * CanFilter.Size];
@@ -89,6 +90,7 @@ public sealed class SocketCanPort : ICanPort
         {
             lock (_openGate)
             {
+                if (_confirms == value) return;
                 _confirms = value;
                 try
                 {
@@ -489,6 +491,7 @@ public sealed class SocketCanPort : ICanPort
             socket = _socket;
             _socket = null;
             Volatile.Write(ref _boundIndex, 0);
+            _receiveBufferSize = 0;
         }
         socket?.Dispose(); // a send in flight keeps it open until it returns (the handle's reference)
         lock (_sendGate) _unconfirmed.Clear(); // sent on a socket that is gone: no echo will come
@@ -531,5 +534,6 @@ public sealed class SocketCanPort : ICanPort
             _socket?.Dispose();
             _socket = null;
         }
+        if (!_reader.IsAlive) _stopping.Dispose();
     }
 }
