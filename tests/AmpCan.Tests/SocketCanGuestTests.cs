@@ -70,6 +70,10 @@ public class SocketCanGuestTests
     [Test]
     public void AMissingInterfaceIsServedOnceItAppears() => AssertPassed("missing-appears");
 
+    /// <summary>CAN_RAW_FILTER: an exact standard filter lets through its identifier only, an inverted extended one everything but its own.</summary>
+    [Test]
+    public void FiltersLetOnlyTheirFramesThrough() => AssertPassed("filters");
+
     /// <summary>Ports on vcan0 and vcan1 at once, each hearing and reaching only its own bus.</summary>
     [Test]
     public void TwoInterfacesAreServedAtOnce() => AssertPassed("two-ports");

@@ -21,6 +21,7 @@ var checks = new (string Name, Func<ProbeLog, string> Run)[]
     ("down-up", Checks.DownIsSaidAndUpServesAgain),
     ("missing-appears", Checks.AMissingInterfaceIsServedOnceCreated),
     ("two-ports", Checks.TwoInterfacesAtOnceKeepTheirFramesApart),
+    ("filters", Checks.FiltersLetOnlyTheirFramesThrough),
 };
 foreach (var (name, run) in checks)
 {
@@ -396,6 +397,23 @@ namespace AmpCan.Tests.CanProbe
                 try { Run("ip", "link", "del", "vcan9"); } catch (InvalidOperationException) { } // gone already
             }
             return $"missing (logged, Down), served once created (index {firstIndex}), missing once deleted, served again when re-created (index {port.InterfaceIndex})";
+        }
+
+        public static string FiltersLetOnlyTheirFramesThrough(ProbeLog log)
+        {
+            // One port takes standard 0x123 only; another everything but extended 0x1234567 (an inverted filter).
+            using var exact = new SocketCanPort("vcan0", new SocketCanPortOptions { Filters = [CanFilter.Exact(0x123)] }, log.For("filter"));
+            CanFilter notIt = CanFilter.Exact(0x1234567, extended: true);
+            using var inverted = new SocketCanPort("vcan0", new SocketCanPortOptions { Filters = [notIt with { Id = notIt.Id | CanFilter.InvertFlag }] }, log.For("filter-inv"));
+            PortReader e = new(exact), i = new(inverted);
+            // The last frame passes both: whatever either port takes before it is all that got through.
+            foreach (string frame in new[] { "124#01", "01234567#02", "123#03", "00000123#04", "01234568#05", "123#FF" }) Run("cansend", "vcan0", frame);
+            CanFrame last = Frame(0x123, CanFrameKind.None, 0xFF);
+            foreach (CanFrame want in new[] { Frame(0x123, CanFrameKind.None, 3), last })
+                ExpectSame(e.Next(Soon), want, "through the exact filter for standard 0x123");
+            foreach (CanFrame want in new[] { Frame(0x124, CanFrameKind.None, 1), Frame(0x123, CanFrameKind.None, 3), Frame(0x123, CanFrameKind.Extended, 4), Frame(0x1234568, CanFrameKind.Extended, 5), last })
+                ExpectSame(i.Next(Soon), want, "through the inverted filter for extended 0x1234567");
+            return "an exact filter passes its identifier only (not the extended one of the same number); an inverted one everything but its own";
         }
 
         public static string TwoInterfacesAtOnceKeepTheirFramesApart(ProbeLog log)
