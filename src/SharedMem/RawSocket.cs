@@ -258,6 +258,19 @@ public sealed unsafe class RawSocket : IDisposable
     /// <summary>Turns on SO_RXQ_OVFL: every datagram then carries the socket's drop count (<see cref="ReceivedDatagram.DropCount"/>).</summary>
     public void EnableDropCounter() => SetOption(SOL_SOCKET, SO_RXQ_OVFL, 1);
 
+    /// <summary>
+    /// How many datagrams the kernel dropped for this socket since it was opened (SO_MEMINFO's drop count, what
+    /// SO_RXQ_OVFL stamps on later datagrams), read now: also when no datagram came after the drops.
+    /// </summary>
+    public uint DropCount()
+    {
+        const int MemInfoDrops = 8; // SK_MEMINFO_DROPS in the u32 array SO_MEMINFO returns
+        Span<uint> info = stackalloc uint[16];
+        int n = GetOption(SOL_SOCKET, SO_MEMINFO, System.Runtime.InteropServices.MemoryMarshal.AsBytes(info));
+        if (n < (MemInfoDrops + 1) * sizeof(uint)) throw new SharedMemoryException($"SO_MEMINFO on {_description} gave {n} bytes, too few for the drop count");
+        return info[MemInfoDrops];
+    }
+
     /// <summary>The index of network interface <paramref name="name"/> (SIOCGIFINDEX).</summary>
     /// <exception cref="ArgumentException">The name is empty, longer than 15 bytes or holds a NUL.</exception>
     /// <exception cref="SharedMemoryException">No such interface (Errno ENODEV), or the kernel refused.</exception>

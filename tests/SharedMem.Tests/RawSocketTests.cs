@@ -214,6 +214,7 @@ public class RawSocketTests
             Assert.That(d.DropCount, Is.Zero, "the ones queued before the buffer filled carry no drops");
         }
         Assert.That(received, Is.InRange(1, Sent - 1), "a tiny buffer holds some but not all");
+        Assert.That(receiver.DropCount(), Is.EqualTo((uint)(Sent - received)), "SO_MEMINFO tells the drops before any datagram carries them");
         Assert.That(sender.TrySend(datagram, out _), Is.EqualTo(SocketSendResult.Sent));
         Assert.That(receiver.WaitReadable(10_000), Is.EqualTo(SocketWaitResult.Readable));
         Assert.That(receiver.TryReceive(datagram, out ReceivedDatagram last, out _), Is.EqualTo(SocketReceiveResult.Received));

@@ -51,6 +51,8 @@ public class SocketCanPortTests
     public void OptionsOutOfRangeAreRefused()
     {
         Assert.That(() => new SocketCanPort("vcan0", new SocketCanPortOptions { Capacity = 0 }), Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(() => new SocketCanPort("vcan0", new SocketCanPortOptions { EchoRoom = 0 }), Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(() => new SocketCanPort("vcan0", new SocketCanPortOptions { EchoLossTimeout = TimeSpan.Zero }), Throws.ArgumentException.With.Message.Contains("echo loss timeout"));
         Assert.That(() => new SocketCanPort("vcan0", new SocketCanPortOptions { RetryInterval = TimeSpan.Zero }), Throws.ArgumentException.With.Message.Contains("retry interval"));
         Assert.That(() => new SocketCanPort("vcan0", new SocketCanPortOptions { Filters = new CanFilter[CanFilter.MaxCount + 1] }), Throws.ArgumentException);
     }

@@ -30,16 +30,19 @@ public sealed class SocketCanPort : ICanPort
     private readonly byte[] _receiveBuffer = new byte[SocketCanConstants.FdMtu];
     private readonly byte[]? _filters;
     private readonly Lock _openGate = new(); // opening, closing and the echo option; never the frames
+    private readonly Lock _sendGate = new(); // while echoes are wanted: a send and its record, so that records are in the socket's order
+    private readonly UnconfirmedFrames _unconfirmed;
     private readonly ManualResetEventSlim _stopping = new();
     private readonly Thread _reader;
     private readonly RateLimitedLog _stateLog = new(), _dropLog = new(), _refusedLog = new(), _failureLog = new();
     private volatile RawSocket? _socket;
     private volatile bool _confirms;
     private volatile bool _supportsFd;
+    private volatile int _receiveBufferSize;
     private int _boundIndex;
     private int _state = Unknown;
     private uint _kernelDropCount;
-    private long _sent, _received, _dropped, _kernelDropped, _echoesLost;
+    private long _sent, _received, _dropped, _kernelDropped, _echoesLost, _echoesRestored, _echoesSkipped;
     private int _disposed;
 
     /// <summary>
@@ -53,10 +56,14 @@ public sealed class SocketCanPort : ICanPort
         _options = options ?? new SocketCanPortOptions();
         if (_options.RetryInterval <= TimeSpan.Zero || _options.RetryInterval > TimeSpan.FromMinutes(10))
             throw new ArgumentException($"SocketCAN retry interval {_options.RetryInterval} is out of range (0, 10 min]", nameof(options));
+        if (_options.EchoLossTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"SocketCAN echo loss timeout {_options.EchoLossTimeout} is not positive", nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.ReceiveBufferBytes, "options.ReceiveBufferBytes");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.EchoRoom, "options.EchoRoom");
         Name = interfaceName;
         _logger = logger ?? NullLogger.Instance;
         _queue = new CanFrameQueue(_options.Capacity, _options.ErrorRoom, _options.EchoRoom);
+        _unconfirmed = new UnconfirmedFrames(_options.EchoRoom);
         if (_options.Filters is { } filters)
         {
             _filters = new byte[filters.Count * CanFilter.Size];
@@ -83,6 +90,7 @@ public sealed class SocketCanPort : ICanPort
         {
             lock (_openGate)
             {
+                if (_confirms == value) return;
                 _confirms = value;
                 try
                 {
@@ -94,10 +102,12 @@ public sealed class SocketCanPort : ICanPort
                     _logger.LogWarning("{Port}: cannot turn own-frame echoes {OnOff}: {Error}", Name, value ? "on" : "off", e.Message);
                 }
             }
+            lock (_sendGate) _unconfirmed.Clear(); // what was awaited before is not awaited now
         }
     }
 
     /// <inheritdoc/>
+    /// <remarks>While echoes are wanted, <see cref="Send"/> answers Busy rather than have more await theirs.</remarks>
     public int MaxUnconfirmed => _options.EchoRoom;
 
     /// <summary>Where the interface stands now.</summary>
@@ -105,6 +115,9 @@ public sealed class SocketCanPort : ICanPort
 
     /// <summary>True when the interface carries CAN FD frames (its MTU is CANFD_MTU); an FD frame sent otherwise is refused.</summary>
     public bool SupportsFd => _supportsFd;
+
+    /// <summary>The receive buffer the kernel granted the socket, in bytes of its accounting (0 while missing).</summary>
+    public int ReceiveBufferSize => _receiveBufferSize;
 
     /// <summary>The index of the interface the socket is bound to (0 while missing).</summary>
     public int InterfaceIndex => Volatile.Read(ref _boundIndex);
@@ -122,8 +135,20 @@ public sealed class SocketCanPort : ICanPort
     /// <summary>Of <see cref="Dropped"/>: frames the kernel dropped because the socket's receive buffer was full (SO_RXQ_OVFL).</summary>
     public long KernelDropped => Interlocked.Read(ref _kernelDropped);
 
-    /// <summary>Of <see cref="Dropped"/>: echoes the queue had no room for (more than <see cref="MaxUnconfirmed"/> awaited at once).</summary>
+    /// <summary>
+    /// Echoes that never reached the queue: no room for them there, or given up after the kernel dropped frames and no
+    /// later echo vouched for theirs (<see cref="SocketCanPortOptions.EchoLossTimeout"/>).
+    /// </summary>
     public long EchoesLost => Interlocked.Read(ref _echoesLost);
+
+    /// <summary>
+    /// Echoes the kernel dropped from the full receive buffer, restored because a later echo proved the frame left (a
+    /// controller sends one socket's frames in order).
+    /// </summary>
+    public long EchoesRestored => Interlocked.Read(ref _echoesRestored);
+
+    /// <summary>Frames whose echo was passed over by a later one with no drop to explain it (a bus that reordered them): left unconfirmed.</summary>
+    public long EchoesSkipped => Interlocked.Read(ref _echoesSkipped);
 
     /// <inheritdoc/>
     public int Pending => _queue.Count;
@@ -149,7 +174,16 @@ public sealed class SocketCanPort : ICanPort
         int error;
         try
         {
-            result = socket.TrySend(raw[..size], out error);
+            if (_confirms)
+            {
+                lock (_sendGate)
+                {
+                    if (_unconfirmed.IsFull) return CanSendResult.Busy;
+                    result = socket.TrySend(raw[..size], out error);
+                    if (result == SocketSendResult.Sent) _unconfirmed.TryAdd(frame, Interlocked.Read(ref _kernelDropped), Stopwatch.GetTimestamp());
+                }
+            }
+            else result = socket.TrySend(raw[..size], out error);
         }
         catch (ObjectDisposedException)
         {
@@ -209,6 +243,7 @@ public sealed class SocketCanPort : ICanPort
                 if (_socket != socket) continue; // closed or replaced while draining: the next round uses what is there now
                 if (woke == SocketWaitResult.Woken || Stopwatch.GetTimestamp() >= nextCheck)
                 {
+                    AbandonLostEchoes(socket);
                     Check(socket);
                     nextCheck = Stopwatch.GetTimestamp() + Stopwatch.Frequency * intervalMs / 1000;
                 }
@@ -290,16 +325,64 @@ public sealed class SocketCanPort : ICanPort
         {
             if (!_confirms) return false; // sent while echoes were wanted, arriving after they no longer are
             frame.Kind |= CanFrameKind.Echo;
+            return TakeEcho(frame);
         }
         if (_queue.TryAdd(frame)) return true;
         Interlocked.Increment(ref _dropped);
-        if (frame.IsEcho)
-        {
-            Interlocked.Increment(ref _echoesLost);
-            if (_dropLog.ShouldLog(out long s))
-                _logger.LogWarning("{Port}: an echo was lost: more than {Max} frames awaited confirmation{Suppressed}", Name, MaxUnconfirmed, RateLimitedLog.Note(s));
-        }
         return false;
+    }
+
+    // An echo of ours: the oldest awaited, as nearly always, without the lock; otherwise under it (its sender may still
+    // be recording it, or older echoes were lost and are restored here).
+    private bool TakeEcho(in CanFrame echo)
+    {
+        if (_unconfirmed.TryConfirmOldest(echo))
+        {
+            if (_queue.TryAdd(echo)) return true;
+            EchoesRefused(1);
+            return false;
+        }
+        EchoConfirmation c;
+        lock (_sendGate) c = _unconfirmed.Confirm(echo, Interlocked.Read(ref _kernelDropped), _queue);
+        if (c.Restored > 0)
+        {
+            Interlocked.Add(ref _echoesRestored, c.Restored);
+            if (_dropLog.ShouldLog(out long s))
+                _logger.LogWarning("{Port}: {Count} echoes lost to the full receive buffer restored: a later echo shows their frames left{Suppressed}", Name, c.Restored, RateLimitedLog.Note(s));
+        }
+        if (c.Skipped > 0)
+        {
+            Interlocked.Add(ref _echoesSkipped, c.Skipped);
+            if (_dropLog.ShouldLog(out long s))
+                _logger.LogWarning("{Port}: the echo of a later frame came before {Count} older ones with nothing dropped: the bus reordered them; they stay unconfirmed{Suppressed}", Name, c.Skipped, RateLimitedLog.Note(s));
+        }
+        if (c.Refused > 0) EchoesRefused(c.Refused);
+        return true; // something may have been queued: a wake-up too many costs nothing
+
+    }
+
+    private void EchoesRefused(int count)
+    {
+        Interlocked.Add(ref _dropped, count);
+        Interlocked.Add(ref _echoesLost, count);
+        if (_dropLog.ShouldLog(out long s))
+            _logger.LogWarning("{Port}: {Count} echoes lost: more than {Max} frames awaited confirmation{Suppressed}", Name, count, MaxUnconfirmed, RateLimitedLog.Note(s));
+    }
+
+    // Frames whose echoes may have been dropped with the kernel's and that no later echo vouched for, given up after the
+    // timeout. The drops are read from the socket itself: when the last echoes were dropped, no later datagram tells.
+    private void AbandonLostEchoes(RawSocket socket)
+    {
+        if (_unconfirmed.Count == 0) return;
+        long dropsNow = Interlocked.Read(ref _kernelDropped) + (uint)(socket.DropCount() - _kernelDropCount);
+        long before = Stopwatch.GetTimestamp() - (long)(_options.EchoLossTimeout.TotalSeconds * Stopwatch.Frequency);
+        int n;
+        lock (_sendGate) n = _unconfirmed.Abandon(before, dropsNow);
+        if (n == 0) return;
+        Interlocked.Add(ref _echoesLost, n);
+        if (_dropLog.ShouldLog(out long s))
+            _logger.LogWarning("{Port}: {Count} frames given up: the kernel dropped frames after they were sent and no later echo came in {Timeout} to show they left{Suppressed}",
+                Name, n, _options.EchoLossTimeout, RateLimitedLog.Note(s));
     }
 
     // Wakes the taker; a callback that throws is the taker's fault, logged, and does not stop the reader.
@@ -371,7 +454,7 @@ public sealed class SocketCanPort : ICanPort
             }
             socket.SetOption(SocketCanConstants.SolCanRaw, SocketCanConstants.RawErrorFilter, (int)_options.ErrorClasses);
             if (_filters is not null) socket.SetOption(SocketCanConstants.SolCanRaw, SocketCanConstants.RawFilter, _filters);
-            socket.SetReceiveBuffer(_options.ReceiveBufferBytes);
+            int receiveBuffer = socket.SetReceiveBuffer(_options.ReceiveBufferBytes);
             socket.EnableDropCounter();
             Span<byte> address = stackalloc byte[SocketCanConstants.SockaddrSize];
             SockaddrCan.Write(address, index);
@@ -385,6 +468,7 @@ public sealed class SocketCanPort : ICanPort
                 _kernelDropCount = 0;
                 Volatile.Write(ref _boundIndex, index);
                 _supportsFd = fd;
+                _receiveBufferSize = receiveBuffer;
                 _socket = socket;
             }
             SetState(up ? SocketCanPortState.Up : SocketCanPortState.Down);
@@ -407,8 +491,10 @@ public sealed class SocketCanPort : ICanPort
             socket = _socket;
             _socket = null;
             Volatile.Write(ref _boundIndex, 0);
+            _receiveBufferSize = 0;
         }
         socket?.Dispose(); // a send in flight keeps it open until it returns (the handle's reference)
+        lock (_sendGate) _unconfirmed.Clear(); // sent on a socket that is gone: no echo will come
         SetState(state);
     }
 
@@ -448,5 +534,6 @@ public sealed class SocketCanPort : ICanPort
             _socket?.Dispose();
             _socket = null;
         }
+        if (!_reader.IsAlive) _stopping.Dispose();
     }
 }

@@ -24,6 +24,12 @@ public sealed record SocketCanPortOptions
     /// </summary>
     public int ReceiveBufferBytes { get; init; } = 2 << 20;
 
+    /// <summary>
+    /// How long a frame may await its echo once the kernel dropped frames from the socket's full receive buffer, with no
+    /// later echo vouching that it left, before the port gives it up (its echo may have been among those dropped).
+    /// </summary>
+    public TimeSpan EchoLossTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How often a missing interface is looked for again, and a down one checked.</summary>
     public TimeSpan RetryInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
