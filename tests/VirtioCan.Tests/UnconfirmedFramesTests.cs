@@ -1,3 +1,4 @@
+using AmpCan.VirtioCan.Bus;
 using AmpCan.VirtioCan;
 using AmpCan.VirtioCan.SocketCan;
 

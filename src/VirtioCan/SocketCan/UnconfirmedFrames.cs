@@ -1,3 +1,4 @@
+using AmpCan.VirtioCan.Bus;
 namespace AmpCan.VirtioCan.SocketCan;
 
 /// <summary>What <see cref="UnconfirmedFrames.Confirm"/> made of an echo.</summary>
