@@ -213,7 +213,7 @@ public sealed class VirtioCanDevice : IVirtioDevice
                 if (why == VirtioCanRejection.None) why = device._state.AdmitTransmit();
                 if (why == VirtioCanRejection.None)
                 {
-                    var frame = new CanFrame { Id = header.CanId, Length = (byte)header.Length, Kind = KindOf(header.Flags) };
+                    var frame = new CanFrame { Id = header.CanId, Length = (byte)header.Length, Kind = VirtioCanFrameKinds.FromFlags(header.Flags) };
                     if (!frame.IsRemote) message.Slice(VirtioCanFrameHeader.Size, header.Length).CopyTo(frame.Payload);
                     why = device._port.Send(frame) switch
                     {
@@ -251,7 +251,7 @@ public sealed class VirtioCanDevice : IVirtioDevice
                     else if (CanErrorFrame.IsBusOff(frame)) EnterBusOff();
                     continue;
                 }
-                VirtioCanFlags flags = FlagsOf(frame.Kind);
+                VirtioCanFlags flags = VirtioCanFrameKinds.ToFlags(frame.Kind);
                 // A stopped controller takes no part in the bus; a frame the driver did not negotiate is not one it can take.
                 if (!device._state.IsStarted || VirtioCanFrameRules.Check(flags, frame.Id, frame.Length, context.Features) != VirtioCanRejection.None)
                 {
@@ -320,16 +320,6 @@ public sealed class VirtioCanDevice : IVirtioDevice
             s.Region.WriteU8(s.Offset, (byte)result);
             queue.AddUsed(chain.Head, 1);
         }
-
-        private static CanFrameKind KindOf(VirtioCanFlags flags) =>
-            ((flags & VirtioCanFlags.Extended) != 0 ? CanFrameKind.Extended : 0)
-            | ((flags & VirtioCanFlags.Fd) != 0 ? CanFrameKind.Fd : 0)
-            | ((flags & VirtioCanFlags.Rtr) != 0 ? CanFrameKind.Remote : 0);
-
-        private static VirtioCanFlags FlagsOf(CanFrameKind kind) =>
-            ((kind & CanFrameKind.Extended) != 0 ? VirtioCanFlags.Extended : 0)
-            | ((kind & CanFrameKind.Fd) != 0 ? VirtioCanFlags.Fd : 0)
-            | ((kind & CanFrameKind.Remote) != 0 ? VirtioCanFlags.Rtr : 0);
 
         public bool ArmNotifications()
         {

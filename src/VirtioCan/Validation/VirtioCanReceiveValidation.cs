@@ -21,15 +21,9 @@ public static class VirtioCanReceiveValidation
     public static VirtioCanRejection Validate(ReadOnlySpan<byte> written, ulong negotiatedFeatures, out CanFrame frame)
     {
         frame = default;
-        if (!VirtioCanFrameHeader.TryRead(written, out VirtioCanFrameHeader header))
-            return VirtioCanRejection.ShortHeader;
-        if (header.MessageType != VirtioCanMessageType.Rx)
-            return VirtioCanRejection.WrongMessageType;
-        VirtioCanRejection rule = VirtioCanFrameRules.Check(header.Flags, header.CanId, header.Length, negotiatedFeatures);
-        if (rule != VirtioCanRejection.None)
-            return rule;
-        if (written.Length - VirtioCanFrameHeader.Size < header.Length)
-            return VirtioCanRejection.DataShorterThanLength;
+        VirtioCanRejection why = VirtioCanTransmitValidation.Validate(written, VirtioCanMessageType.Rx, negotiatedFeatures, out VirtioCanFrameHeader header);
+        if (why != VirtioCanRejection.None)
+            return why;
         frame.Id = header.CanId;
         frame.Kind = VirtioCanFrameKinds.FromFlags(header.Flags);
         frame.Length = (byte)header.Length;

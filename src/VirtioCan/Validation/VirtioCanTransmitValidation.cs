@@ -17,11 +17,18 @@ public static class VirtioCanTransmitValidation
     /// posting a fixed-size buffer is not wrong. Fewer are rejected, RTR included: the Linux driver sends an RTR
     /// frame's <c>length</c> as that many zero bytes. The reserved fields are not checked (the spec gives no rule).
     /// </remarks>
-    public static VirtioCanRejection Validate(ReadOnlySpan<byte> message, ulong negotiatedFeatures, out VirtioCanFrameHeader header)
+    public static VirtioCanRejection Validate(ReadOnlySpan<byte> message, ulong negotiatedFeatures, out VirtioCanFrameHeader header) =>
+        Validate(message, VirtioCanMessageType.Tx, negotiatedFeatures, out header);
+
+    /// <summary>
+    /// The same checks for a frame message of type <paramref name="type"/> (TX as the device reads one, RX as a driver
+    /// reads what the device wrote): header, type, the frame rules, <c>length</c> bytes present.
+    /// </summary>
+    public static VirtioCanRejection Validate(ReadOnlySpan<byte> message, VirtioCanMessageType type, ulong negotiatedFeatures, out VirtioCanFrameHeader header)
     {
         if (!VirtioCanFrameHeader.TryRead(message, out header))
             return VirtioCanRejection.ShortHeader;
-        if (header.MessageType != VirtioCanMessageType.Tx)
+        if (header.MessageType != type)
             return VirtioCanRejection.WrongMessageType;
         VirtioCanRejection frame = VirtioCanFrameRules.Check(header.Flags, header.CanId, header.Length, negotiatedFeatures);
         if (frame != VirtioCanRejection.None)
