@@ -26,6 +26,11 @@ public enum CanFrameKind : byte
     /// the confirmation a late transmit acknowledgement waits for.
     /// </summary>
     Echo = 64,
+    /// <summary>
+    /// With <see cref="Echo"/>: the bus gave up on this frame of ours (its echo will never come: the interface went
+    /// away, or the kernel dropped it and nothing showed the frame left), so whoever waits for its confirmation fails it.
+    /// </summary>
+    Lost = 128,
 }
 
 /// <summary>Up to 64 data bytes, inline (no allocation per frame).</summary>
@@ -75,10 +80,13 @@ public struct CanFrame
     /// <summary>True for the echo of a frame this member sent.</summary>
     public readonly bool IsEcho => (Kind & CanFrameKind.Echo) != 0;
 
-    /// <summary>True when <paramref name="other"/> is the same frame on the wire: identifier, kind (echo aside), length and data.</summary>
+    /// <summary>True for the echo of a frame of ours the bus gave up on.</summary>
+    public readonly bool IsLostEcho => (Kind & (CanFrameKind.Echo | CanFrameKind.Lost)) == (CanFrameKind.Echo | CanFrameKind.Lost);
+
+    /// <summary>True when <paramref name="other"/> is the same frame on the wire: identifier, kind (echo and loss aside), length and data.</summary>
     public readonly bool SameOnWire(in CanFrame other)
     {
-        const CanFrameKind wire = ~CanFrameKind.Echo;
+        const CanFrameKind wire = ~(CanFrameKind.Echo | CanFrameKind.Lost);
         if (Id != other.Id || (Kind & wire) != (other.Kind & wire) || Length != other.Length) return false;
         if (IsRemote) return true;
         int n = Math.Min((int)Length, MaxLength);

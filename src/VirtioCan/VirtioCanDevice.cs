@@ -246,7 +246,9 @@ public sealed class VirtioCanDevice : IVirtioDevice
                     if (frame.IsEcho)
                     {
                         // An echo nothing waits for: its transmit was cancelled, or acknowledgement is not late.
-                        if (_pending is null || !_pending.Confirm(frame, this, AnswerOk, AnswerNotOk)) Interlocked.Increment(ref device._strayEchoes);
+                        // A lost echo (the bus gave up on the frame) fails its transmit instead of confirming it.
+                        if (_pending is null || !_pending.Confirm(frame, this, frame.IsLostEcho ? AnswerNotOk : AnswerOk, AnswerNotOk))
+                            Interlocked.Increment(ref device._strayEchoes);
                     }
                     else if (CanErrorFrame.IsBusOff(frame)) EnterBusOff();
                     continue;

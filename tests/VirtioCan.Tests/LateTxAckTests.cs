@@ -115,4 +115,22 @@ public class LateTxAckTests
         }
         Assert.That((link.Device.Unconfirmed, link.Device.StrayEchoes, link.Device.Rejected), Is.EqualTo((0, 0L, 0L)));
     }
+
+    [Test]
+    public void ALostEchoFailsItsTransmitAndOnlyThatOne()
+    {
+        var port = new HeldEchoPort();
+        using var link = new CanLink(ClassicFeature | LateTxAck, port);
+        Assert.That(link.Request(2, StartRequest), Is.EqualTo(0));
+        IoRegion a1 = link.Submit(TxMessage(0x101, 0, 1), 1), a2 = link.Submit(TxMessage(0x102, 0, 2), 2);
+        WaitUntil(() => port.SentCount == 2, "both handed to the bus");
+        CanFrame lost = port.SentFrame(0);
+        lost.Kind |= CanFrameKind.Echo | CanFrameKind.Lost;
+        port.Deliver(lost); // the bus gave up on the first (its interface went away)
+        Assert.That((link.WaitUsed(0).Token, a1.ReadU8(0)), Is.EqualTo((1, (byte)1)), "NOT_OK");
+        Settle(link);
+        Assert.That(link.Queues[0].TryGetUsed(out _), Is.False, "the second still waits for its own echo");
+        port.Confirm(1);
+        Assert.That((link.WaitUsed(0).Token, a2.ReadU8(0)), Is.EqualTo((2, (byte)0)));
+    }
 }

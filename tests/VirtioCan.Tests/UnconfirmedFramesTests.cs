@@ -110,9 +110,12 @@ public class UnconfirmedFramesTests
         u.TryAdd(Frame(1), dropsSeen: 0, timestamp: 100);
         u.TryAdd(Frame(2), dropsSeen: 0, timestamp: 200);
         u.TryAdd(Frame(3), dropsSeen: 0, timestamp: 300);
-        Assert.That(u.Abandon(sentBefore: 1000, dropsSeen: 0), Is.Zero, "nothing dropped: they may be waiting for the bus");
-        Assert.That(u.Abandon(sentBefore: 250, dropsSeen: 1), Is.EqualTo(2), "the two sent before 250");
+        var q = new CanFrameQueue(1, 0, 8);
+        Assert.That(u.Abandon(sentBefore: 1000, dropsSeen: 0, q), Is.Zero, "nothing dropped: they may be waiting for the bus");
+        Assert.That(u.Abandon(sentBefore: 250, dropsSeen: 1, q), Is.EqualTo(2), "the two sent before 250");
         Assert.That(u.Count, Is.EqualTo(1));
+        Assert.That(q.TryTake(out CanFrame lost1) && lost1.Id == 1 && lost1.IsLostEcho, Is.True, "each given up goes to the queue as a lost echo, in order");
+        Assert.That(q.TryTake(out CanFrame lost2) && lost2.Id == 2 && lost2.IsLostEcho, Is.True);
         Assert.That(u.TryConfirmOldest(Echo(3)), Is.True);
     }
 

@@ -377,7 +377,8 @@ public sealed class SocketCanPort : ICanPort
         long dropsNow = Interlocked.Read(ref _kernelDropped) + (uint)(socket.DropCount() - _kernelDropCount);
         long before = Stopwatch.GetTimestamp() - (long)(_options.EchoLossTimeout.TotalSeconds * Stopwatch.Frequency);
         int n;
-        lock (_sendGate) n = _unconfirmed.Abandon(before, dropsNow);
+        lock (_sendGate) n = _unconfirmed.Abandon(before, dropsNow, _queue);
+        if (n > 0) Wake();
         if (n == 0) return;
         Interlocked.Add(ref _echoesLost, n);
         if (_dropLog.ShouldLog(out long s))
@@ -494,7 +495,14 @@ public sealed class SocketCanPort : ICanPort
             _receiveBufferSize = 0;
         }
         socket?.Dispose(); // a send in flight keeps it open until it returns (the handle's reference)
-        lock (_sendGate) _unconfirmed.Clear(); // sent on a socket that is gone: no echo will come
+        // Sent on a socket that is gone: no echo will come. The reader (the queue's one adder) says so with lost echoes.
+        int lost = 0;
+        lock (_sendGate)
+        {
+            if (Thread.CurrentThread == _reader) lost = _unconfirmed.AbandonAll(_queue);
+            else _unconfirmed.Clear();
+        }
+        if (lost > 0) Wake();
         SetState(state);
     }
 

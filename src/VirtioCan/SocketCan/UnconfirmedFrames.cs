@@ -104,15 +104,25 @@ public sealed class UnconfirmedFrames
     /// <summary>
     /// Gives up (under the lock) on the frames sent before <paramref name="sentBefore"/> that the kernel may have dropped
     /// the echoes of (frames dropped since they were sent), when no later echo came to vouch for them: a frame may
-    /// still be waiting for the bus, so none is restored. Returns how many were given up.
+    /// still be waiting for the bus, so none is restored: each goes to <paramref name="queue"/> as a lost echo
+    /// (<see cref="CanFrameKind.Lost"/>) so that whoever waits for it fails it. Returns how many were given up.
     /// </summary>
-    public int Abandon(long sentBefore, long dropsSeen)
+    public int Abandon(long sentBefore, long dropsSeen, CanFrameQueue queue)
     {
         long head = _head, tail = Volatile.Read(ref _tail), i = head;
-        while (i < tail && _entries[i % _entries.Length].SentAt < sentBefore && dropsSeen > _entries[i % _entries.Length].DropsBefore) i++;
+        while (i < tail && _entries[i % _entries.Length].SentAt < sentBefore && dropsSeen > _entries[i % _entries.Length].DropsBefore)
+        {
+            CanFrame lost = _entries[i % _entries.Length].Frame;
+            lost.Kind |= CanFrameKind.Echo | CanFrameKind.Lost;
+            queue.TryAdd(lost); // echoes have room of their own, one per unconfirmed frame
+            i++;
+        }
         if (i > head) Volatile.Write(ref _head, i);
         return (int)(i - head);
     }
+
+    /// <summary>Gives up on every frame (under the lock; the queue's one adder): their socket is gone, no echo will come.</summary>
+    public int AbandonAll(CanFrameQueue queue) => Abandon(long.MaxValue, long.MaxValue, queue);
 
     /// <summary>Forgets every frame (under the lock): their echoes are no longer wanted, or their socket is gone.</summary>
     public void Clear() => Volatile.Write(ref _head, Volatile.Read(ref _tail));
