@@ -161,6 +161,17 @@ public class CanBenchTests
     }
 
     [Test]
+    public void QuickReceiveCostOnOneLoopReportsCpuAndWakeUpsPerFrame()
+    {
+        const string key = "can.cost.rx.classic8";
+        JsonElement json = RunQuick(key);
+        Assert.That(Figure(json, $"{key}.cpu_ns_per_frame"), Is.GreaterThan(0));
+        // Each frame the flooder puts on the bus reaches the device's port, whose taker the device wakes per frame today.
+        Assert.That(Figure(json, $"{key}.device_port_wakes_per_frame"), Is.InRange(0.0, 1.0));
+        Assert.That(Figure(json, "can.cost.wake_cpu_ns"), Is.GreaterThan(0));
+    }
+
+    [Test]
     public void QuickPacedStreamJustBelowTheWireLosesNothingAndRunsAtItsRate()
     {
         const string key = "can.paced.adaptive.below.nolate";

@@ -51,6 +51,12 @@ public sealed class CanBench(BenchSettings settings, TextWriter log)
                 foreach (bool late in new[] { true, false })
                     RoundTripCase(report, vring, mode, frames, late);
         foreach (CanBenchFrames frames in kinds)
+        {
+            foreach (bool late in new[] { true, false })
+                CostCase(report, vring, frames, receive: false, late);
+            CostCase(report, vring, frames, receive: true, late: true);
+        }
+        foreach (CanBenchFrames frames in kinds)
             foreach (NotificationMode mode in Modes)
                 foreach (bool late in new[] { true, false })
                     StreamCase(report, vring, mode, frames, late);
@@ -157,6 +163,94 @@ public sealed class CanBench(BenchSettings settings, TextWriter log)
         if (client.Errors > 0) throw new BenchmarkFailedException($"bus-only round trip: {client.Errors} replies were not exactly their request");
         faults.ThrowIfFaulted();
         return LatencyStats.From(samples);
+    }
+
+    private const string CostSection = "software cost per frame: driver, device, bus and the sink (or flooder) all on one busy-polling loop on CPU 0, so no cache line crosses cores and no thread waits; CPU time of that thread over the run (middle of 3 runs)";
+    private bool _wakeCostReported;
+
+    private void CostCase(BenchReport report, VringBench vring, CanBenchFrames frames, bool receive, bool late)
+    {
+        string key = receive ? $"can.cost.rx.{frames.Name}" : $"can.cost.tx.{frames.Name}.{Late(late)}";
+        if (!settings.Runs(key)) return;
+        log.WriteLine($"# {key} ...");
+        if (!_wakeCostReported)
+        {
+            _wakeCostReported = true;
+            double wake = WakeCost(100_000);
+            report.Add(CostSection, "can.cost.wake_cpu_ns", wake, $"{wake:F0} ns CPU per NotificationLoop.Wake (an eventfd write) on the calling thread");
+        }
+        long n = settings.StreamBuffers / 4;
+        var runs = Enumerable.Range(0, Repetitions).Select(_ => Cost(vring, frames, receive, late, n)).ToList();
+        var mid = runs.OrderBy(r => r.CpuNs).ElementAt(Repetitions / 2);
+        report.Add(CostSection, $"{key}.cpu_ns_per_frame", mid.CpuNs,
+            $"{mid.CpuNs:F0} ns CPU per frame, {1e3 / mid.CpuNs:F2} M frames/s for a thread with a core of its own (runs: {Runs(runs.Select(r => r.CpuNs), "F0")} ns)");
+        report.Add(CostSection, $"{key}.device_port_wakes_per_frame", mid.Wakes,
+            $"{mid.Wakes:F3} wake-ups of the device's loop per frame, each an eventfd write on the thread that queued the frame");
+    }
+
+    /// <summary>CPU time per <see cref="NotificationLoop.Wake"/> on the calling thread (the loop is not running: nothing reads the eventfd).</summary>
+    private static double WakeCost(int n)
+    {
+        using var loop = new NotificationLoop("can-wake-cost", NotificationMode.Doorbell);
+        for (int i = 0; i < n / 10; i++) loop.Wake();
+        int tid = AmpCan.SharedMem.ThreadCpuTime.CurrentThreadId();
+        TimeSpan? cpu0 = AmpCan.SharedMem.ThreadCpuTime.Of(tid);
+        for (int i = 0; i < n; i++) loop.Wake();
+        TimeSpan? cpu1 = AmpCan.SharedMem.ThreadCpuTime.Of(tid);
+        return cpu0 is TimeSpan a && cpu1 is TimeSpan b ? (b - a).TotalMilliseconds * 1e6 / n : double.NaN;
+    }
+
+    private (double CpuNs, double Wakes) Cost(VringBench vring, CanBenchFrames frames, bool receive, bool late, long n)
+    {
+        using var bed = new CanTestbed("bench-can-cost", NotificationMode.Polling, late, oneLoop: true);
+        var wakes = new PortWakeCounter(bed.DevicePort);
+        NotificationLoop loop = bed.DriverLoop;
+        Func<long, long> run; // frames moved so far and the next count: the receiver's total when the run has ended
+        IDisposable member;
+        if (receive)
+        {
+            var flooder = new CanFlooder(bed.Bus.Attach("flooder"), loop, frames, bed.Faults, FloodWindow);
+            var sink = new CanStreamSink(bed.Driver, loop, frames, bed.Faults, flooder.WakeIfParked);
+            flooder.Taken = () => sink.Received;
+            loop.Add(flooder);
+            loop.Add(sink);
+            member = sink;
+            run = count =>
+            {
+                sink.Expect(flooder.Sent + count);
+                flooder.Run(count);
+                sink.Wait(StreamPatience);
+                if (sink.SequenceErrors > 0) throw new BenchmarkFailedException($"{sink.SequenceErrors} frames out of sequence; the first: {sink.FirstError}");
+                return sink.Received;
+            };
+        }
+        else
+        {
+            var sink = new CanStreamSink(bed.Bus.Attach("sink"), loop, frames, bed.Faults);
+            var sender = new CanStreamSender(bed.Driver, loop, frames, bed.Faults);
+            loop.Add(sink);
+            loop.Add(sender);
+            member = sink;
+            run = count =>
+            {
+                sink.Expect(sender.Sent + count);
+                sender.Run(count);
+                sink.Wait(StreamPatience);
+                if (sink.SequenceErrors > 0) throw new BenchmarkFailedException($"{sink.SequenceErrors} frames out of sequence; the first: {sink.FirstError}");
+                return sink.Received;
+            };
+        }
+        using (member)
+        {
+            vring.WarmUp(() => run(Math.Max(10_000, n / 20)));
+            TimeSpan cpu0 = loop.CpuTime ?? TimeSpan.Zero;
+            long wakes0 = wakes.Wakes;
+            run(n);
+            double cpu = ((loop.CpuTime ?? TimeSpan.Zero) - cpu0).TotalMilliseconds * 1e6 / n;
+            double perFrame = (wakes.Wakes - wakes0) / (double)n;
+            bed.ThrowIfUnclean("can cost");
+            return (cpu, perFrame);
+        }
     }
 
     private void StreamCase(BenchReport report, VringBench vring, NotificationMode mode, CanBenchFrames frames, bool late)

@@ -33,7 +33,8 @@ internal sealed class CanTestbed : IDisposable
     /// <param name="mode">How both loops wait.</param>
     /// <param name="lateTxAck">Whether the driver accepts LATE_TX_ACK (the device always offers it).</param>
     /// <param name="bitrate">The bus's bit rate (0: unpaced).</param>
-    public CanTestbed(string name, NotificationMode mode, bool lateTxAck, int bitrate = 0)
+    /// <param name="oneLoop">Driver and device on one loop (CPU 0): what the path costs in software, without a cache line crossing cores.</param>
+    public CanTestbed(string name, NotificationMode mode, bool lateTxAck, int bitrate = 0, bool oneLoop = false)
     {
         var firmware = new SimulatedFirmware();
         _region = MappedRegion.CreateMemfd(name, RegionSize, DeviceBase);
@@ -49,12 +50,13 @@ internal sealed class CanTestbed : IDisposable
             ulong buffersAt = VringsAt + (ulong)VirtioCanIds.QueueCount * stride;
             (_driverBell, _deviceBell) = EventFdDoorbell.CreatePair();
             DriverLoop = StartLoop($"{name}-driver", mode, cpu: 0, Faults);
-            DeviceLoop = StartLoop($"{name}-device", mode, cpu: 1, Faults);
+            DeviceLoop = oneLoop ? DriverLoop : StartLoop($"{name}-device", mode, cpu: 1, Faults);
             _loops.Add(DriverLoop);
-            _loops.Add(DeviceLoop);
+            if (!oneLoop) _loops.Add(DeviceLoop);
 
             Bus = new VirtualCanBus(name, bitrate);
-            Device = new VirtioCanDevice($"{name}-device", Bus.Attach($"{name}-device"));
+            DevicePort = Bus.Attach($"{name}-device");
+            Device = new VirtioCanDevice($"{name}-device", DevicePort);
             var options = lateTxAck ? new VirtioCanDriverOptions()
                 : new VirtioCanDriverOptions { SupportedFeatures = VirtioCanDriverOptions.AllFeatures & ~VirtioCanFeatures.Mask(VirtioCanFeatures.LateTxAck) };
             Driver = new VirtioCanDriver($"{name}-driver", options);
@@ -91,6 +93,9 @@ internal sealed class CanTestbed : IDisposable
 
     /// <summary>The bus the device is a member of.</summary>
     public VirtualCanBus Bus { get; } = null!;
+
+    /// <summary>The device's port on the bus.</summary>
+    public VirtualCanPort DevicePort { get; } = null!;
 
     /// <summary>The device (AmpCan's side).</summary>
     public VirtioCanDevice Device { get; } = null!;
