@@ -146,6 +146,9 @@ public class CanBenchTests
         // ArmNotifications counts posted receive buffers as work, so it never parks while the driver has any posted.)
         Assert.That(Figure(json, $"{key}.driver_parks_per_frame"), Is.GreaterThan(0.5));
         Assert.That(Figure(json, $"{key}.device_parks_per_frame"), Is.GreaterThanOrEqualTo(0));
+        // One request kicked to the device, its answer and the reply notified back: at least one ring each way per round trip.
+        Assert.That(Figure(json, $"{key}.driver_rings_per_frame"), Is.GreaterThan(0.5));
+        Assert.That(Figure(json, $"{key}.device_rings_per_frame"), Is.GreaterThanOrEqualTo(1));
         Assert.That(json.EnumerateObject().Select(p => p.Name), Has.All.StartsWith(key), "the filter ran that case alone");
     }
 
@@ -158,6 +161,7 @@ public class CanBenchTests
         Assert.That(Figure(json, $"{key}.vs_target"), Is.EqualTo(Figure(json, $"{key}.frames_per_s") / CanBench.TargetFramesPerSecond).Within(1e-3));
         Assert.That(Figure(json, $"{key}.driver_alloc_bytes_per_frame"), Is.LessThan(1));
         Assert.That((Figure(json, $"{key}.driver_parks_per_frame"), Figure(json, $"{key}.device_parks_per_frame")), Is.EqualTo((0.0, 0.0)), "busy-poll loops never park");
+        Assert.That((Figure(json, $"{key}.driver_rings_per_frame"), Figure(json, $"{key}.device_rings_per_frame")), Is.EqualTo((0.0, 0.0)), "nor ring each other");
     }
 
     [Test]

@@ -115,7 +115,7 @@ public sealed class CanBench(BenchSettings settings, TextWriter log)
             LatencyStats ring = vring.RoundTrip(mode, frames.MessageBytes, n, measureIdle: false).Stats;
             LatencyStats bus = BusRoundTrip(vring, mode, frames, n);
             var r = RoundTrip(vring, mode, frames, late, n);
-            return (Ring: ring, Bus: bus, r.Stats, r.Alloc, r.Parks, Ratio: r.Stats.MedianUs / ring.MedianUs);
+            return (Ring: ring, Bus: bus, r.Stats, r.Alloc, r.Window, Ratio: r.Stats.MedianUs / ring.MedianUs);
         }).ToList();
         var mid = runs.OrderBy(r => r.Ratio).ElementAt(Repetitions / 2);
         report.AddLatency(RtSection, key, mid.Stats);
@@ -126,10 +126,10 @@ public sealed class CanBench(BenchSettings settings, TextWriter log)
         double vsBus = mid.Stats.MedianUs / mid.Bus.MedianUs;
         report.Add("ratios", $"{key}.vs_bus", vsBus, $"{vsBus:F2}x the bus-only echo between the same two loops (median)");
         FrameAllocation.Worst(runs.Select(r => r.Alloc)).AddTo(report, key);
-        mid.Parks.AddTo(report, key, "driver", "device", "frame");
+        mid.Window.AddTo(report, key);
     }
 
-    private (LatencyStats Stats, FrameAllocation Alloc, LoopParks Parks) RoundTrip(VringBench vring, NotificationMode mode, CanBenchFrames frames, bool late, int n)
+    private (LatencyStats Stats, FrameAllocation Alloc, CanWindow Window) RoundTrip(VringBench vring, NotificationMode mode, CanBenchFrames frames, bool late, int n)
     {
         using var bed = new CanTestbed("bench-can-rt", mode, late);
         using var echo = new CanEchoMember(bed.Bus.Attach("echo"), bed.DeviceLoop, bed.Faults);
@@ -137,7 +137,7 @@ public sealed class CanBench(BenchSettings settings, TextWriter log)
         using var client = new CanPingClient(bed.Driver, bed.DriverLoop, frames, bed.Faults);
         bed.DriverLoop.Add(client);
         vring.WarmUp(() => client.Run(Math.Max(500, n / 20)));
-        var parks = LoopParks.Start(bed.DriverLoop, bed.DeviceLoop);
+        var parks = CanWindow.Start(bed);
         long[] samples = client.Run(n);
         parks = parks.Stop(n);
         // A second window of the same length counts what the two loop threads allocate, apart from the timed one.
@@ -269,14 +269,14 @@ public sealed class CanBench(BenchSettings settings, TextWriter log)
                 $"{share:F2}x the target of 1,000,000 classic frames/s through the device: {(share >= 1 ? "met" : "MISSED")}");
         }
         FrameAllocation.Worst(runs.Select(r => r.Alloc)).AddTo(report, key);
-        mid.Parks.AddTo(report, key, "driver", "device", "frame");
+        mid.Window.AddTo(report, key);
     }
 
     private static void AddRate(BenchReport report, string section, string key, double rate, CanBenchFrames frames, IEnumerable<double> runs) =>
         report.Add(section, $"{key}.frames_per_s", rate,
             $"{rate / 1e6:F3} M frames/s   {rate * frames.Length / 1e6:F1} MB/s data   (runs: {Runs(runs.Select(r => r / 1e6), "F3")} M/s)");
 
-    private (double FramesPerSecond, FrameAllocation Alloc, LoopParks Parks) Stream(VringBench vring, NotificationMode mode, CanBenchFrames frames, bool late, long n)
+    private (double FramesPerSecond, FrameAllocation Alloc, CanWindow Window) Stream(VringBench vring, NotificationMode mode, CanBenchFrames frames, bool late, long n)
     {
         using var bed = new CanTestbed("bench-can-stream", mode, late);
         using var sink = new CanStreamSink(bed.Bus.Attach("sink"), bed.DeviceLoop, frames, bed.Faults);
@@ -293,7 +293,7 @@ public sealed class CanBench(BenchSettings settings, TextWriter log)
             return (sink.LastAt - start) / (double)Stopwatch.Frequency;
         }
         vring.WarmUp(() => RunToCompletion(Math.Max(10_000, n / 20)));
-        var parks = LoopParks.Start(bed.DriverLoop, bed.DeviceLoop);
+        var parks = CanWindow.Start(bed);
         double seconds = RunToCompletion(n);
         parks = parks.Stop(n);
         FrameAllocation allocated = Allocated(bed, n, () => RunToCompletion(n));
@@ -334,10 +334,10 @@ public sealed class CanBench(BenchSettings settings, TextWriter log)
         var mid = runs.OrderBy(r => r.FramesPerSecond).ElementAt(Repetitions / 2);
         AddRate(report, RecvSection, key, mid.FramesPerSecond, frames, runs.Select(r => r.FramesPerSecond));
         FrameAllocation.Worst(runs.Select(r => r.Alloc)).AddTo(report, key);
-        mid.Parks.AddTo(report, key, "driver", "device", "frame");
+        mid.Window.AddTo(report, key);
     }
 
-    private (double FramesPerSecond, FrameAllocation Alloc, LoopParks Parks) Receive(VringBench vring, NotificationMode mode, CanBenchFrames frames, long n)
+    private (double FramesPerSecond, FrameAllocation Alloc, CanWindow Window) Receive(VringBench vring, NotificationMode mode, CanBenchFrames frames, long n)
     {
         using var bed = new CanTestbed("bench-can-recv", mode, lateTxAck: true);
         using var flooder = new CanFlooder(bed.Bus.Attach("flooder"), bed.DeviceLoop, frames, bed.Faults, FloodWindow);
@@ -354,7 +354,7 @@ public sealed class CanBench(BenchSettings settings, TextWriter log)
             return (sink.LastAt - start) / (double)Stopwatch.Frequency;
         }
         vring.WarmUp(() => RunToCompletion(Math.Max(10_000, n / 20)));
-        var parks = LoopParks.Start(bed.DriverLoop, bed.DeviceLoop);
+        var parks = CanWindow.Start(bed);
         double seconds = RunToCompletion(n);
         parks = parks.Stop(n);
         FrameAllocation allocated = Allocated(bed, n, () => RunToCompletion(n));

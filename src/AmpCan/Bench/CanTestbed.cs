@@ -25,7 +25,7 @@ internal sealed class CanTestbed : IDisposable
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly MappedRegion _region;
-    private readonly EventFdDoorbell _driverBell, _deviceBell;
+    private readonly CountingDoorbell _driverBell = null!, _deviceBell = null!;
     private readonly VdevDeviceTransport _deviceTransport;
     private readonly List<NotificationLoop> _loops = [];
 
@@ -48,7 +48,8 @@ internal sealed class CanTestbed : IDisposable
             _region.Io.Write(0, new ResourceTableBuilder().Vdev(SimulatedFirmware.CanDeviceId, 100, firmware.CanFeatures, rings, new byte[VirtioCanConfig.Size]).Build());
             VdevResource vdev = ResourceTable.Parse(_region.Io.Slice(0, VringsAt)).Vdevs.Single();
             ulong buffersAt = VringsAt + (ulong)VirtioCanIds.QueueCount * stride;
-            (_driverBell, _deviceBell) = EventFdDoorbell.CreatePair();
+            (EventFdDoorbell driverEnd, EventFdDoorbell deviceEnd) = EventFdDoorbell.CreatePair();
+            (_driverBell, _deviceBell) = (new CountingDoorbell(driverEnd), new CountingDoorbell(deviceEnd));
             DriverLoop = StartLoop($"{name}-driver", mode, cpu: 0, Faults);
             DeviceLoop = oneLoop ? DriverLoop : StartLoop($"{name}-device", mode, cpu: 1, Faults);
             _loops.Add(DriverLoop);
@@ -93,6 +94,12 @@ internal sealed class CanTestbed : IDisposable
 
     /// <summary>The bus the device is a member of.</summary>
     public VirtualCanBus Bus { get; } = null!;
+
+    /// <summary>Notifications the driver's side sent the device (kicks), since the testbed was made.</summary>
+    public long DriverRings => _driverBell.Rings;
+
+    /// <summary>Notifications the device's side sent the driver (used buffers, configuration changes), since the testbed was made.</summary>
+    public long DeviceRings => _deviceBell.Rings;
 
     /// <summary>The device's port on the bus.</summary>
     public VirtualCanPort DevicePort { get; } = null!;
