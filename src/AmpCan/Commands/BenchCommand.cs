@@ -4,7 +4,7 @@ using AmpCan.Host.Service;
 
 namespace AmpCan.Host.Commands;
 
-/// <summary><c>ampcan bench vring|rpmsg|vhost-user</c>: the figures in BENCHMARKS.md.</summary>
+/// <summary><c>ampcan bench vring|rpmsg|vhost-user|can</c>: the figures in BENCHMARKS.md.</summary>
 internal static class BenchCommand
 {
     public static Command Create()
@@ -51,6 +51,16 @@ internal static class BenchCommand
             return 0;
         });
         bench.Subcommands.Add(vhost);
+
+        var can = new Command("can", "virtio-can over the sim board's vdev: round trip through the device to an echo on the virtual bus, throughput both ways, allocation, the paced bus") { json, quick, filter };
+        can.SetAction(r =>
+        {
+            var report = new CanBench(Settings(r), Console.Error).Run();
+            report.WriteTable(Console.Out);
+            if (r.GetValue(json)) report.WriteJson(Console.Out);
+            return 0;
+        });
+        bench.Subcommands.Add(can);
         return bench;
     }
 

@@ -1,0 +1,168 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace AmpCan.Tests.Host;
+
+/// <summary>
+/// The <c>ampcan</c> service's CAN end to end inside a real kernel: Debian's kernel under QEMU (tests/kernel-vm) runs
+/// tests/kernel-vm/can-service.sh once, which starts the service on the sim board with its simulated remote sharing
+/// can0 straight on vcan0 and can1 on an in-process bus bridged to vcan1, and talks to the remote's CAN node with
+/// can-utils. Each test reads what the guest said. Skipped, with the reason, when QEMU or the Debian kernel is missing.
+/// </summary>
+[TestFixture, Category("KernelVm"), NonParallelizable]
+public class CanServiceGuestTests
+{
+    private const int FloodCount = 3000;
+    private readonly Dictionary<string, string> _results = new();
+    private readonly List<string> _vcan0 = [], _vcan1 = [], _service = [];
+    private string _output = "", _summary = "";
+    private string? _dir;
+
+    [OneTimeSetUp]
+    public void RunTheServiceInTheGuest()
+    {
+        KernelVmHarness.Prepare("the CAN service guest tests");
+        _dir = Directory.CreateTempSubdirectory("ampcan-can-service-").FullName;
+        string board = Path.Combine(_dir, "sim-two-can.json");
+        File.WriteAllText(board, TwoControllerBoard());
+        string[] guest = KernelVmHarness.InGuest([_dir], [], Path.Combine(KernelVmHarness.ScriptDirectory, "can-service.sh"), CrossProcessVringTests.AmpcanDll, board);
+        Dictionary<string, string> environment = KernelVmHarness.GuestEnvironment();
+        environment["RIK_TIMEOUT"] = "480"; // one boot for every check: about 2 minutes, more under a loaded host
+        var run = KernelVmHarness.Run(guest[0], guest[1..], TimeSpan.FromMinutes(9), environment: environment);
+        KernelVmHarness.AssertGuestRan(run);
+        _output = run.Out + run.Err;
+        foreach (string raw in run.Out.Split('\n'))
+        {
+            string line = raw.TrimEnd('\r');
+            string[] w = line.Split(' ', 3);
+            if (w.Length == 3 && w[0] == "RESULT") _results[w[1]] = w[2].Trim();
+            if (line.StartsWith("VCAN0 ", StringComparison.Ordinal)) _vcan0.Add(line[6..]);
+            else if (line.StartsWith("VCAN1 ", StringComparison.Ordinal)) _vcan1.Add(line[6..]);
+            else if (line.StartsWith("SERVICE ", StringComparison.Ordinal)) _service.Add(line[8..]);
+        }
+        // Everything but the flood's lines: what a failure message shows.
+        _summary = string.Join('\n', run.Out.Split('\n').Where(l => !l.StartsWith("VCAN0 002#", StringComparison.Ordinal) && !l.StartsWith("VCAN0 003#", StringComparison.Ordinal)))
+                   + "\n" + run.Err;
+        TestContext.Progress.WriteLine($"CAN service guest said:\n{_summary}");
+        Assert.That(run.Code, Is.Zero, $"the guest script failed:\n{_summary}");
+    }
+
+    [OneTimeTearDown]
+    public void RemoveTheBoard()
+    {
+        if (_dir is not null) Directory.Delete(_dir, recursive: true);
+    }
+
+    // The sim board (its memory, doorbells, simulated remote) with two controllers: can0 on SocketCAN's vcan0, can1 on
+    // an in-process bus bridged to vcan1.
+    private static string TwoControllerBoard()
+    {
+        string sim = File.ReadAllText(Path.Combine(TestContext.CurrentContext.TestDirectory, "boards", "sim.json"));
+        JsonNode board = JsonNode.Parse(sim, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })!;
+        board["name"] = "sim-two-can";
+        board["can"] = JsonNode.Parse("""
+            {
+              "controllers": [ { "name": "can0", "interface": "vcan0" }, { "name": "can1", "bus": "bridged" } ],
+              "buses": [ { "name": "bridged", "interface": "vcan1" } ]
+            }
+            """);
+        return board.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    private void AssertPassed(string check) =>
+        Assert.That(_results.GetValueOrDefault(check, "missing"), Does.StartWith("pass"), $"check {check}; the guest said:\n{_summary}");
+
+    private void AssertOn(List<string> dump, params string[] lines)
+    {
+        foreach (string l in lines) Assert.That(dump, Does.Contain(l), $"candump line '{l}'; the guest said:\n{_summary}");
+    }
+
+    /// <summary>The remote's heartbeats: node 1 (can0) at 0x701 on vcan0 only, node 2 (can1) at 0x702 on vcan1 only, each from counter 0.</summary>
+    [Test]
+    public void EachControllersHeartbeatIsOnItsOwnInterface()
+    {
+        AssertPassed("heartbeat-vcan0");
+        AssertPassed("heartbeat-vcan1");
+        AssertOn(_vcan0, "vcan0 701#00", "vcan0 701#01");
+        AssertOn(_vcan1, "vcan1 702#00", "vcan1 702#01");
+        Assert.That(_vcan0, Has.None.StartsWith("vcan0 702#"), "can1's heartbeat stays off vcan0");
+        Assert.That(_vcan1, Has.None.StartsWith("vcan1 701#"), "can0's heartbeat stays off vcan1");
+    }
+
+    /// <summary>The remote's driver negotiated classic, FD, RTR and LATE_TX_ACK with both controllers.</summary>
+    [Test]
+    public void BothControllersNegotiateLateTxAck() =>
+        Assert.That(_service.Count(l => l.Contains("driver ready, features 0x", StringComparison.Ordinal) && (Features(l) & 0xF) == 0xF), Is.EqualTo(2),
+            $"two 'driver ready' lines with features 0xF; the service said:\n{string.Join('\n', _service)}");
+
+    private static ulong Features(string line) =>
+        Convert.ToUInt64(line[(line.IndexOf("features 0x", StringComparison.Ordinal) + 11)..].Split(' ')[0], 16);
+
+    /// <summary>cansend vcan0 120#0102 is answered 121#0102 on vcan0; the odd 123#01 is not answered.</summary>
+    [Test]
+    public void ACansendOnVcan0IsAnsweredOnVcan0()
+    {
+        AssertPassed("classic");
+        AssertOn(_vcan0, "vcan0 120#0102", "vcan0 121#0102", "vcan0 123#01");
+        Assert.That(_vcan0, Has.None.StartsWith("vcan0 124#"), "an odd identifier is never answered");
+    }
+
+    /// <summary>A 64-byte FD frame is answered as FD with the same data (without BRS: virtio-can has no flag for it).</summary>
+    [Test]
+    public void AnFdFrameIsAnsweredAsFd()
+    {
+        AssertPassed("fd");
+        string data = string.Concat(Enumerable.Range(0, 64).Select(i => i.ToString("X2")));
+        AssertOn(_vcan0, $"vcan0 124##1{data}", $"vcan0 125##0{data}");
+    }
+
+    /// <summary>A 29-bit identifier is answered with the next 29-bit identifier.</summary>
+    [Test]
+    public void AnExtendedFrameIsAnswered()
+    {
+        AssertPassed("extended");
+        AssertOn(_vcan0, "vcan0 12345678#DEADBEEF", "vcan0 12345679#DEADBEEF");
+    }
+
+    /// <summary>can1's in-process bus bridged to vcan1: cansend vcan1 130#AA is answered there, and nothing of it reaches vcan0.</summary>
+    [Test]
+    public void TheBridgedBusIsAnsweredOnVcan1Only()
+    {
+        AssertPassed("bridged");
+        AssertOn(_vcan1, "vcan1 130#AA", "vcan1 131#AA");
+        Assert.That(_vcan0.Where(l => l.StartsWith("vcan0 13", StringComparison.Ordinal)), Is.Empty, "the two controllers are separate");
+    }
+
+    /// <summary>ip link set vcan0 down, a second, up: the service says both, and the remote is answered again afterwards.</summary>
+    [Test]
+    public void TheServiceSaysVcan0WentDownAndServesItAgainWhenUp()
+    {
+        AssertPassed("down-up");
+        AssertOn(_vcan0, "vcan0 140#03", "vcan0 141#03");
+        int down = _service.FindIndex(l => l.Contains("vcan0: the interface is down", StringComparison.Ordinal));
+        Assert.That(down, Is.GreaterThanOrEqualTo(0), "the service said vcan0 is down");
+        Assert.That(_service.Skip(down).Any(l => l.Contains("vcan0: the interface is up", StringComparison.Ordinal)), Is.True, "then that it is up");
+    }
+
+    /// <summary>
+    /// LATE_TX_ACK under load: while cangen floods vcan0 with 3,000 questions (0x002, an 8-byte counter each), the
+    /// service stays up; every answer on vcan0 (0x003) carries a question's data, none twice, in the questions' order,
+    /// and after the flood the remote is answered again (its transmit queue was not left full of unconfirmed frames).
+    /// </summary>
+    [Test]
+    public void UnderAFloodEveryAnswerIsOnVcan0OnceAndInOrder()
+    {
+        AssertPassed("after-flood");
+        AssertPassed("service-up");
+        List<string> questions = [.. _vcan0.Where(l => l.StartsWith("vcan0 002#", StringComparison.Ordinal)).Select(l => l[10..])];
+        List<string> answers = [.. _vcan0.Where(l => l.StartsWith("vcan0 003#", StringComparison.Ordinal)).Select(l => l[10..])];
+        TestContext.Progress.WriteLine($"flood: {questions.Count} questions, {answers.Count} answers on vcan0");
+        Assert.That(questions, Has.Count.EqualTo(FloodCount), "candump saw every question (it counts drops with -d)");
+        Assert.That(questions, Is.Unique);
+        Assert.That(answers, Is.Unique, "no answer twice");
+        Dictionary<string, int> order = questions.Select((q, i) => (q, i)).ToDictionary(p => p.q, p => p.i);
+        Assert.That(answers.Where(a => !order.ContainsKey(a)), Is.Empty, "every answer carries a question's data");
+        Assert.That(answers.Select(a => order[a]), Is.Ordered, "answers in the order of their questions");
+        Assert.That(answers.Count, Is.GreaterThan(0), "the remote answered during the flood");
+    }
+}
