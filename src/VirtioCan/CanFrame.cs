@@ -63,7 +63,7 @@ public struct CanFrame
 
     /// <summary>The frame's data bytes, in place (empty for a remote request).</summary>
     [UnscopedRef]
-    public Span<byte> Payload => ((Span<byte>)Data)[..(Kind.HasFlag(CanFrameKind.Remote) ? 0 : Math.Min((int)Length, MaxLength))];
+    public Span<byte> Payload => ((Span<byte>)Data)[..((Kind & CanFrameKind.Remote) != 0 ? 0 : Math.Min((int)Length, MaxLength))];
 
     /// <summary>True for a 29-bit identifier.</summary>
     public readonly bool IsExtended => (Kind & CanFrameKind.Extended) != 0;

@@ -112,7 +112,7 @@ public sealed class VirtioCanDevice : IVirtioDevice
         _handler = h;
         NotificationLoop loop = context.Loop;
         _port.ConfirmsTransmits = (context.Features & VirtioCanFeatures.Mask(VirtioCanFeatures.LateTxAck)) != 0;
-        _port.FrameArrived = loop.Wake;
+        _port.FrameArrived = loop.WakeIfParking; // a frame queued while the loop runs is found by its next pass
         loop.Add(h, context.Incoming);
         _logger.LogInformation("{Device}: driver ready, features 0x{Features:x}", _name, context.Features);
     }
@@ -327,10 +327,17 @@ public sealed class VirtioCanDevice : IVirtioDevice
         {
             // Transmits waiting while every unconfirmed slot is taken are not work until an echo frees one (no spinning).
             bool transmits = tx.EnableNotifications() && (_pending is null || !_pending.IsFull);
-            bool pending = transmits | control.EnableNotifications() | rx.EnableNotifications() | Volatile.Read(ref device._busOffRequested) != 0;
-            // A frame waiting is work now if it is an echo or an error, if the driver has a buffer for it, or if stopped (to be dropped).
-            return pending || (device._port.TryPeek(out CanFrame next)
-                && (next.IsEcho || next.IsError || rx.HasAvailable || !device._state.IsStarted));
+            bool pending = transmits | control.EnableNotifications() | Volatile.Read(ref device._busOffRequested) != 0;
+            // A frame waiting is work now if it is an echo or an error, or if stopped (to be dropped); a data frame when
+            // the driver has a buffer for it. Only then is a posted buffer news: otherwise rx kicks stay off, or the
+            // loop would never park while the driver keeps buffers posted (it always does).
+            if (!device._port.TryPeek(out CanFrame next))
+            {
+                rx.DisableNotifications();
+                return pending;
+            }
+            if (next.IsEcho || next.IsError || !device._state.IsStarted) return true;
+            return rx.EnableNotifications() | pending; // true: a buffer is there (or arrived while arming)
         }
 
         public void DisarmNotifications()

@@ -59,6 +59,7 @@ public sealed unsafe class NotificationLoop : IDisposable
     private long _passes;
     private int _threadId;                           // the kernel's id of the thread running the loop, for CpuTime                            // loop passes begun, so that a caller can wait for the current one to end
     private Thread? _thread;
+    private int _mayPark; // 1 from just before the handlers arm until epoll returns: WakeIfParking must write
     private Thread? _runner;
     private readonly ManualResetEventSlim _exited = new(true);
     private volatile bool _stopping;
@@ -220,6 +221,18 @@ public sealed unsafe class NotificationLoop : IDisposable
         _thread.Start();
     }
 
+    /// <summary>
+    /// Wakes the loop only when it may be parking, for work a handler's <c>ArmNotifications</c> looks for (a frame
+    /// queued where its handler takes them): a fence instead of a system call while the loop runs, nothing from the
+    /// loop's own thread.
+    /// </summary>
+    public void WakeIfParking()
+    {
+        if (IsCurrentThread) return;
+        Interlocked.MemoryBarrier(); // the caller's work is visible before the flag is read (the loop fences the other way)
+        if (Volatile.Read(ref _mayPark) != 0) Wake();
+    }
+
     /// <summary>Makes a parked loop look at its handlers again (for work posted from another thread); does nothing once disposed.</summary>
     public void Wake()
     {
@@ -333,6 +346,9 @@ public sealed unsafe class NotificationLoop : IDisposable
                 holdsSpin = false;
             }
 
+            // From here until epoll returns the loop may park: WakeIfParking callers must write the eventfd. Set with a
+            // full fence before the handlers look for work, so that work queued before a waker read 0 is seen here.
+            Interlocked.Exchange(ref _mayPark, 1);
             bool pending = false;
             foreach (INotificationHandler h in handlers)
             {
@@ -341,6 +357,7 @@ public sealed unsafe class NotificationLoop : IDisposable
             }
             if (pending)
             {
+                Volatile.Write(ref _mayPark, 0);
                 idleSince = 0;
                 continue;
             }
@@ -348,6 +365,7 @@ public sealed unsafe class NotificationLoop : IDisposable
             Interlocked.Increment(ref _parks);
             long parkedAt = Stopwatch.GetTimestamp();
             int n = epoll_wait(epollFd, events, MaxEvents, -1);
+            Volatile.Write(ref _mayPark, 0);
             if (n < 0)
             {
                 int e = errno;

@@ -15,8 +15,9 @@ public sealed class VirtualCanPort : ICanPort
 
     private readonly VirtualCanBus _bus;
     private readonly CanFrame[] _ring;
+    private readonly Lock _gate = new();
     private readonly int _capacity;
-    private int _head, _count; // under _ring's lock
+    private int _head, _count; // under _gate
     private int _wakeDue; // a frame was queued since the member was last woken
     private long _dropped, _sent, _received;
 
@@ -53,7 +54,7 @@ public sealed class VirtualCanPort : ICanPort
     /// <inheritdoc/>
     public int Pending
     {
-        get { lock (_ring) return _count; }
+        get { lock (_gate) return _count; }
     }
 
     /// <inheritdoc/>
@@ -72,7 +73,7 @@ public sealed class VirtualCanPort : ICanPort
     /// <inheritdoc/>
     public bool TryReceive(out CanFrame frame)
     {
-        lock (_ring)
+        lock (_gate)
         {
             if (_count == 0)
             {
@@ -90,7 +91,7 @@ public sealed class VirtualCanPort : ICanPort
     /// <inheritdoc/>
     public bool TryPeek(out CanFrame frame)
     {
-        lock (_ring)
+        lock (_gate)
         {
             frame = _count == 0 ? default : _ring[_head];
             return _count != 0;
@@ -99,7 +100,7 @@ public sealed class VirtualCanPort : ICanPort
 
     internal void Enqueue(in CanFrame frame, bool echo = false)
     {
-        lock (_ring)
+        lock (_gate)
         {
             if (_count >= (echo ? _ring.Length : _capacity))
             {
