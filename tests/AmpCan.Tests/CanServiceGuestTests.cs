@@ -60,6 +60,8 @@ public class CanServiceGuestTests
         string sim = File.ReadAllText(Path.Combine(TestContext.CurrentContext.TestDirectory, "boards", "sim.json"));
         JsonNode board = JsonNode.Parse(sim, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })!;
         board["name"] = "sim-two-can";
+        // Under TCG a spinning loop takes a whole emulated CPU from the can-utils the checks run: the loops sleep in epoll.
+        board["notification"] = JsonNode.Parse("{ \"mode\": \"doorbell\" }");
         board["can"] = JsonNode.Parse("""
             {
               "controllers": [ { "name": "can0", "interface": "vcan0" }, { "name": "can1", "bus": "bridged" } ],
@@ -113,7 +115,7 @@ public class CanServiceGuestTests
     {
         AssertPassed("fd");
         string data = string.Concat(Enumerable.Range(0, 64).Select(i => i.ToString("X2")));
-        AssertOn(_vcan0, $"vcan0 124##1{data}", $"vcan0 125##0{data}");
+        AssertOn(_vcan0, $"vcan0 126##5{data}", $"vcan0 127##4{data}"); // candump -L shows FD flags with FDF: BRS 5, none 4
     }
 
     /// <summary>A 29-bit identifier is answered with the next 29-bit identifier.</summary>
