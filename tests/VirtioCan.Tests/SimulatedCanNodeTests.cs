@@ -202,12 +202,18 @@ public class SimulatedCanNodeTests
     [Test]
     public void WithoutARestartDelayABusOffLeavesTheControllerStopped()
     {
-        using var n = new RunningNode("can-node-off", new SimulatedCanNodeOptions { NodeId = 6, HeartbeatPeriod = FastBeat, BusOffRestart = null });
-        n.Device.ReportBusOff();
-        CanVdevPair.Until(() => n.Node.Keeper!.BusOffs == 1, "the node's keeper took the bus-off error frame");
-        long unsent = n.Node.Unsent;
-        CanVdevPair.Until(() => n.Node.Unsent > unsent + 2, "heartbeats refused after the bus-off");
-        Assert.That((n.Node.Restarts, n.Device.IsStarted, n.Pair.Driver.IsStarted), Is.EqualTo((0L, false, false)), "nobody started it again");
+        using var pair = new CanVdevPair("can-keeper-off", Features);
+        VirtioCanDevice device = pair.Connect(Features);
+        var decided = new LineCounter("bus-off; the controller stays stopped");
+        using var keeper = new VirtioCanControllerKeeper(pair.Driver, new VirtioCanControllerKeeperOptions { RestartDelay = null }, decided);
+        keeper.Start();
+        Assert.That(keeper.Started.Wait(CanVdevPair.Patience) && keeper.Started.Result, Is.True);
+        device.ReportBusOff();
+        // The taker (a node, a bridge) takes the error frame through the keeper's port; the keeper then decides.
+        CanVdevPair.Until(() => keeper.Port.TryReceive(out CanFrame f) && CanErrorFrame.IsBusOff(f), "the bus-off error frame");
+        CanVdevPair.Until(() => decided.Count == 1, "the keeper decided to leave the controller stopped");
+        Assert.That(keeper.Port.Send(Frame(0x100, CanFrameKind.None, 1)), Is.EqualTo(CanSendResult.Down));
+        Assert.That((keeper.BusOffs, keeper.Restarts, keeper.IsUp, device.IsStarted, pair.Driver.IsStarted), Is.EqualTo((1L, 0L, false, false, false)), "nobody started it again");
     }
 
     // Counts the lines logged that contain a text: what a keeper says is how a test sees it waiting.
@@ -240,7 +246,7 @@ public class SimulatedCanNodeTests
         keeper.Start();
         // No device yet: the keeper's START waits on the control queue through several of its control timeouts.
         CanVdevPair.Until(() => waits.Count >= 3, "the keeper waited three times for START");
-        Assert.That(AvailableIndex(pair, 2), Is.EqualTo(1), "one START on the control queue, not one per wait");
+        Assert.That(AvailableIndex(pair, 2), Is.EqualTo(1), "START on the control queue");
         Assert.That(keeper.Started.IsCompleted, Is.False);
         var device = new VirtioCanDevice("can-device", pair.Bus.Attach("can-device")) { DeviceFeatures = Features };
         try
@@ -248,6 +254,9 @@ public class SimulatedCanNodeTests
             Assert.That(pair.DeviceTransport.ActivateDevice(device, pair.DeviceLoop, CanVdevPair.Patience), Is.True);
             Assert.That(keeper.Started.Wait(CanVdevPair.Patience) && keeper.Started.Result, Is.True, "the START waiting on the ring was answered");
             Assert.That((device.IsStarted, keeper.IsUp), Is.EqualTo((true, true)));
+            keeper.Dispose(); // STOP, answered after every request before it
+            Assert.That(device.IsStarted, Is.False);
+            Assert.That(AvailableIndex(pair, 2), Is.EqualTo(2), "the control queue carried one START and the STOP: no START per wait, queued behind");
         }
         finally
         {
