@@ -199,8 +199,8 @@ public class BoardRemoteCanTests
         }
     }
 
-    [TestCase(0x60000UL, "can.controllers[0] (can0)'s driver buffers at bufferOffset [0x30060000, 0x3006a810) overlaps vdev 1 (id 36) vring 0 [0x30060000, 0x30062806)")]
-    [TestCase(0xF8000UL, "can.controllers[0] (can0)'s driver buffers at bufferOffset [0x300f8000, 0x30102810) is not inside the shared memory [0x30000000, 0x30100000)")]
+    [TestCase(0x60000UL, "can.controllers[0].bufferOffset: can0's driver buffers [0x30060000, 0x3006a810) overlaps vdev 1 (id 36) vring 0 [0x30060000, 0x30062806)")]
+    [TestCase(0xF8000UL, "can.controllers[0].bufferOffset: can0's driver buffers [0x300f8000, 0x30102810) is not inside the shared memory [0x30000000, 0x30100000)")]
     public void DriverBuffersOverAnotherAreaAreRefusedNamingBoth(ulong bufferOffset, string expected)
     {
         var e = Assert.Throws<BoardException>(() => Start(Sim("sim-rcan-layout", RemoteOwned("can0", "field", bufferOffset))).Dispose());

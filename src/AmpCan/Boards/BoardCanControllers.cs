@@ -103,7 +103,7 @@ public sealed class BoardCanControllers : IDisposable
         {
             if (specs[i].Owner != CanControllerOwner.Remote) continue;
             RequireQueues(board, specs[i], vdevs[i]);
-            areas.Add(new BoardArea($"can.controllers[{i}] ({specs[i].Name})'s driver buffers at bufferOffset", specs[i].BufferOffset!.Value, BufferSize(vdevs[i])));
+            areas.Add(new BoardArea($"can.controllers[{i}].bufferOffset: {specs[i].Name}'s driver buffers", specs[i].BufferOffset!.Value, BufferSize(vdevs[i])));
         }
         if (areas.Count > 0) BoardLayout.CheckAdded(board, table, board.Rpmsg.MaxPoolSize, areas);
     }
