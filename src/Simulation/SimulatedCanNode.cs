@@ -7,17 +7,19 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace AmpCan.Simulation;
 
 /// <summary>
-/// The simulated remote's CAN node, on a probed <see cref="VirtioCanDriver"/>: it starts the controller, answers
-/// frames as an echo service, sends a heartbeat, restarts the controller after a bus-off, and stops the controller
-/// when it is stopped. One thread of its own, as an RTOS task blocked on its CAN driver.
+/// A simulated CAN node (an ECU, or the simulated remote's CAN task) on a CAN port: it answers frames as an echo
+/// service and sends a heartbeat. On a port whose controller someone else starts and stops (a member of an in-process
+/// bus, a controller its owner keeps) that is all; built on a probed <see cref="VirtioCanDriver"/>, the node keeps that
+/// controller itself with a <see cref="VirtioCanControllerKeeper"/>: START, START again after a bus-off, STOP when
+/// the node stops. One thread of its own, as an RTOS task blocked on its CAN driver.
 /// </summary>
 /// <remarks>
 /// The echo: a frame with an even identifier X is answered by the same frame (kind, length, data) with identifier
 /// X + 1, which is odd and so never answered: two nodes on one bus answer a third member, never each other forever.
 /// Heartbeats (standard identifiers 0x700 to 0x77F, CANopen's NMT error control range) are not answered either, so a
 /// node's heartbeat never draws another's answer onto the next node's heartbeat identifier. The heartbeat is one
-/// byte, a counter from 0 that wraps, every <see cref="SimulatedCanNodeOptions.HeartbeatPeriod"/>, the first right
-/// after START.
+/// byte, a counter from 0 that wraps, every <see cref="SimulatedCanNodeOptions.HeartbeatPeriod"/>: the first when the
+/// node starts running, or, on a controller it keeps, right after each START.
 /// </remarks>
 public sealed class SimulatedCanNode
 {
@@ -27,32 +29,56 @@ public sealed class SimulatedCanNode
     /// <summary>The last identifier of the heartbeat range (node 127).</summary>
     public const uint HeartbeatLast = 0x77F;
 
-    private readonly VirtioCanDriver _driver;
+    private readonly ICanPort _port;
+    private readonly VirtioCanControllerKeeper? _keeper;
     private readonly SimulatedCanNodeOptions _options;
     private readonly ILogger _logger;
     private readonly AutoResetEvent _arrived = new(false);
-    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _received, _answered, _heartbeats, _unsent, _restarts;
+    private readonly TaskCompletionSource _running = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _received, _answered, _heartbeats, _unsent;
     private byte _counter;
-    private int _running;
+    private int _ran;
+    private int _beatNow;
 
-    /// <summary>A node on <paramref name="driver"/> (probed by its transport); nothing runs until <see cref="RunAsync"/>.</summary>
+    /// <summary>A node on <paramref name="port"/>, whose controller someone else starts and stops; nothing runs until <see cref="RunAsync"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option out of range.</exception>
-    public SimulatedCanNode(VirtioCanDriver driver, SimulatedCanNodeOptions? options = null, ILogger? logger = null)
+    public SimulatedCanNode(ICanPort port, SimulatedCanNodeOptions? options = null, ILogger? logger = null)
     {
-        _driver = driver;
+        ArgumentNullException.ThrowIfNull(port);
         _options = options ?? new SimulatedCanNodeOptions();
         _options.Validate();
         _logger = logger ?? NullLogger.Instance;
+        _port = port;
+    }
+
+    /// <summary>
+    /// A node on <paramref name="driver"/> (probed by its transport) that keeps its controller (restarting it
+    /// <see cref="SimulatedCanNodeOptions.BusOffRestart"/> after a bus-off); nothing runs until <see cref="RunAsync"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option out of range.</exception>
+    public SimulatedCanNode(VirtioCanDriver driver, SimulatedCanNodeOptions? options = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(driver);
+        _options = options ?? new SimulatedCanNodeOptions();
+        _options.Validate();
+        _logger = logger ?? NullLogger.Instance;
+        _keeper = new VirtioCanControllerKeeper(driver, new VirtioCanControllerKeeperOptions { RestartDelay = _options.BusOffRestart, ControlTimeout = _options.ControlTimeout }, _logger)
+        {
+            ControllerStarted = BeatNow,
+        };
+        _port = _keeper.Port;
     }
 
     /// <summary>The heartbeat's identifier.</summary>
     public uint HeartbeatId => HeartbeatBase + (uint)_options.NodeId;
 
-    /// <summary>Completes when the controller first started.</summary>
-    public Task Started => _started.Task;
+    /// <summary>The keeper of the node's controller, when the node was built on a driver; null on a port someone else starts.</summary>
+    public VirtioCanControllerKeeper? Keeper => _keeper;
 
-    /// <summary>Frames taken from the driver (echoes and error frames included).</summary>
+    /// <summary>Completes when the controller first started (on a port someone else starts: when the node started running).</summary>
+    public Task Started => _keeper?.Started ?? _running.Task;
+
+    /// <summary>Frames taken from the port (error frames included).</summary>
     public long Received => Interlocked.Read(ref _received);
 
     /// <summary>Frames answered.</summary>
@@ -61,138 +87,81 @@ public sealed class SimulatedCanNode
     /// <summary>Heartbeats sent.</summary>
     public long Heartbeats => Interlocked.Read(ref _heartbeats);
 
-    /// <summary>Answers and heartbeats the driver did not take (Busy, Down, or a frame it cannot carry).</summary>
+    /// <summary>Answers and heartbeats the port did not take (Busy, Down, or a frame it cannot carry).</summary>
     public long Unsent => Interlocked.Read(ref _unsent);
 
-    /// <summary>Times the controller was started again (after a bus-off, or found stopped by a heartbeat the driver refused as Down).</summary>
-    public long Restarts => Interlocked.Read(ref _restarts);
+    /// <summary>Times the node's controller was started again (after a bus-off, or found stopped); 0 on a port someone else starts.</summary>
+    public long Restarts => _keeper?.Restarts ?? 0;
 
     /// <summary>True when the node answers <paramref name="frame"/>: a data or remote frame with an even identifier outside the heartbeat range.</summary>
     public static bool Answers(in CanFrame frame) =>
         !frame.IsError && !frame.IsEcho && frame.Id % 2 == 0 && (frame.IsExtended || frame.Id is < HeartbeatBase or > HeartbeatLast);
 
     /// <summary>
-    /// Runs the node on a thread of its own until <paramref name="cancellation"/>: START (retried until the device
-    /// answers OK), then answers and heartbeats; on cancellation STOP. The task completes once the node stopped; it
-    /// faults only when the node could not run at all (the driver not probed).
+    /// Runs the node on a thread of its own until <paramref name="cancellation"/>: answers and heartbeats (on a driver,
+    /// after its keeper started the controller; on cancellation the keeper STOPs it). The task completes once the node
+    /// stopped; it faults only when the node could not run at all (its driver not probed). A node runs once.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The node is already running.</exception>
+    /// <exception cref="InvalidOperationException">The node has already run.</exception>
     public Task RunAsync(CancellationToken cancellation)
     {
-        if (Interlocked.Exchange(ref _running, 1) != 0) throw new InvalidOperationException($"CAN node {_options.NodeId} is already running");
-        return Task.Factory.StartNew(() =>
-        {
-            try
-            {
-                Run(cancellation);
-            }
-            finally
-            {
-                Volatile.Write(ref _running, 0);
-            }
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        if (Interlocked.Exchange(ref _ran, 1) != 0) throw new InvalidOperationException($"CAN node {_options.NodeId} has already run (a node runs once)");
+        return Task.Factory.StartNew(() => Run(cancellation), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    // The node's task: take what arrived, answer it, START when due (first, and after a bus-off or a controller found
-    // down), beat when due, then block until a frame arrives, the next of those is due, or the node is stopped.
+    // The node's task: take what arrived and answer it, beat when due, then block until a frame arrives, the next beat
+    // is due, the keeper started the controller, or the node is stopped.
     private void Run(CancellationToken cancellation)
     {
-        _driver.FrameArrived = () => _arrived.Set();
+        _port.FrameArrived = () => _arrived.Set();
         WaitHandle[] wake = [_arrived, cancellation.WaitHandle];
         long period = Ticks(_options.HeartbeatPeriod);
-        long startAt = Stopwatch.GetTimestamp(); // when to START; 0: the controller is started
-        long nextHeartbeat = 0;
-        bool restarting = false;
+        long nextHeartbeat = long.MaxValue; // on a kept controller: from its first START
         try
         {
+            if (_keeper is null)
+            {
+                nextHeartbeat = Stopwatch.GetTimestamp();
+                _running.TrySetResult();
+            }
+            else
+            {
+                _keeper.Start(); // throws when the driver was never probed: the node cannot run
+            }
             while (!cancellation.IsCancellationRequested)
             {
-                while (_driver.TryReceive(out CanFrame frame))
+                while (_port.TryReceive(out CanFrame frame))
                 {
                     Interlocked.Increment(ref _received);
-                    if (CanErrorFrame.IsBusOff(frame) && startAt == 0) startAt = AfterBusOff(ref restarting);
-                    else if (Answers(frame)) Answer(frame);
+                    if (Answers(frame)) Answer(frame);
                 }
                 long now = Stopwatch.GetTimestamp();
-                if (startAt != 0 && now >= startAt)
-                {
-                    if (StartController(cancellation))
-                    {
-                        if (restarting) Interlocked.Increment(ref _restarts);
-                        restarting = false;
-                        startAt = 0;
-                        nextHeartbeat = Stopwatch.GetTimestamp();
-                    }
-                    else
-                    {
-                        startAt = Stopwatch.GetTimestamp() + Ticks(RetryDelay);
-                    }
-                    continue;
-                }
-                if (startAt == 0 && now >= nextHeartbeat)
+                if (Volatile.Read(ref _beatNow) != 0 && Interlocked.Exchange(ref _beatNow, 0) != 0) nextHeartbeat = now;
+                if (now >= nextHeartbeat)
                 {
                     nextHeartbeat = Math.Max(nextHeartbeat + period, now);
-                    // A controller found down without a bus-off (the device was reset and the driver probed again) is started again too.
-                    if (SendHeartbeat() == CanSendResult.Down && !_driver.IsStarted && _options.BusOffRestart is not null)
-                    {
-                        restarting = true;
-                        startAt = now + Ticks(RetryDelay);
-                    }
+                    SendHeartbeat();
                     continue;
                 }
-                long until = startAt != 0 ? startAt : nextHeartbeat;
-                if (until == long.MaxValue) WaitHandle.WaitAny(wake);
-                else WaitHandle.WaitAny(wake, TimeSpan.FromSeconds(Math.Max(0, until - now) / (double)Stopwatch.Frequency));
+                if (nextHeartbeat == long.MaxValue) WaitHandle.WaitAny(wake);
+                else WaitHandle.WaitAny(wake, TimeSpan.FromSeconds(Math.Max(0, nextHeartbeat - now) / (double)Stopwatch.Frequency));
             }
         }
         finally
         {
-            _driver.FrameArrived = null;
-            StopController();
+            _port.FrameArrived = null;
+            _keeper?.Dispose();
         }
     }
 
-    private TimeSpan RetryDelay => _options.BusOffRestart ?? TimeSpan.FromSeconds(1);
+    // The keeper's thread, after each START: the first heartbeat goes out at once.
+    private void BeatNow()
+    {
+        Volatile.Write(ref _beatNow, 1);
+        _arrived.Set();
+    }
 
     private static long Ticks(TimeSpan t) => (long)(t.TotalSeconds * Stopwatch.Frequency);
-
-    // When to START again after a bus-off: after the restart delay, or never (long.MaxValue) when the node stays off.
-    private long AfterBusOff(ref bool restarting)
-    {
-        if (_options.BusOffRestart is not TimeSpan delay)
-        {
-            _logger.LogWarning("CAN node {Node}: bus-off; the controller stays stopped", _options.NodeId);
-            return long.MaxValue;
-        }
-        _logger.LogWarning("CAN node {Node}: bus-off; starting the controller again in {Delay}", _options.NodeId, delay);
-        restarting = true;
-        return Stopwatch.GetTimestamp() + Ticks(delay);
-    }
-
-    private bool StartController(CancellationToken cancellation)
-    {
-        Task<bool> start = _driver.StartAsync(cancellation); // throws when the driver was never probed: the node cannot run
-        try
-        {
-            if (!start.Wait(_options.ControlTimeout))
-            {
-                _logger.LogWarning("CAN node {Node}: the device did not answer START within {Timeout}", _options.NodeId, _options.ControlTimeout);
-                return false;
-            }
-        }
-        catch (AggregateException) when (cancellation.IsCancellationRequested)
-        {
-            return false;
-        }
-        if (!start.Result)
-        {
-            _logger.LogWarning("CAN node {Node}: the device refused START", _options.NodeId);
-            return false;
-        }
-        _logger.LogInformation("CAN node {Node}: controller started", _options.NodeId);
-        _started.TrySetResult();
-        return true;
-    }
 
     private void Answer(in CanFrame frame)
     {
@@ -201,25 +170,21 @@ public sealed class SimulatedCanNode
         if (TrySend(answer)) Interlocked.Increment(ref _answered);
     }
 
-    private CanSendResult SendHeartbeat()
+    private void SendHeartbeat()
     {
         var beat = new CanFrame { Id = HeartbeatId, Length = 1 };
         beat.Data[0] = _counter;
-        CanSendResult result = Send(beat);
-        if (result != CanSendResult.Sent) return result;
+        if (!TrySend(beat)) return;
         _counter++;
         Interlocked.Increment(ref _heartbeats);
-        return result;
     }
 
-    private bool TrySend(in CanFrame frame) => Send(frame) == CanSendResult.Sent;
-
-    private CanSendResult Send(in CanFrame frame)
+    private bool TrySend(in CanFrame frame)
     {
         CanSendResult result;
         try
         {
-            result = _driver.Send(frame);
+            result = _port.Send(frame);
         }
         catch (ArgumentException e)
         {
@@ -228,19 +193,6 @@ public sealed class SimulatedCanNode
             result = CanSendResult.Down;
         }
         if (result != CanSendResult.Sent) Interlocked.Increment(ref _unsent);
-        return result;
-    }
-
-    private void StopController()
-    {
-        try
-        {
-            if (_driver.IsProbed && !_driver.StopAsync().Wait(_options.ControlTimeout))
-                _logger.LogWarning("CAN node {Node}: the device did not answer STOP within {Timeout}", _options.NodeId, _options.ControlTimeout);
-        }
-        catch (Exception e)
-        {
-            _logger.LogWarning("CAN node {Node}: could not stop the controller: {Reason}", _options.NodeId, e.Message);
-        }
+        return result == CanSendResult.Sent;
     }
 }

@@ -9,10 +9,13 @@ public sealed record SimulatedCanNodeOptions
     /// <summary>Time between heartbeats.</summary>
     public TimeSpan HeartbeatPeriod { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long after a bus-off the node starts its controller again (as SocketCAN's restart-ms); null: it stays off.</summary>
+    /// <summary>
+    /// On a controller the node keeps (built on a driver): how long after a bus-off it starts the controller again (as
+    /// SocketCAN's restart-ms); null: it stays off.
+    /// </summary>
     public TimeSpan? BusOffRestart { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>How long the node waits for the device to answer START or STOP.</summary>
+    /// <summary>On a controller the node keeps: how long it waits for the device to answer START or STOP before it says so.</summary>
     public TimeSpan ControlTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Checks the values, naming the one out of range.</summary>

@@ -43,6 +43,12 @@ public sealed record SimulatedFirmware
 
     /// <summary>Virtio-can vdevs the firmware declares after the rpmsg vdev, one per CAN controller it shares with the host.</summary>
     public int CanControllers { get; init; }
+    /// <summary>
+    /// Who owns each CAN controller, in table order; one not listed is AmpCan's. The firmware drives a controller AmpCan
+    /// owns (AmpCan serves the device), and serves one it owns itself: a virtio-can device on a bus of its own, standing
+    /// for the wire, with a simulated ECU on it. Both use the same vdev layout; only the side that serves differs.
+    /// </summary>
+    public IReadOnlyList<CanControllerOwner> CanOwners { get; init; } = [];
     /// <summary>Entries per virtio-can vring.</summary>
     public int CanQueueSize { get; init; } = 256;
     /// <summary>Where the first controller's area starts in the shared memory: its three vrings, then its driver's buffers.</summary>
@@ -69,6 +75,7 @@ public sealed record SimulatedFirmware
             SampleService = board.Remote.Services.ClientSample,
             RawService = board.Remote.Services.Raw,
             CanControllers = board.Can.Controllers.Count,
+            CanOwners = [.. board.Can.Controllers.Select(c => c.Owner)],
         };
         ulong end = firmware.CanOffset + (ulong)firmware.CanControllers * firmware.CanStride;
         if (firmware.CanControllers > 0 && end > board.SharedMemory.Size)
@@ -77,6 +84,9 @@ public sealed record SimulatedFirmware
         return firmware;
     }
 
+    /// <summary>True when controller <paramref name="index"/> is the remote's own (the firmware serves its device).</summary>
+    public bool RemoteOwnsCan(int index) => index < CanOwners.Count && CanOwners[index] == CanControllerOwner.Remote;
+
     /// <summary>Where controller <paramref name="index"/>'s vring <paramref name="queue"/> is, as an offset in the shared memory.</summary>
     public ulong CanVringOffset(int index, int queue)
     {
@@ -84,7 +94,11 @@ public sealed record SimulatedFirmware
         return CanOffset + (ulong)index * CanStride + (ulong)queue * ring;
     }
 
-    /// <summary>Controller <paramref name="index"/>'s driver buffers (offset and size in the shared memory): the rest of its area after the vrings.</summary>
+    /// <summary>
+    /// Controller <paramref name="index"/>'s driver buffers (offset and size in the shared memory): the rest of its area
+    /// after the vrings, used by the firmware's driver of a controller AmpCan owns (AmpCan's driver of a remote-owned one
+    /// puts its buffers where the board says).
+    /// </summary>
     public (ulong Offset, ulong Size) CanBufferArea(int index)
     {
         ulong start = CanVringOffset(index, 3);

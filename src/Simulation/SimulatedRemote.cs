@@ -1,8 +1,10 @@
 using AmpCan.Remoteproc;
+using AmpCan.Remoteproc.Boards;
 using AmpCan.Rpmsg;
 using AmpCan.SharedMem;
 using AmpCan.SharedMem.Doorbells;
 using AmpCan.VirtioCan;
+using AmpCan.VirtioCan.Bus;
 using AmpCan.Vring;
 using AmpCan.Vring.Wire;
 using Microsoft.Extensions.Logging;
@@ -28,7 +30,7 @@ public sealed class SimulatedRemote : IDisposable
     private VdevDeviceTransport? _transport;
     private VirtioRpmsgRemote? _rpmsg;
     private readonly int _cpu;
-    private readonly List<(VirtioCanDriver Driver, SimulatedCanNode Node)> _can = [];
+    private readonly List<SimulatedCanController> _can = [];
     private readonly CancellationTokenSource _canStop = new();
     private readonly List<Task> _canRuns = [];
 
@@ -87,11 +89,17 @@ public sealed class SimulatedRemote : IDisposable
     /// <summary>The remote's rpmsg device (after <see cref="Boot"/>).</summary>
     public VirtioRpmsgRemote Rpmsg => _rpmsg ?? throw new InvalidOperationException("the simulated remote has not booted");
 
-    /// <summary>The firmware's CAN nodes, one per virtio-can vdev, each on its driver (after <see cref="Boot"/>).</summary>
+    /// <summary>The firmware's CAN controllers, one per virtio-can vdev, in table order (after <see cref="Boot"/>).</summary>
+    public IReadOnlyList<SimulatedCanController> CanControllers => _can;
+
+    /// <summary>
+    /// The firmware's CAN nodes, one per virtio-can vdev in table order (after <see cref="Boot"/>): on its driver of a
+    /// controller AmpCan owns, the ECU on the remote's own bus for one the remote owns.
+    /// </summary>
     public IReadOnlyList<SimulatedCanNode> CanNodes => [.. _can.Select(c => c.Node)];
 
-    /// <summary>The firmware's virtio-can drivers, in table order (after <see cref="Boot"/>).</summary>
-    public IReadOnlyList<VirtioCanDriver> CanDrivers => [.. _can.Select(c => c.Driver)];
+    /// <summary>The firmware's virtio-can drivers of the controllers AmpCan owns, in table order (after <see cref="Boot"/>).</summary>
+    public IReadOnlyList<VirtioCanDriver> CanDrivers => [.. _can.Where(c => c.Driver is not null).Select(c => c.Driver!)];
 
     /// <summary>Echo endpoint, counter endpoint and raw endpoint, once ready.</summary>
     public RpmsgEndpoint? Echo => _services.Echo;
@@ -118,7 +126,7 @@ public sealed class SimulatedRemote : IDisposable
         _transport = new VdevDeviceTransport(new VdevTransport(table.Vdevs[0], new MemoryMap(_shm), _doorbell), _device, _loop, waitForHost, _logger);
         _loop.Start(_cpu);
         _transport.Start();
-        BootCan(table);
+        BootCan(table, waitForHost);
         _transport.Activation.ContinueWith(t =>
         {
             if (t.IsCompletedSuccessfully)
@@ -134,22 +142,42 @@ public sealed class SimulatedRemote : IDisposable
         }, TaskScheduler.Default);
     }
 
-    // The firmware drives its virtio-can vdevs (the host serves the devices): each driver is probed at once, on the
-    // remote's loop, with its buffers in the controller's area; its node STARTs the controller and keeps retrying
-    // until the host's device answers, as an RTOS's CAN task would.
-    private void BootCan(ResourceTable table)
+    // One controller per virtio-can vdev, its node running at once as an RTOS's CAN task would: a controller AmpCan owns
+    // is driven, one the remote owns is served.
+    private void BootCan(ResourceTable table, TimeSpan waitForHost)
     {
         VdevResource[] vdevs = [.. table.Vdevs.Where(v => v.DeviceId == SimulatedFirmware.CanDeviceId)];
         var memory = new MemoryMap(_shm);
         for (int i = 0; i < Math.Min(vdevs.Length, _firmware.CanControllers); i++)
         {
-            var driver = new VirtioCanDriver($"remote-can{i}", logger: _logger);
-            (ulong offset, ulong size) = _firmware.CanBufferArea(i);
-            new VdevTransport(vdevs[i], memory, _doorbell).ProbeDriver(driver, _loop, _shm.Slice(offset, size));
-            var node = new SimulatedCanNode(driver, new SimulatedCanNodeOptions { NodeId = i + 1 }, _logger);
-            _can.Add((driver, node));
-            _canRuns.Add(node.RunAsync(_canStop.Token));
+            SimulatedCanController controller = _firmware.RemoteOwnsCan(i) ? ServeCan(i, vdevs[i], memory, waitForHost) : DriveCan(i, vdevs[i], memory);
+            _can.Add(controller);
+            _canRuns.Add(controller.Node.RunAsync(_canStop.Token));
         }
+    }
+
+    // AmpCan serves the device: the firmware's driver is probed at once, on the remote's loop, with its buffers in the
+    // controller's area; its node STARTs the controller and keeps waiting until the host's device answers.
+    private SimulatedCanController DriveCan(int index, VdevResource vdev, MemoryMap memory)
+    {
+        var driver = new VirtioCanDriver($"remote-can{index}", logger: _logger);
+        (ulong offset, ulong size) = _firmware.CanBufferArea(index);
+        new VdevTransport(vdev, memory, _doorbell).ProbeDriver(driver, _loop, _shm.Slice(offset, size));
+        var node = new SimulatedCanNode(driver, new SimulatedCanNodeOptions { NodeId = index + 1 }, _logger);
+        return new SimulatedCanController(index, CanControllerOwner.Host, node) { Driver = driver };
+    }
+
+    // The remote's own controller: its device, on a bus standing for the wire the controller is on, waits in the
+    // background for AmpCan's driver (DRIVER_OK) and is served on the remote's loop; an ECU on that bus answers and
+    // beats whether or not AmpCan has started the controller, as a real one would.
+    private SimulatedCanController ServeCan(int index, VdevResource vdev, MemoryMap memory, TimeSpan waitForHost)
+    {
+        var bus = new VirtualCanBus($"remote-can{index}", logger: _logger);
+        var device = new VirtioCanDevice($"remote-can{index}", bus.Attach($"remote-can{index}"), _logger);
+        var transport = new VdevDeviceTransport(new VdevTransport(vdev, memory, _doorbell), device, _loop, waitForHost, _logger);
+        transport.Start();
+        var ecu = new SimulatedCanNode(bus.Attach("ecu"), new SimulatedCanNodeOptions { NodeId = index + 1 }, _logger);
+        return new SimulatedCanController(index, CanControllerOwner.Remote, ecu) { Device = device, Bus = bus, Transport = transport };
     }
 
     /// <summary>
@@ -199,9 +227,15 @@ public sealed class SimulatedRemote : IDisposable
     {
         // The drivers go first: a node's STOP then ends at once instead of waiting for a host that may be gone already.
         _canStop.Cancel();
-        foreach (var (driver, _) in _can) driver.Dispose();
+        foreach (SimulatedCanController c in _can) c.Driver?.Dispose();
         try { Task.WaitAll([.. _canRuns], TimeSpan.FromSeconds(10)); }
         catch (AggregateException) { } // a node's failure was its own; stopping goes on
+        // The remote's own devices leave the loop before it stops (their transports reset them), then their buses stop.
+        foreach (SimulatedCanController c in _can)
+        {
+            c.Transport?.Dispose();
+            c.Bus?.Dispose();
+        }
         _loop.Dispose();
         if (_transport is not null) _transport.Dispose();
         else _device?.Reset();

@@ -1,3 +1,4 @@
+using AmpCan.Remoteproc;
 using AmpCan.Simulation;
 using AmpCan.VirtioCan;
 using AmpCan.VirtioCan.Bus;
@@ -9,7 +10,8 @@ namespace AmpCan.Tests.VirtioCan;
 /// <summary>
 /// The simulated remote's CAN node on its <see cref="VirtioCanDriver"/>, across a resource-table vdev from a
 /// <see cref="VirtioCanDevice"/> on a virtual bus: it starts the controller, answers even identifiers with the next
-/// one, beats once a period, recovers from bus-off, and stops the controller when stopped.
+/// one, beats once a period, recovers from bus-off, and stops the controller when stopped. The same node as an ECU on
+/// a plain bus member, and the <see cref="VirtioCanControllerKeeper"/> that keeps a driver's controller on its own.
 /// </summary>
 public class SimulatedCanNodeTests
 {
@@ -174,5 +176,115 @@ public class SimulatedCanNodeTests
         var node = new SimulatedCanNode(driver);
         Assert.That(() => node.RunAsync(CancellationToken.None).Wait(CanVdevPair.Patience),
             Throws.InstanceOf<AggregateException>().With.InnerException.InstanceOf<InvalidOperationException>(), "a driver never probed: the node cannot run");
+    }
+
+    [Test]
+    public void OnAPlainBusMemberTheNodeAnswersAndBeatsFromTheStart()
+    {
+        using var bus = new VirtualCanBus("can-node-ecu");
+        using VirtualCanPort ecuPort = bus.Attach("ecu");
+        using VirtualCanPort tester = bus.Attach("tester");
+        var ecu = new SimulatedCanNode(ecuPort, new SimulatedCanNodeOptions { NodeId = 9, HeartbeatPeriod = FastBeat });
+        using var stop = new CancellationTokenSource();
+        Task run = ecu.RunAsync(stop.Token);
+        Assert.That(ecu.Started.Wait(CanVdevPair.Patience), Is.True, "started when it runs: nobody has a controller to start");
+        Assert.That(ecu.Keeper, Is.Null);
+        CanFrame beat = CanVdevPair.Next(tester, "the ECU's first heartbeat");
+        Assert.That((beat.Id, beat.Data[0]), Is.EqualTo((0x709u, (byte)0)));
+        tester.Send(Frame(0x300, CanFrameKind.None, 5));
+        Assert.That(NextAnswer(tester, "the ECU's answer").Id, Is.EqualTo(0x301u));
+        stop.Cancel();
+        Assert.That(run.Wait(CanVdevPair.Patience), Is.True, "the node stopped");
+        Assert.That((ecu.Answered, ecu.Restarts), Is.EqualTo((1L, 0L)));
+        Assert.That(() => ecu.RunAsync(CancellationToken.None), Throws.InvalidOperationException.With.Message.Contains("runs once"));
+    }
+
+    [Test]
+    public void WithoutARestartDelayABusOffLeavesTheControllerStopped()
+    {
+        using var pair = new CanVdevPair("can-keeper-off", Features);
+        VirtioCanDevice device = pair.Connect(Features);
+        var decided = new LineCounter("bus-off; the controller stays stopped");
+        using var keeper = new VirtioCanControllerKeeper(pair.Driver, new VirtioCanControllerKeeperOptions { RestartDelay = null }, decided);
+        keeper.Start();
+        Assert.That(keeper.Started.Wait(CanVdevPair.Patience) && keeper.Started.Result, Is.True);
+        device.ReportBusOff();
+        // The taker (a node, a bridge) takes the error frame through the keeper's port; the keeper then decides.
+        CanVdevPair.Until(() => keeper.Port.TryReceive(out CanFrame f) && CanErrorFrame.IsBusOff(f), "the bus-off error frame");
+        CanVdevPair.Until(() => decided.Count == 1, "the keeper decided to leave the controller stopped");
+        Assert.That(keeper.Port.Send(Frame(0x100, CanFrameKind.None, 1)), Is.EqualTo(CanSendResult.Down));
+        Assert.That((keeper.BusOffs, keeper.Restarts, keeper.IsUp, device.IsStarted, pair.Driver.IsStarted), Is.EqualTo((1L, 0L, false, false, false)), "nobody started it again");
+    }
+
+    // Counts the lines logged that contain a text: what a keeper says is how a test sees it waiting.
+    private sealed class LineCounter(string text) : Microsoft.Extensions.Logging.ILogger
+    {
+        private int _count;
+        public int Count => Volatile.Read(ref _count);
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter)
+        {
+            if (formatter(state, exception).Contains(text, StringComparison.Ordinal)) Interlocked.Increment(ref _count);
+        }
+    }
+
+    private static ushort AvailableIndex(CanVdevPair pair, int queue)
+    {
+        VringResource r = pair.Vdev.Vring(queue);
+        return SplitRing.Legacy(pair.Memory, r.DeviceAddress, (int)r.QueueSize, r.Align).Available.ReadU16(2);
+    }
+
+    [Test]
+    public void AStartTheDeviceAnswersLateIsWaitedForNotRepeated()
+    {
+        using var pair = new CanVdevPair("can-keeper-late", Features);
+        pair.ProbeDriver();
+        var waits = new LineCounter("has not answered START");
+        using var keeper = new VirtioCanControllerKeeper(pair.Driver, new VirtioCanControllerKeeperOptions { ControlTimeout = TimeSpan.FromMilliseconds(20) }, waits);
+        keeper.Start();
+        // No device yet: the keeper's START waits on the control queue through several of its control timeouts.
+        CanVdevPair.Until(() => waits.Count >= 3, "the keeper waited three times for START");
+        Assert.That(AvailableIndex(pair, 2), Is.EqualTo(1), "START on the control queue");
+        Assert.That(keeper.Started.IsCompleted, Is.False);
+        var device = new VirtioCanDevice("can-device", pair.Bus.Attach("can-device")) { DeviceFeatures = Features };
+        try
+        {
+            Assert.That(pair.DeviceTransport.ActivateDevice(device, pair.DeviceLoop, CanVdevPair.Patience), Is.True);
+            Assert.That(keeper.Started.Wait(CanVdevPair.Patience) && keeper.Started.Result, Is.True, "the START waiting on the ring was answered");
+            Assert.That((device.IsStarted, keeper.IsUp), Is.EqualTo((true, true)));
+            keeper.Dispose(); // STOP, answered after every request before it
+            Assert.That(device.IsStarted, Is.False);
+            Assert.That(AvailableIndex(pair, 2), Is.EqualTo(2), "the control queue carried one START and the STOP: no START per wait, queued behind");
+        }
+        finally
+        {
+            keeper.Dispose();
+            device.Reset();
+        }
+    }
+
+    [Test]
+    public void AKeeperGivesUpAfterItsStartTimeoutAndSendsNoStopTheDeviceWouldNotAnswer()
+    {
+        using var pair = new CanVdevPair("can-keeper-gone", Features);
+        pair.ProbeDriver();
+        var options = new VirtioCanControllerKeeperOptions { StartTimeout = TimeSpan.FromMilliseconds(100), ControlTimeout = TimeSpan.FromSeconds(5) };
+        var keeper = new VirtioCanControllerKeeper(pair.Driver, options);
+        keeper.Start();
+        Assert.That(keeper.Started.Wait(CanVdevPair.Patience), Is.True, "the keeper said how it ended");
+        Assert.That(keeper.Started.Result, Is.False, "no device: it gave up");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        keeper.Dispose();
+        Assert.That(clock.Elapsed, Is.LessThan(options.ControlTimeout), "no STOP waited for behind an unanswered START");
+    }
+
+    [Test]
+    public void AKeeperOfADriverNeverProbedRefusesToStart()
+    {
+        using var driver = new VirtioCanDriver("unprobed");
+        using var keeper = new VirtioCanControllerKeeper(driver);
+        Assert.That(keeper.Start, Throws.InvalidOperationException.With.Message.Contains("has not been probed"));
     }
 }

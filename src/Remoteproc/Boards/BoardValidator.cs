@@ -81,10 +81,10 @@ internal static class BoardValidator
         Number(remote.StartTimeoutSeconds, "remote.startTimeoutSeconds", RemoteSpec.MinStartTimeoutSeconds, RemoteSpec.MaxStartTimeoutSeconds, Fail);
 
         Number(b.Notification.SpinMicroseconds, "notification.spinMicroseconds", NotificationSpec.MinSpinMicroseconds, NotificationSpec.MaxSpinMicroseconds, Fail);
-        CanRules(b.Can, Fail);
+        CanRules(b.Can, m, Fail);
     }
 
-    private static void CanRules(CanSpec can, Action<string, string> fail)
+    private static void CanRules(CanSpec can, SharedMemorySpec m, Action<string, string> fail)
     {
         if (can.Controllers.Count > CanSpec.MaxControllers) fail("can.controllers", $"{can.Controllers.Count} controllers; at most {CanSpec.MaxControllers}");
         for (int i = 0; i < can.Controllers.Count; i++)
@@ -96,6 +96,7 @@ internal static class BoardValidator
             if (c.Bus is not null) InterfaceName(c.Bus, $"{at}.bus", fail);
             if (c.Interface is not null) InterfaceName(c.Interface, $"{at}.interface", fail);
             if (c.Log is not null) Text(c.Log, $"{at}.log", maxLength: 4096, fail);
+            RemoteOwnedRules(c, at, m, fail);
         }
         if (can.Controllers.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
             fail("can.controllers", $"'{twice.Key}' names more than one controller");
@@ -116,6 +117,35 @@ internal static class BoardValidator
         if (can.Buses.GroupBy(b => b.Name).FirstOrDefault(g => g.Count() > 1) is { } busTwice)
             fail("can.buses", $"'{busTwice.Key}' is listed more than once");
     }
+
+    // A remote-owned controller's driver buffers: given, inside the window and aligned (their size, and so their end,
+    // is known once the remote's table gives the vring sizes: BoardLayout checks the whole area then). A host-owned
+    // controller's driver is the remote's, which places its own buffers.
+    private static void RemoteOwnedRules(CanControllerSpec c, string at, SharedMemorySpec m, Action<string, string> fail)
+    {
+        if (c.Owner == CanControllerOwner.Host)
+        {
+            if (c.BufferOffset is not null)
+                fail($"{at}.bufferOffset", $"'{c.Name}' is owned by the host (AmpCan serves it; the remote's driver places its own buffers); bufferOffset is for \"owner\": \"remote\"");
+            if (c.RestartMs is not null)
+                fail($"{at}.restartMs", $"'{c.Name}' is owned by the host (the remote's driver decides when to restart it); restartMs is for \"owner\": \"remote\"");
+            return;
+        }
+        if (c.BufferOffset is not ulong offset)
+        {
+            fail(at, $"'{c.Name}' is owned by the remote and needs \"bufferOffset\": where in the shared memory AmpCan's driver puts its buffers");
+            return;
+        }
+        if (offset >= m.Size)
+            fail($"{at}.bufferOffset", $"0x{offset:x} is not inside the {Bytes(m.Size)} of shared memory");
+        if ((m.DeviceAddress + offset) % BufferAlignment != 0)
+            fail($"{at}.bufferOffset", $"0x{offset:x} puts the buffers at device address 0x{m.DeviceAddress + offset:x}, not a multiple of {BufferAlignment} (descriptor tables are {BufferAlignment}-byte aligned)");
+        if (c.RestartMs is int ms && ms is < 0 or > CanControllerSpec.MaxRestartMs)
+            fail($"{at}.restartMs", $"{ms} must be 0 (stay stopped after bus-off) to {CanControllerSpec.MaxRestartMs} ms");
+    }
+
+    // A virtio descriptor table's alignment (virtio 1.x §2.7): the driver's indirect tables are among its buffers.
+    private const ulong BufferAlignment = 16;
 
     // A Linux interface name: 1 to 15 bytes (IFNAMSIZ 16 with its NUL), no '/', no white space, not "." or "..".
     private static void InterfaceName(string value, string field, Action<string, string> fail)
