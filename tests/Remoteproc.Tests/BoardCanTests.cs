@@ -54,6 +54,7 @@ public class BoardCanTests
     [TestCase("""{ "controllers": [ { "name": "can0", "bus": "a" } ], "buses": [ { "name": "a", "bitrate": 500000, "dataBitrate": 100000 } ] }""", "can.buses[0].dataBitrate")]
     [TestCase("""{ "controllers": [ { "name": "can0", "bus": "a" } ], "buses": [ { "name": "b" } ] }""", "can.buses[0].name: no controller is on bus 'b'")]
     [TestCase("""{ "controllers": [ { "name": "can0", "bus": "a", "colour": 1 } ] }""", "colour")]
+    [TestCase("""{ "controllers": [ { "name": "can0", "bus": "a", "owner": "satellite" } ] }""", "must be one of host, remote")]
     [TestCase("""{ "controllers": [ { "name": "can0", "owner": "remote", "bus": "a" } ] }""", "can.controllers[0]: 'can0' is owned by the remote and needs \"bufferOffset\"")]
     [TestCase("""{ "controllers": [ { "name": "can0", "bus": "a", "bufferOffset": "0xC0000" } ] }""", "can.controllers[0].bufferOffset: 'can0' is owned by the host")]
     [TestCase("""{ "controllers": [ { "name": "can0", "owner": "host", "bus": "a", "restartMs": 100 } ] }""", "can.controllers[0].restartMs: 'can0' is owned by the host")]
