@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using AmpCan.SharedMem.Diagnostics;
-using AmpCan.VirtioCan;
 using AmpCan.VirtioCan.Bus;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace AmpCan.Simulation;
+namespace AmpCan.VirtioCan;
 
 /// <summary>
 /// Keeps a probed <see cref="VirtioCanDriver"/>'s controller started for whoever owns the driver (the simulated

@@ -1,4 +1,4 @@
-namespace AmpCan.Simulation;
+namespace AmpCan.VirtioCan;
 
 /// <summary>How a <see cref="VirtioCanControllerKeeper"/> keeps its controller started.</summary>
 public sealed record VirtioCanControllerKeeperOptions
