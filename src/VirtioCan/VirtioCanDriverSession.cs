@@ -390,11 +390,12 @@ internal sealed class VirtioCanDriverSession : INotificationHandler
     private void Fail(Exception e)
     {
         if (_fault is not null) return;
-        _fault = e;
         _started = false;
         _logger.LogError("{Device}: the device broke the protocol; the driver gives it up: {Reason}", _port.Name, e.Message);
+        // FAILED is in the status before anyone can see the fault (whoever reads Fault then finds the device failed).
         try { _context.SetFailed(); }
         catch (Exception inner) { _logger.LogError(inner, "{Device}: could not set FAILED", _port.Name); }
+        _fault = e;
         _onRing?.Answered.TrySetResult(false);
         _onRing = null;
         FailWaitingCalls();
