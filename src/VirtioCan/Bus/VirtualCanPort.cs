@@ -14,20 +14,18 @@ public sealed class VirtualCanPort : ICanPort
     public const int EchoRoom = 64;
 
     private readonly VirtualCanBus _bus;
-    private readonly CanFrame[] _ring;
-    private readonly Lock _gate = new();
-    private readonly int _capacity;
-    private int _head, _count; // under _gate
+    // Its adders are serialised by the bus's lock (every frame is queued in VirtualCanBus.Carry), its taker is the
+    // member: the one-adder, one-taker queue every port uses, without a lock on the taker's side.
+    private readonly CanFrameQueue _queue;
     private int _wakeDue; // a frame was queued since the member was last woken
-    private long _dropped, _sent, _received;
+    private long _sent, _received;
 
     internal VirtualCanPort(VirtualCanBus bus, string name, int capacity)
     {
         if (capacity < 1) throw new ArgumentOutOfRangeException(nameof(capacity), "a port holds at least one frame");
         _bus = bus;
         Name = name;
-        _capacity = capacity;
-        _ring = new CanFrame[capacity + EchoRoom];
+        _queue = new CanFrameQueue(capacity, errorRoom: 0, echoRoom: EchoRoom);
     }
 
     /// <inheritdoc/>
@@ -43,7 +41,7 @@ public sealed class VirtualCanPort : ICanPort
     public int MaxUnconfirmed => EchoRoom;
 
     /// <inheritdoc/>
-    public long Dropped => Interlocked.Read(ref _dropped);
+    public long Dropped => _queue.Dropped;
 
     /// <summary>Frames this member sent.</summary>
     public long Sent => Interlocked.Read(ref _sent);
@@ -54,7 +52,7 @@ public sealed class VirtualCanPort : ICanPort
     /// <inheritdoc/>
     public int Pending
     {
-        get { lock (_gate) return _count; }
+        get => _queue.Count;
     }
 
     /// <inheritdoc/>
@@ -73,45 +71,19 @@ public sealed class VirtualCanPort : ICanPort
     /// <inheritdoc/>
     public bool TryReceive(out CanFrame frame)
     {
-        lock (_gate)
-        {
-            if (_count == 0)
-            {
-                frame = default;
-                return false;
-            }
-            frame = _ring[_head];
-            _head = (_head + 1) % _ring.Length;
-            _count--;
-        }
+        if (!_queue.TryTake(out frame)) return false;
         Interlocked.Increment(ref _received);
         return true;
     }
 
     /// <inheritdoc/>
-    public bool TryPeek(out CanFrame frame)
-    {
-        lock (_gate)
-        {
-            frame = _count == 0 ? default : _ring[_head];
-            return _count != 0;
-        }
-    }
+    public bool TryPeek(out CanFrame frame) => _queue.TryPeek(out frame);
 
     internal void Enqueue(in CanFrame frame, bool echo = false)
     {
-        lock (_gate)
-        {
-            if (_count >= (echo ? _ring.Length : _capacity))
-            {
-                Interlocked.Increment(ref _dropped);
-                return;
-            }
-            ref CanFrame slot = ref _ring[(_head + _count) % _ring.Length];
-            slot = frame;
-            if (echo) slot.Kind |= CanFrameKind.Echo;
-            _count++;
-        }
+        CanFrame queued = frame;
+        if (echo) queued.Kind |= CanFrameKind.Echo; // an echo has room of its own beyond the capacity
+        if (!_queue.TryAdd(queued)) return; // counted by the queue
         Volatile.Write(ref _wakeDue, 1);
     }
 
