@@ -288,20 +288,7 @@ public sealed class CanBench(BenchSettings settings, TextWriter log)
         bed.DeviceLoop.Add(sink);
         var sender = new CanStreamSender(bed.Driver, bed.DriverLoop, frames, bed.Faults);
         bed.DriverLoop.Add(sender);
-        // Timed until the sink has taken (and checked) the last frame, not until the driver has queued it.
-        double RunToCompletion(long count)
-        {
-            sink.Expect(sender.Sent + count);
-            long start = Stopwatch.GetTimestamp();
-            sender.Run(count);
-            sink.Wait(StreamPatience);
-            return (sink.LastAt - start) / (double)Stopwatch.Frequency;
-        }
-        n = WindowFrames(RunToCompletion, n);
-        var parks = CanWindow.Start(bed);
-        double seconds = RunToCompletion(n);
-        parks = parks.Stop(n);
-        FrameAllocation allocated = Allocated(bed, n, () => RunToCompletion(n));
+        (double seconds, FrameAllocation allocated, CanWindow parks) = TimedStream(bed, sink, () => sender.Sent, sender.Run, ref n);
         bed.DriverLoop.Remove(sender);
         CheckStream("can stream", sink, sender.Sent);
         AwaitAnswers(bed, sender.Sent, "can stream");
@@ -358,6 +345,26 @@ public sealed class CanBench(BenchSettings settings, TextWriter log)
         mid.Window.AddTo(report, key);
     }
 
+    // A stream's measurement, either direction: the window sized from a warm-up, then the timed run (until the sink has
+    // taken and checked the last frame, not until the sender queued it) with the loops' parks, then the allocation run.
+    private (double Seconds, FrameAllocation Alloc, CanWindow Window) TimedStream(CanTestbed bed, CanStreamSink sink, Func<long> sent, Action<long> run, ref long n)
+    {
+        double RunToCompletion(long count)
+        {
+            sink.Expect(sent() + count);
+            long start = Stopwatch.GetTimestamp();
+            run(count);
+            sink.Wait(StreamPatience);
+            return (sink.LastAt - start) / (double)Stopwatch.Frequency;
+        }
+        long frames = n = WindowFrames(RunToCompletion, n);
+        var parks = CanWindow.Start(bed);
+        double seconds = RunToCompletion(frames);
+        parks = parks.Stop(frames);
+        FrameAllocation allocated = Allocated(bed, frames, () => RunToCompletion(frames));
+        return (seconds, allocated, parks);
+    }
+
     private (double FramesPerSecond, FrameAllocation Alloc, CanWindow Window) Receive(NotificationMode mode, CanBenchFrames frames, long n)
     {
         using var bed = new CanTestbed("bench-can-recv", mode, lateTxAck: true);
@@ -366,19 +373,8 @@ public sealed class CanBench(BenchSettings settings, TextWriter log)
         flooder.Taken = () => sink.Received;
         bed.DeviceLoop.Add(flooder);
         bed.DriverLoop.Add(sink);
-        double RunToCompletion(long count)
-        {
-            sink.Expect(flooder.Sent + count);
-            long start = Stopwatch.GetTimestamp();
-            flooder.Run(count);
-            sink.Wait(StreamPatience);
-            return (sink.LastAt - start) / (double)Stopwatch.Frequency;
-        }
-        n = WindowFrames(RunToCompletion, n);
-        var parks = CanWindow.Start(bed);
-        double seconds = RunToCompletion(n);
-        parks = parks.Stop(n);
-        FrameAllocation allocated = Allocated(bed, n, () => RunToCompletion(n));
+        (double seconds, FrameAllocation allocated, CanWindow parks) = TimedStream(bed, sink, () => flooder.Sent, flooder.Run, ref n);
+
         CheckStream("can receive stream", sink, flooder.Sent);
         bed.ThrowIfUnclean("can receive stream");
         return (n / seconds, allocated, parks);
