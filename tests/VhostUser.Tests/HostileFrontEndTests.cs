@@ -14,7 +14,22 @@ namespace AmpCan.Tests.VhostUser;
 /// </summary>
 public sealed class HostileFrontEndTests : BackendFixture
 {
-    private static int OpenDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
+    /// <summary>A memfd under a name no other descriptor in the process has, so counting its descriptors is exact.</summary>
+    private static MappedRegion UniqueMemfd() => MappedRegion.CreateMemfd($"refused-{Guid.NewGuid():N}", 0x1000);
+
+    // Counting every descriptor in the process raced with the runtime and earlier tests' sessions opening and closing
+    // their own (seen once in CI); counting only those open on one uniquely named file cannot.
+    private static int DescriptorsOn(MappedRegion file)
+    {
+        string name = "/memfd:" + file.Name;
+        int count = 0;
+        foreach (string fd in Directory.GetFiles("/proc/self/fd"))
+        {
+            try { if (new FileInfo(fd).LinkTarget?.StartsWith(name, StringComparison.Ordinal) == true) count++; }
+            catch (IOException) { } // a descriptor closed while we looked
+        }
+        return count;
+    }
 
     private void AssertClosedThenServes(TestFrontEnd fe, string logged)
     {
@@ -88,28 +103,24 @@ public sealed class HostileFrontEndTests : BackendFixture
     public void Descriptors_a_request_does_not_take_are_refused_and_closed()
     {
         var fe = Negotiated();
-        (EventFdDoorbell a, EventFdDoorbell b) = EventFdDoorbell.CreatePair();
-        using (a)
-        using (b)
-        {
-            int before = OpenDescriptors();
-            ulong tooMany = fe.SendU64(VhostUserRequest.SetVringCall, 0, a.WaitFdHandle, b.WaitFdHandle);
-            ulong unasked = fe.SendU64(VhostUserRequest.SetFeatures, OfferedFeatures, a.WaitFdHandle);
-            Assert.That(unasked, Is.Not.Zero);
-            Assert.That(OpenDescriptors(), Is.EqualTo(before), "every descriptor received was closed");
-            AssertRefusedThenServes(fe, tooMany, "takes 1");
-        }
+        using MappedRegion a = UniqueMemfd(), b = UniqueMemfd();
+        Assert.That(DescriptorsOn(a) + DescriptorsOn(b), Is.EqualTo(2), "the test sees the descriptors it holds");
+        ulong tooMany = fe.SendU64(VhostUserRequest.SetVringCall, 0, a.FileHandle!, b.FileHandle!);
+        ulong unasked = fe.SendU64(VhostUserRequest.SetFeatures, OfferedFeatures, a.FileHandle!);
+        Assert.That(unasked, Is.Not.Zero);
+        Assert.That(DescriptorsOn(a) + DescriptorsOn(b), Is.EqualTo(2), "every descriptor received was closed");
+        AssertRefusedThenServes(fe, tooMany, "takes 1");
     }
 
     [Test]
     public void A_memory_table_with_fewer_descriptors_than_regions_is_refused()
     {
         var fe = Negotiated();
-        int before = OpenDescriptors();
+        using MappedRegion sent = UniqueMemfd();
         ulong ack = fe.SetMemTable(
             [TestFrontEnd.WholeMemory, new MemoryRegionDescription(0x1_0000_0000, 0x1000, 0x7f00_0000_0000, 0)],
-            [fe.Memory.FileHandle!]);
-        Assert.That(OpenDescriptors(), Is.EqualTo(before), "the one descriptor sent was closed");
+            [sent.FileHandle!]);
+        Assert.That(DescriptorsOn(sent), Is.EqualTo(1), "the one descriptor sent was closed");
         AssertRefusedThenServes(fe, ack, "it takes 2");
     }
 
