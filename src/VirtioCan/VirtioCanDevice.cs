@@ -1,3 +1,4 @@
+using AmpCan.SharedMem.Diagnostics;
 using AmpCan.SharedMem.Doorbells;
 using AmpCan.VirtioCan.Bus;
 using AmpCan.VirtioCan.Validation;
@@ -33,8 +34,10 @@ public sealed class VirtioCanDevice : IVirtioDevice
     private readonly VirtioCanControllerState _state;
     private VirtioDeviceContext? _context;
     private Handler? _handler;
+    private readonly RateLimitedLog _stateLog = new();
     private long _rejected, _dropped, _strayEchoes;
     private int _busOffRequested;
+    private int _errorState = (int)CanErrorState.Active;
 
     /// <summary>A device named <paramref name="name"/> on <paramref name="port"/>; nothing runs until a transport activates it.</summary>
     public VirtioCanDevice(string name, ICanPort port, ILogger? logger = null)
@@ -75,6 +78,12 @@ public sealed class VirtioCanDevice : IVirtioDevice
 
     /// <summary>Transmits waiting for the bus to confirm them (LATE_TX_ACK).</summary>
     public int Unconfirmed => _handler?.Unconfirmed ?? 0;
+
+    /// <summary>
+    /// The controller's error state as the back end's error frames last reported it (warning and passive have no
+    /// place in virtio-can's config space, which carries bus-off only: they are logged and kept here for diagnostics).
+    /// </summary>
+    public CanErrorState ErrorState => (CanErrorState)Volatile.Read(ref _errorState);
 
     /// <summary>Frames from the bus not delivered: the controller was stopped, the frame is not one the driver negotiated, or its buffer was too small.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
@@ -179,7 +188,25 @@ public sealed class VirtioCanDevice : IVirtioDevice
 
         private void EnterBusOff()
         {
+            Volatile.Write(ref device._errorState, (int)CanErrorState.BusOff);
             if (device._state.EnterBusOff()) device._logger.LogWarning("{Device}: bus-off; the driver must restart the controller", device._name);
+        }
+
+        // Warning and passive are only logged: the spec's status has no bit for them. One line per change, rate-limited,
+        // because a controller on a noisy bus can flap between states as fast as frames arrive.
+        private void NoteErrorState(CanErrorState state)
+        {
+            if (state == CanErrorState.BusOff)
+            {
+                EnterBusOff();
+                return;
+            }
+            // A controller in bus-off leaves it only through START (virtio 1.4 §5.22.6.2): a back end's restart report
+            // before that changes nothing the driver sees.
+            if (state == CanErrorState.Unknown || device.ErrorState == CanErrorState.BusOff) return;
+            if (Interlocked.Exchange(ref device._errorState, (int)state) == (int)state) return;
+            if (device._stateLog.ShouldLog(out long suppressed))
+                device._logger.LogInformation("{Device}: the controller is error {State}{Note}", device._name, state.ToString().ToLowerInvariant(), RateLimitedLog.Note(suppressed));
         }
 
         private bool ProcessControl()
@@ -191,6 +218,8 @@ public sealed class VirtioCanDevice : IVirtioDevice
                 int n = Gather(chain, request);
                 ushort before = device._state.Status;
                 VirtioCanResult result = device._state.Control(request[..n]);
+                // START after bus-off: the controller takes part in the bus again until the back end says otherwise.
+                if (device._state.IsStarted && device.ErrorState == CanErrorState.BusOff) Volatile.Write(ref device._errorState, (int)CanErrorState.Active);
                 // START clears BUSOFF without a notification: a copy of the config the driver reads changes before the answer.
                 if (device._state.Status != before) context.ConfigUpdated();
                 Answer(control, chain, result);
@@ -250,7 +279,7 @@ public sealed class VirtioCanDevice : IVirtioDevice
                         if (_pending is null || !_pending.Confirm(frame, this, frame.IsLostEcho ? AnswerNotOk : AnswerOk, AnswerNotOk))
                             Interlocked.Increment(ref device._strayEchoes);
                     }
-                    else if (CanErrorFrame.IsBusOff(frame)) EnterBusOff();
+                    else if (CanErrorFrame.TryRead(frame, out CanErrorFrame error)) NoteErrorState(error.State);
                     continue;
                 }
                 VirtioCanFlags flags = VirtioCanFrameKinds.ToFlags(frame.Kind);
