@@ -184,6 +184,24 @@ public class CanPortBridgeTests
     }
 
     [Test]
+    public void ErrorFramesCrossFromAToItsFaceBButNeverBack()
+    {
+        var controller = new ScriptedPort("controller", _ => CanSendResult.Sent);
+        var face = new ScriptedPort("face", _ => CanSendResult.Sent);
+        using var bridge = new CanPortBridge(controller, face, errorFramesFromA: true);
+        controller.Arrive(CanErrorFrame.BusOff());
+        controller.Arrive(Numbered(1));
+        face.WaitForSends(2);
+        face.Arrive(Numbered(2, CanFrameKind.Error));
+        face.Arrive(Numbered(3));
+        controller.WaitForSends(1);
+        bridge.Dispose();
+        Assert.That(face.Accepted.Select(f => (f.Kind, f.Id)), Is.EqualTo(new[] { (CanFrameKind.Error, 0x40u), (CanFrameKind.None, 1u) }),
+            "the controller's bus-off reached its face, then the frame after it");
+        Assert.That(controller.Accepted.Select(f => Sequence(f)), Is.EqualTo(new[] { 3 }), "the face's error frame stayed there");
+    }
+
+    [Test]
     public void AFrameTheFarSideThrowsOnIsDroppedAndTheRestCross()
     {
         var far = new ScriptedPort("far", f => Sequence(f) == 1 ? throw new InvalidOperationException("test: this frame breaks the port") : CanSendResult.Sent);

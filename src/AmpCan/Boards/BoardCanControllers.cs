@@ -149,10 +149,17 @@ public sealed class BoardCanControllers : IDisposable
             log = _owned.Push(new CandumpLog(CandumpLogFile.Open(path), ownsWriter: true, logger: logger));
         }
         ICanPort medium = MediumFor(board, spec, loggers);
-        CanPortBridge bridge = _owned.Push(new CanPortBridge(keeper.Port, medium, log, logger));
+        // A vcan standing for the remote's controller carries its error frames (bus-off), so candump -e there shows what
+        // a real controller's interface would; a real controller's interface never gets them (they would go on the wire).
+        bool errorsToMedium = spec.Interface is string face && !IsHardwareInterface(face);
+        CanPortBridge bridge = _owned.Push(new CanPortBridge(keeper.Port, medium, log, logger, errorFramesFromA: errorsToMedium));
         _owned.Push(keeper).Start();
         _driven.Add(new DrivenController(spec, driver, keeper, bridge));
     }
+
+    // A hardware interface has a device behind it in sysfs; vcan and vxcan do not. One not there yet counts as virtual:
+    // the board names a vcan for a remote-owned controller.
+    private static bool IsHardwareInterface(string name) => Directory.Exists($"/sys/class/net/{name}/device");
 
     // Where a remote-owned controller's frames go: a member of its in-process bus (named after the bus, which is how the
     // log labels frames from it), or its SocketCAN interface.

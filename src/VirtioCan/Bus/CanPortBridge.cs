@@ -6,8 +6,9 @@ namespace AmpCan.VirtioCan.Bus;
 
 /// <summary>
 /// Joins two CAN ports both ways: every frame one port receives from its bus is sent on the other (the in-process bus
-/// onto a SocketCAN interface, a virtio-can driver onto a vcan). Echoes of the bridge's own frames and error frames stay
-/// where they are. A frame the far side answers <see cref="CanSendResult.Busy"/> is held and retried, in order, while the
+/// onto a SocketCAN interface, a virtio-can driver onto a vcan). Echoes of the bridge's own frames stay where they are;
+/// so do error frames, unless the bridge is told that B is A's face (a vcan standing for a remote's controller), where
+/// A's bus-off is news for candump -e on B. A frame the far side answers <see cref="CanSendResult.Busy"/> is held and retried, in order, while the
 /// near side's queue takes the backlog; one answered <see cref="CanSendResult.Down"/> is dropped and counted.
 /// </summary>
 /// <remarks>
@@ -25,9 +26,10 @@ public sealed class CanPortBridge : IDisposable
 
     private enum PassEnd { Idle, More, Held }
 
-    private sealed class Direction(ICanPort from, ICanPort to)
+    private sealed class Direction(ICanPort from, ICanPort to, bool forwardsErrors)
     {
         public readonly ICanPort From = from, To = to;
+        public readonly bool ForwardsErrors = forwardsErrors;
         public CanFrame Held;
         public bool Holding;
         public long Crossed;
@@ -43,9 +45,12 @@ public sealed class CanPortBridge : IDisposable
     private int _disposed;
     private long _dropped;
 
-    /// <summary>Bridges <paramref name="a"/> and <paramref name="b"/>, logging what crosses into <paramref name="log"/> if given.</summary>
+    /// <summary>
+    /// Bridges <paramref name="a"/> and <paramref name="b"/>, logging what crosses into <paramref name="log"/> if given;
+    /// with <paramref name="errorFramesFromA"/>, A's error frames cross to B too (never B's to A: B is not a controller A has).
+    /// </summary>
     /// <exception cref="ArgumentException">A log is given and a port's name cannot label a candump line (<see cref="CandumpLog.CheckInterfaceName"/>).</exception>
-    public CanPortBridge(ICanPort a, ICanPort b, CandumpLog? log = null, ILogger? logger = null)
+    public CanPortBridge(ICanPort a, ICanPort b, CandumpLog? log = null, ILogger? logger = null, bool errorFramesFromA = false)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
@@ -55,8 +60,8 @@ public sealed class CanPortBridge : IDisposable
             CandumpLog.CheckInterfaceName(a.Name);
             CandumpLog.CheckInterfaceName(b.Name);
         }
-        _aToB = new Direction(a, b);
-        _bToA = new Direction(b, a);
+        _aToB = new Direction(a, b, errorFramesFromA);
+        _bToA = new Direction(b, a, forwardsErrors: false);
         _log = log;
         _logger = logger ?? NullLogger.Instance;
         a.FrameArrived = _wake.Signal;
@@ -111,7 +116,7 @@ public sealed class CanPortBridge : IDisposable
             if (!d.Holding)
             {
                 if (!d.From.TryReceive(out d.Held)) return PassEnd.Idle;
-                if (d.Held.IsEcho || d.Held.IsError) continue;
+                if (d.Held.IsEcho || (d.Held.IsError && !d.ForwardsErrors)) continue;
                 d.Holding = true;
             }
             CanSendResult result;
