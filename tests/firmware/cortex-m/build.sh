@@ -11,7 +11,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 for tool in gcc readelf objcopy nm; do
   command -v "arm-none-eabi-$tool" >/dev/null ||
-    { echo "arm-none-eabi-$tool is not on PATH: install Debian's gcc-arm-none-eabi (it brings binutils-arm-none-eabi; tests/run.sh installs both)" >&2; exit 3; }
+    { echo "arm-none-eabi-$tool is not on PATH (Debian's gcc-arm-none-eabi, with binutils-arm-none-eabi, has it)" >&2; exit 3; }
 done
 
 mkdir -p "$1"

@@ -4,10 +4,10 @@
  *
  * The vrings sit at fixed device addresses, the ones STM32MP157C-DK2's device tree reserves for them
  * (arch/arm/boot/dts/st/stm32mp15xx-dkx.dtsi: vdev0vring0@10040000 and vdev0vring1@10041000, 0x1000 bytes each;
- * the M4 sees 0x10000000.. at the same address the A7 does, stm32mp151.dtsi's mlahb dma-ranges). Linux's
- * rproc_alloc_vring takes a fixed da only when it is the da of the carveout named vdev0vringN, so a table for this
- * board names those addresses or FW_RSC_ADDR_ANY. Notify ids 0 and 1 are the IPCC channels "vq0" and "vq1" of the
- * board's m4_rproc node (mboxes = <&ipcc 0>, <&ipcc 1>, ...).
+ * the M4 sees 0x10000000.. at the same address the A7 does, stm32mp151.dtsi's mlahb dma-ranges). On this board
+ * Linux's rproc_alloc_vring accepts a fixed da only inside the carveout named vdev0vringN (rproc_check_carveout_da
+ * in remoteproc_core.c), so a table for it names those addresses or FW_RSC_ADDR_ANY. Notify ids 0 and 1 are the IPCC
+ * channels "vq0" and "vq1" of the board's m4_rproc node (mboxes = <&ipcc 0>, <&ipcc 1>, ...).
  */
 #include <stddef.h>
 #include "resource_table.h"
