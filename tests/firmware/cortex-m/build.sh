@@ -14,9 +14,9 @@ for tool in gcc readelf objcopy nm; do
     { echo "arm-none-eabi-$tool is not on PATH (Debian's gcc-arm-none-eabi, with binutils-arm-none-eabi, has it)" >&2; exit 3; }
 done
 
-mkdir -p "$1"
-out=$(cd "$1" && pwd)
+out=$(realpath -m "$1")
 case "$out/" in "$here/"*) echo "build.sh: the output directory $out is inside the sources ($here)" >&2; exit 2 ;; esac
+mkdir -p "$out"
 
 # Freestanding, no C library: the firmware calls nothing it does not define. Warnings fail the build, as in the
 # C# projects; --fatal-warnings also refuses a segment that is writable and executable at once.
