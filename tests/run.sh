@@ -5,9 +5,10 @@
 #
 # From any directory: it works on the checkout it lives in. Safe to run again: it installs only what is missing, and
 # TestResults/ (the .trx files, at the checkout's root) holds the last run only.
-#   1. apt packages for the kernel-VM tests (QEMU, Debian's kernel, busybox, gcc/make for the uio_ivshmem module) and
-#      debootstrap for the virtio-VM root, through sudo when not root; a few 2 MiB huge pages and a hugetlbfs mount for
-#      the hugetlbfs mapping test.
+#   1. apt packages for the kernel-VM tests (QEMU, Debian's kernel, busybox, gcc/make for the uio_ivshmem module),
+#      debootstrap for the virtio-VM root and gcc-arm-none-eabi with its binutils for the Cortex-M firmware the
+#      remoteproc tests build (tests/firmware/cortex-m), through sudo when not root; a few 2 MiB huge pages and a
+#      hugetlbfs mount for the hugetlbfs mapping test.
 #   2. tests/kernel-vm/prepare.sh: the guest's module and the ivshmem peer, built (and the kernel headers they need
 #      downloaded) once into /var/tmp/ampcan-kernel-vm, outside the checkout.
 #   3. tests/virtio-vm/prepare.sh (as root only): a Debian trixie root with QEMU 11 and Debian's 7.x kernel, and Linux's
@@ -23,7 +24,8 @@ cd "$ROOT" || exit 1
 say() { echo "tests/run.sh: $*" >&2; }
 
 SUDO=(); [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
-PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio python3 gcc make libc6-dev kmod can-utils debootstrap wget)
+PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio python3 gcc make libc6-dev kmod can-utils debootstrap wget
+      gcc-arm-none-eabi binutils-arm-none-eabi)
 if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
   missing=()
   for p in "${PKGS[@]}"; do
@@ -47,7 +49,7 @@ if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
     fi
   fi
 else
-  say "no apt-get: install QEMU (qemu-system-x86_64), a Debian-style kernel in /boot and /lib/modules, busybox, cpio, gcc and make yourself, or the kernel-VM tests skip"
+  say "no apt-get: install QEMU (qemu-system-x86_64), a Debian-style kernel in /boot and /lib/modules, busybox, cpio, gcc and make yourself, or the kernel-VM tests skip; and arm-none-eabi-gcc with its binutils, or the Cortex-M firmware tests skip"
 fi
 
 # Best effort, and only when missing (sudo would ask again on every run): the hugetlbfs test skips and says so without them.
