@@ -29,6 +29,7 @@ public sealed class SimulatedRemote : IDisposable
     private VirtioRpmsgDevice? _device;
     private VdevDeviceTransport? _transport;
     private VirtioRpmsgRemote? _rpmsg;
+    private ResourceTable? _table;
     private readonly int _cpu;
     private readonly List<SimulatedCanController> _can = [];
     private readonly CancellationTokenSource _canStop = new();
@@ -48,7 +49,7 @@ public sealed class SimulatedRemote : IDisposable
         _logger = logger ?? NullLogger.Instance;
         // A core of its own: the simulated remote does not count against the host's spinning threads.
         _loop = new NotificationLoop("remote-sim", mode, logger: _logger, allowance: new SpinAllowance(1));
-        _services = new SimulatedServices(_loop, _firmware, script, _logger) { Crash = Crash, InjectGarbage = InjectGarbage };
+        _services = new SimulatedServices(_loop, _firmware, script, _logger) { Crash = () => Crash(), InjectGarbage = InjectGarbage };
         // The device says once that the host left (its rpmsg log line); this only passes it on.
         _loop.DoorbellFailed += (_, _) => HostGone?.Invoke();
     }
@@ -115,7 +116,7 @@ public sealed class SimulatedRemote : IDisposable
     public void Boot(TimeSpan waitForHost, bool writeTable = true)
     {
         if (writeTable) _shm.Write(_firmware.TableOffset, _firmware.ResourceTable(_shm.DeviceAddress));
-        ResourceTable table = ResourceTable.Parse(_shm.Slice(_firmware.TableOffset, 0x1000));
+        ResourceTable table = _table = ResourceTable.Parse(_shm.Slice(_firmware.TableOffset, 0x1000));
         _device = new VirtioRpmsgDevice("remote-sim", logger: _logger);
         // The firmware's services go on the bus the moment the device is activated, on the transport's thread.
         _device.Activated += bus =>
@@ -215,10 +216,17 @@ public sealed class SimulatedRemote : IDisposable
         }
     }
 
-    /// <summary>The core crashes: its loop stops dead, nothing is answered or announced any more.</summary>
-    public void Crash()
+    /// <summary>
+    /// The core crashes: its loop stops dead, nothing is answered or announced any more. With
+    /// <see cref="SimulatedCrash.Fault"/> its fatal-error handler first marks the devices it serves DEVICE_NEEDS_RESET
+    /// (as a firmware's handler may, so that the host need not wait for a watchdog).
+    /// </summary>
+    public void Crash(SimulatedCrash kind = SimulatedCrash.Hang)
     {
-        _logger.LogWarning("simulated remote: crash");
+        _logger.LogWarning("simulated remote: crash ({Kind})", kind);
+        if (kind == SimulatedCrash.Fault && _table is not null)
+            foreach (VdevResource vdev in _table.Vdevs.Where(v => v.DeviceId == VirtioRpmsg.DeviceId))
+                vdev.Status |= VirtioStatus.DeviceNeedsReset; // the rpmsg device is the firmware's own
         _loop.Dispose();
     }
 

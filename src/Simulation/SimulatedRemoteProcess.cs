@@ -37,6 +37,9 @@ public sealed class SimulatedRemoteProcess : IDisposable
     /// <summary>True once the process has exited.</summary>
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The process's exit code once it has exited, else null.</summary>
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
     /// <summary>
     /// Starts <c>ampcan remote-sim --board <paramref name="boardPath"/></c>. With <paramref name="memfd"/> the memory and
     /// the remote's doorbell are handed over and this returns once the remote has written its resource table;

@@ -56,3 +56,12 @@ public sealed record SimulatedRemoteScript
         }
     }
 }
+
+/// <summary>How the simulated core crashes.</summary>
+public enum SimulatedCrash
+{
+    /// <summary>It stops dead: only a watchdog or a stalled ring tells.</summary>
+    Hang,
+    /// <summary>Its fatal-error handler marks its rpmsg device DEVICE_NEEDS_RESET, then it stops.</summary>
+    Fault,
+}

@@ -63,6 +63,9 @@ public sealed class BoardHost : IDisposable
     /// <summary>The CAN controllers shared with the remote (virtio-can devices the remote's drivers use).</summary>
     public BoardCanControllers Can { get; private set; } = null!;
 
+    /// <summary>Device addresses of the shared memory, as the remote's table gives them.</summary>
+    public MemoryMap Memory { get; private set; } = null!;
+
     /// <summary>The board's event loop.</summary>
     public NotificationLoop Loop { get; private set; } = null!;
 
@@ -191,7 +194,7 @@ public sealed class BoardHost : IDisposable
         // The remote left (its socket closed): an ordinary event, said once by the device; anything else is an error.
         Loop.DoorbellFailed += (d, e) => { if (e is not DoorbellClosedException) _logger.LogError("board {Board}: doorbell {Doorbell} lost: {Reason}", Board.Name, d, e.Message); };
         IoRegion pool = SharedMemory.Io.Slice(Board.Rpmsg.BufferPoolOffset, opts.PoolSize);
-        var memory = new MemoryMap(SharedMemory.Io);
+        var memory = Memory = new MemoryMap(SharedMemory.Io);
         var transport = new VdevTransport(vdev, memory, bell);
         var driver = new VirtioRpmsgDriver("rpmsg0", opts, loggers.CreateLogger("AmpCan.Rpmsg"));
         Loop.Start(options.PinLoops ? 0 : -1);

@@ -1,0 +1,83 @@
+using AmpCan.Remoteproc;
+using AmpCan.Remoteproc.Boards;
+using AmpCan.Remoteproc.Lifecycle;
+using AmpCan.Rpmsg;
+using AmpCan.SharedMem;
+using AmpCan.Vring;
+
+namespace AmpCan.Host.Boards;
+
+/// <summary>How a board session watches its remote for a crash.</summary>
+public sealed record BoardSessionOptions
+{
+    /// <summary>How often the health checks run.</summary>
+    public TimeSpan CheckInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+    /// <summary>How long the host's transmit ring may hold buffers the remote does not use before that is a crash.</summary>
+    public TimeSpan StallPeriod { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>The clock (tests move their own).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}
+
+/// <summary>
+/// One run of a board's remote core as <see cref="RemoteCoreLifecycle"/> sees it: the <see cref="BoardHost"/> (memory,
+/// doorbell, the remote started, rpmsg and CAN served) and the watch for its crash: a vdev status of DEVICE_NEEDS_RESET
+/// or FAILED, the rpmsg transmit ring stalled, the remote process gone, the remote's doorbell closed, the rpmsg device failed.
+/// </summary>
+public sealed class BoardSession : IRemoteCoreSession
+{
+    private readonly CoreCrashWatch _watch;
+
+    private BoardSession(BoardHost host, BoardSessionOptions options)
+    {
+        Host = host;
+        var checks = new List<ICoreHealthCheck> { new VdevStatusCheck(host.ResourceTable) };
+        VdevResource vdev = host.ResourceTable.Vdevs.First(v => v.DeviceId == VirtioRpmsg.DeviceId);
+        VringResource tx = vdev.Vring(1); // virtio_rpmsg_bus: vq 0 receives, vq 1 transmits
+        IoRegion ring = host.Memory.Window(tx.DeviceAddress, VringLayout.LegacySize((int)tx.QueueSize, tx.Align));
+        checks.Add(new RingStallCheck("the rpmsg transmit ring", ring, (int)tx.QueueSize, tx.Align, options.StallPeriod));
+        if (host.RemoteProcess is { } process) checks.Add(new RemoteProcessCheck(process));
+        _watch = new CoreCrashWatch(checks, options.CheckInterval, options.Time);
+        host.Rpmsg.PeerLeft += _ => _watch.Report("the remote left: its doorbell closed");
+        host.Rpmsg.DeviceFailed += e => _watch.Report($"the rpmsg device failed: {e.Message}");
+    }
+
+    /// <summary>The board as this run serves it.</summary>
+    public BoardHost Host { get; }
+
+    /// <inheritdoc/>
+    public Task<string> Crashed => _watch.Crashed;
+
+    /// <summary>Boots the board's remote and serves it; attaching to one already running is refused (not served yet), naming the board.</summary>
+    public static BoardSession Start(BoardDescriptor board, BoardHostOptions host, BoardSessionOptions? options, CoreStartMode mode, CancellationToken cancellation)
+    {
+        if (mode == CoreStartMode.Attach)
+            throw new BoardException($"board '{board.Name}': attaching to a remote that is already running is not served yet; start it instead");
+        BoardHost started = BoardHost.Start(board, host, cancellation);
+        try
+        {
+            return new BoardSession(started, options ?? new BoardSessionOptions());
+        }
+        catch
+        {
+            started.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The simulated remote lives and dies with the host's session: there is nothing to leave running.</remarks>
+    public void Detach() => throw new InvalidOperationException($"board '{Host.Board.Name}': its remote cannot be left running without AmpCan (it is simulated or started by AmpCan)");
+
+    /// <summary>Tears everything down, the remote included.</summary>
+    public void Dispose()
+    {
+        _watch.Dispose();
+        Host.Dispose();
+    }
+
+    // A simulated remote in a process of its own: the process ending is the core crashing.
+    private sealed class RemoteProcessCheck(Simulation.SimulatedRemoteProcess process) : ICoreHealthCheck
+    {
+        public string? Check(TimeSpan sinceLast) => process.ExitCode is int code ? $"the remote process exited (code {code})" : null;
+    }
+}

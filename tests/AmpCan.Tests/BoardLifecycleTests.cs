@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using AmpCan.Host.Boards;
+using AmpCan.Remoteproc.Boards;
+using AmpCan.Remoteproc.Lifecycle;
+using AmpCan.Rpmsg;
+using AmpCan.Simulation;
+
+namespace AmpCan.Tests.Host;
+
+/// <summary>
+/// Crash and recovery of the sim board's remote, served by <see cref="BoardSession"/>s under a
+/// <see cref="RemoteCoreLifecycle"/>: a crash is seen (a DEVICE_NEEDS_RESET status, a stalled transmit ring, the
+/// remote's process gone), the session is torn down so that its clients get errors instead of hanging, the remote is
+/// booted again and its channels come back through the name service.
+/// </summary>
+[NonParallelizable]
+public class BoardLifecycleTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private static string BoardPath => Path.Combine(TestContext.CurrentContext.TestDirectory, "boards", "sim.json");
+
+    private sealed class Core : IDisposable
+    {
+        public readonly BlockingCollection<RemoteCoreState> States = [];
+        public readonly RemoteCoreLifecycle Lifecycle;
+
+        public Core(BoardHostOptions host, BoardSessionOptions? session = null)
+        {
+            BoardDescriptor board = BoardDescriptor.Load(BoardPath);
+            Lifecycle = new RemoteCoreLifecycle("sim", (mode, ct) => BoardSession.Start(board, host, session, mode, ct));
+            Lifecycle.StateChanged += States.Add;
+        }
+
+        public BoardHost Host => ((BoardSession)Lifecycle.Session!).Host;
+
+        public void Expect(RemoteCoreState state, string what)
+        {
+            Assert.That(States.TryTake(out RemoteCoreState s, Patience), Is.True, $"no state change within {Patience}: {what}");
+            Assert.That(s, Is.EqualTo(state), what);
+        }
+
+        public void Dispose() => Lifecycle.Dispose();
+    }
+
+    private static RpmsgEndpoint EchoClient(BoardHost host)
+    {
+        var clock = Stopwatch.StartNew();
+        RpmsgChannel? echo;
+        while ((echo = host.Rpmsg.Channels.FirstOrDefault(c => c.Name == "rpmsg-echo")) is null)
+        {
+            if (clock.Elapsed > Patience) throw new AssertionException("the echo channel was not announced");
+            Thread.Yield();
+        }
+        return host.Rpmsg.CreateEndpoint("client", null, destination: echo.RemoteAddress);
+    }
+
+    private static void AssertEchoes(BoardHost host)
+    {
+        using RpmsgEndpoint ep = EchoClient(host);
+        byte[] msg = Encoding.ASCII.GetBytes("after recovery");
+        ep.Send(msg);
+        using RpmsgMessage m = ep.Receive(Patience);
+        Assert.That(m.Payload.ToArray(), Is.EqualTo(msg));
+    }
+
+    [Test]
+    public void ARemoteThatMarksItsDeviceNeedsResetIsRecoveredAndItsChannelsComeBack()
+    {
+        using var core = new Core(new BoardHostOptions { Remote = RemoteKind.Simulated });
+        core.Lifecycle.Start();
+        core.Expect(RemoteCoreState.Running, "start");
+        BoardHost first = core.Host;
+        RpmsgEndpoint old = EchoClient(first);
+
+        first.SimulatedRemote!.Crash(SimulatedCrash.Fault);
+        core.Expect(RemoteCoreState.Crashed, "the status seen");
+        core.Expect(RemoteCoreState.Running, "recovered");
+        Assert.That(core.Lifecycle.LastCrash, Is.EqualTo("vdev 0 (virtio id 7) status 0x4f: DEVICE_NEEDS_RESET"));
+        Assert.That(() => old.Send("to the old session"u8, TimeSpan.FromSeconds(5)), Throws.InstanceOf<Exception>(),
+            "a client of the crashed session gets an error, not a hang");
+        Assert.That(core.Host, Is.Not.SameAs(first));
+        AssertEchoes(core.Host);
+        TestContext.Progress.WriteLine($"recovered {core.Lifecycle.LastRecoveryTime!.Value.TotalMilliseconds:F0} ms after the crash was seen");
+    }
+
+    [Test]
+    public void ARemoteThatHangsIsSeenByItsStalledTransmitRingWhenItHasWork()
+    {
+        using var core = new Core(new BoardHostOptions { Remote = RemoteKind.Simulated }, new BoardSessionOptions { StallPeriod = TimeSpan.FromMilliseconds(300) });
+        core.Lifecycle.Start();
+        core.Expect(RemoteCoreState.Running, "start");
+        using RpmsgEndpoint ep = EchoClient(core.Host);
+        core.Host.SimulatedRemote!.Crash(SimulatedCrash.Hang);
+        ep.Send("nobody will take this"u8);
+        core.Expect(RemoteCoreState.Crashed, "the stalled ring seen");
+        Assert.That(core.Lifecycle.LastCrash, Does.StartWith("the rpmsg transmit ring: 1 buffers pending and none used for"));
+        core.Expect(RemoteCoreState.Running, "recovered");
+        AssertEchoes(core.Host);
+    }
+
+    [Test]
+    public void ARemoteProcessThatDiesIsRecoveredInANewProcess()
+    {
+        using var core = new Core(new BoardHostOptions { Remote = RemoteKind.SimulatedProcess, BoardPath = BoardPath, AmpcanPath = CrossProcessVringTests.AmpcanDll });
+        core.Lifecycle.Start();
+        core.Expect(RemoteCoreState.Running, "start");
+        int pid = core.Host.RemoteProcess!.ProcessId;
+        core.Host.RemoteProcess.Kill();
+        core.Expect(RemoteCoreState.Crashed, "the exit seen");
+        Assert.That(core.Lifecycle.LastCrash, Does.StartWith("the remote process exited"));
+        core.Expect(RemoteCoreState.Running, "recovered");
+        Assert.That(core.Host.RemoteProcess!.ProcessId, Is.Not.EqualTo(pid));
+        AssertEchoes(core.Host);
+    }
+}
