@@ -2,7 +2,7 @@ namespace AmpCan.Tests.Host;
 
 /// <summary>
 /// The SocketCAN back end (SocketCanPort) inside a real kernel: Debian's kernel under QEMU (tests/kernel-vm), with
-/// vcan0 and vcan1 up, can-raw loaded and can-utils, runs tests/CanProbe once; each test here reads one of its checks.
+/// vcan0, vcan1 and vcan2 up, can-raw loaded and can-utils, runs tests/CanProbe once; each test here reads one of its checks.
 /// Skipped, with the reason, when QEMU or the Debian kernel is missing.
 /// </summary>
 [TestFixture, Category("KernelVm"), NonParallelizable]
@@ -61,6 +61,17 @@ public class SocketCanGuestTests
     /// <summary>Error frames of the classes asked for (bus-off, controller, restarted) arrive with their class and state; others do not.</summary>
     [Test]
     public void ErrorFramesArriveWithTheirClass() => AssertPassed("error-frame");
+
+    /// <summary>
+    /// The kernel takes a bus-off error frame a port sends on a vcan (what the CAN bridge writes for a remote-owned
+    /// controller's bus-off), and another port, with the default error filter, receives it as bus-off.
+    /// </summary>
+    [Test]
+    public void ABusOffErrorFrameAPortSendsArrivesAsBusOff() => AssertPassed("busoff-frame");
+
+    /// <summary>A bridge told that vcan0 is its controller's face carries the controller's bus-off onto vcan0; a bus-off written on vcan0 does not cross back.</summary>
+    [Test]
+    public void ABridgeCarriesTheControllersBusOffOntoTheVcanOnly() => AssertPassed("busoff-bridge");
 
     /// <summary>ip link set down: Send answers Down and the port says so; up: the same port serves both ways again.</summary>
     [Test]

@@ -18,6 +18,8 @@ var checks = new (string Name, Func<ProbeLog, string> Run)[]
     ("echo-under-load", Checks.EveryEchoComesBackOnceInOrderUnderAFlood),
     ("echo-lost", Checks.EchoesTheKernelDropsAreRestoredOrGivenUp),
     ("error-frame", Checks.ErrorFramesArriveWithTheirClass),
+    ("busoff-frame", Checks.ABusOffAPortSendsArrivesAsBusOff),
+    ("busoff-bridge", Checks.ABridgeCarriesABusOffOntoTheVcanOnly),
     ("down-up", Checks.DownIsSaidAndUpServesAgain),
     ("missing-appears", Checks.AMissingInterfaceIsServedOnceCreated),
     ("two-ports", Checks.TwoInterfacesAtOnceKeepTheirFramesApart),
@@ -328,6 +330,46 @@ namespace AmpCan.Tests.CanProbe
             CanFrame restarted = reader.Next(Soon, what: "the restarted error frame");
             Expect(CanErrorFrame.TryRead(restarted, out e) && e.Classes == CanErrorClasses.Restarted && e.State == CanErrorState.Active, $"got {Describe(restarted)}");
             return "bus-off, TX passive and restarted arrive as error frames with their classes; a protocol error, not asked for, does not";
+        }
+
+        public static string ABusOffAPortSendsArrivesAsBusOff(ProbeLog log)
+        {
+            // What the CAN bridge does with a remote-owned controller's bus-off: SocketCanPort.Send of the error frame on
+            // a vcan. The kernel must take it (can_send has no rule against CAN_ERR_FLAG from a raw socket) and hand it to
+            // the other sockets whose error filter has the class: the default SocketCanPortOptions do.
+            using var sender = new SocketCanPort("vcan0", null, log.For("busoff"));
+            using var receiver = new SocketCanPort("vcan0", null, log.For("busoff-peer"));
+            var reader = new PortReader(receiver);
+            CanSendResult sent = sender.Send(CanErrorFrame.BusOff());
+            Expect(sent == CanSendResult.Sent, $"the kernel did not take the bus-off error frame on vcan0: Send answered {sent}");
+            CanFrame got = reader.Next(Soon, what: "the bus-off error frame");
+            Expect(got.IsError && CanErrorFrame.IsBusOff(got), $"got {Describe(got)}: want an error frame for which IsBusOff is true");
+            Expect(CanErrorFrame.TryRead(got, out CanErrorFrame e) && e.Classes == CanErrorClasses.BusOff && e.State == CanErrorState.BusOff && got.Length == CanErrorFrame.Length,
+                $"got {Describe(got)}: want class BUSOFF only, 8 bytes");
+            Expect(!receiver.TryReceive(out CanFrame extra), $"one more frame than was sent: {Describe(extra)}");
+            return $"Send answered {sent}; the other port got an error frame of class BUSOFF ({Describe(got)})";
+        }
+
+        public static string ABridgeCarriesABusOffOntoTheVcanOnly(ProbeLog log)
+        {
+            // The reverse topology's bridge, with an in-process bus standing for the remote's controller: its bus-off
+            // crosses onto vcan0 (errorFramesFromA), where a port hears it; a bus-off written on vcan0 does not cross back.
+            using var controllerBus = new VirtualCanBus("remote-ctl");
+            using VirtualCanPort controller = controllerBus.Attach("controller");
+            var fromVcan = new PortReader(controller);
+            using var listener = new SocketCanPort("vcan0", null, log.For("bridge-peer"));
+            var onVcan = new PortReader(listener);
+            using var bridge = new CanPortBridge(controllerBus.Attach("bridge"), new SocketCanPort("vcan0", null, log.For("bridge")), logger: log.For("bridge"), errorFramesFromA: true);
+            Expect(controller.Send(CanErrorFrame.BusOff()) == CanSendResult.Sent, "the controller's bus-off not sent on its bus");
+            CanFrame got = onVcan.Next(Soon, what: "the controller's bus-off on vcan0");
+            Expect(CanErrorFrame.IsBusOff(got), $"got {Describe(got)} on vcan0: want the bus-off error frame");
+            // The other way: a bus-off on vcan0 is not the controller's; a data frame after it marks where it would have been.
+            Expect(listener.Send(CanErrorFrame.BusOff()) == CanSendResult.Sent && listener.Send(Frame(0x0B5, CanFrameKind.None, 0xB5)) == CanSendResult.Sent, "sends on vcan0");
+            CanFrame first = fromVcan.Next(Soon, what: "the marker from vcan0");
+            ExpectSame(first, Frame(0x0B5, CanFrameKind.None, 0xB5), "the first frame from vcan0 on the controller's bus (the bus-off must not cross)");
+            // The bridge's one thread counted the bus-off's crossing before it took the marker from vcan0.
+            Expect(bridge.CrossedAToB == 1 && bridge.Dropped == 0, $"the bridge crossed {bridge.CrossedAToB} frame(s) to vcan0 and dropped {bridge.Dropped}: want 1 and 0");
+            return "the controller's bus-off reached vcan0 through the bridge; vcan0's own bus-off did not cross back, its data frame did";
         }
 
         public static string DownIsSaidAndUpServesAgain(ProbeLog log)

@@ -1,9 +1,11 @@
 #!/bin/bash
-# Runs inside the guest: the ampcan service on a board whose simulated remote shares two CAN controllers with Linux,
-# can0 straight on vcan0 (SocketCAN) and can1 on an in-process bus bridged to vcan1, checked with can-utils.
+# Runs inside the guest: the ampcan service on a board whose simulated remote shares three CAN controllers with Linux,
+# can0 straight on vcan0 (SocketCAN) and can1 on an in-process bus bridged to vcan1, both AmpCan's (it serves their
+# virtio-can devices), and can2 the remote's own (the remote serves the device, its ECU on the remote's bus; AmpCan is
+# the driver and bridges the controller onto vcan2), checked with can-utils.
 # Usage: can-service.sh AMPCAN_DLL BOARD_FILE
 # Prints one "RESULT <check> pass|fail <why>" line per check, "INFO <what>" lines, then what candump saw on each
-# interface ("VCAN0 <line>", "VCAN1 <line>", candump -L lines without their timestamps) and the service's log
+# interface ("VCAN0 <line>", "VCAN1 <line>", "VCAN2 <line>", candump -L lines without their timestamps) and the service's log
 # ("SERVICE <line>"), for the test to assert on.
 set -u
 AMPCAN=$1 BOARD=$2
@@ -25,16 +27,24 @@ check() { # NAME SECONDS FILE EXPECTED-LINE (without timestamp)
 
 echo "INFO kernel $(uname -r); vcan0 $(ip -d link show vcan0 | grep -o ' mtu [0-9]*' | head -1)"
 # CAN FD on a vcan needs the CANFD_MTU (72); a vcan made by `ip link add type vcan` has it already, set it anyway.
-ip link set vcan0 down && ip link set vcan0 mtu 72 && ip link set vcan0 up || echo "INFO could not set vcan0 mtu 72"
+for i in 0 2; do ip link set vcan$i down && ip link set vcan$i mtu 72 && ip link set vcan$i up || echo "INFO could not set vcan$i mtu 72"; done
 # Large receive buffers (root forces them past rmem_max) and -d so a dropped frame is counted, not silently missed.
 stdbuf -oL candump -L -d -r 33554432 vcan0 > vcan0.log 2> vcan0.err & D0=$!
 stdbuf -oL candump -L -d -r 33554432 vcan1 > vcan1.log 2> vcan1.err & D1=$!
+# vcan2 stands for the remote's controller: its error frames (a bus-off) would cross onto it, so candump takes error
+# frames of every class there too (",0:0,#FFFFFFFF": all data frames and all error frames; -L prints an error frame as
+# its 8-digit identifier with CAN_ERR_FLAG, 2xxxxxxx).
+stdbuf -oL candump -L -d -r 33554432 vcan2,0:0,#FFFFFFFF > vcan2.log 2> vcan2.err & D2=$!
 dotnet "$AMPCAN" --board "$BOARD" > service.log 2>&1 & S=$!
 
 # The remote's node beats first right after its driver STARTs the controller, counter 0: 0x701 (node 1, can0),
 # 0x702 (node 2, can1).
 check heartbeat-vcan0 120 vcan0.log "vcan0 701#00"
 check heartbeat-vcan1 30 vcan1.log "vcan1 702#00"
+# can2's ECU (node 3) beats on the remote's bus from the remote's boot, whether or not AmpCan has started the
+# controller yet: the first beat to cross may have any counter.
+if wait_for 30 vcan2.log "$(line 'vcan2 703#[0-9A-F]{2}')"; then result heartbeat-vcan2 pass "'$(grep -Eo 'vcan2 703#[0-9A-F]{2}' vcan2.log | head -1)' after $(since)"
+else result heartbeat-vcan2 fail "expected 'vcan2 703#<counter>' in vcan2.log within 30 s, got none"; fi
 echo "INFO service: $(grep -o 'features 0x[0-9a-f]*' service.log | tr '\n' ' ')"
 
 step "cansend vcan0 120#0102"; timeout 10 cansend vcan0 120#0102
@@ -48,6 +58,21 @@ step "cansend vcan0 12345678#DEADBEEF"; timeout 10 cansend vcan0 12345678#DEADBE
 check extended 30 vcan0.log "vcan0 12345679#DEADBEEF"
 step "cansend vcan1 130#AA"; timeout 10 cansend vcan1 130#AA
 check bridged 30 vcan1.log "vcan1 131#AA"
+
+# The reverse topology: Linux -> vcan2 -> AmpCan's driver -> the remote's virtio-can device -> the remote's bus -> its
+# ECU, and the answer the same way back.
+step "cansend vcan2 160#05"; timeout 10 cansend vcan2 160#05
+check remote-classic 30 vcan2.log "vcan2 161#05"
+step "cansend vcan2 166##1$D64"; timeout 10 cansend vcan2 "166##1$D64"
+check remote-fd 30 vcan2.log "vcan2 167##4$D64" # FD negotiated with the remote's device; BRS lost on the way (no virtio-can flag)
+step "cansend vcan2 01ABCDE0#0708"; timeout 10 cansend vcan2 01ABCDE0#0708
+check remote-extended 30 vcan2.log "vcan2 01ABCDE1#0708"
+# Another program writes a bus-off error frame on vcan2: candump shows it (the capture takes error frames), and it does
+# not cross to the remote's controller (only the remote's own errors cross, onto vcan2): can2 still answers after it.
+step "cansend vcan2 20000040#0000000000000000"; timeout 10 cansend vcan2 20000040#0000000000000000
+check error-capture 30 vcan2.log "vcan2 20000040#0000000000000000"
+timeout 10 cansend vcan2 168#06
+check remote-after-error 30 vcan2.log "vcan2 169#06"
 
 step "ip link set vcan0 down"; ip link set vcan0 down
 if wait_for 30 service.log 'vcan0: the interface is down'; then
@@ -74,9 +99,10 @@ if kill -0 $S 2>/dev/null; then result service-up pass "still running after $(si
 kill -TERM $S; for _ in $(seq 150); do kill -0 $S 2>/dev/null || break; sleep 0.1; done
 kill -0 $S 2>/dev/null && { kill -KILL $S; echo "INFO the service did not stop within 15 s of SIGTERM"; }
 wait $S; echo "INFO service exit $?"
-kill -TERM $D0 $D1; wait $D0 $D1 2>/dev/null
-echo "INFO candump stderr: $(cat vcan0.err vcan1.err | tr '\n' ' ')"
+kill -TERM $D0 $D1 $D2; wait $D0 $D1 $D2 2>/dev/null
+echo "INFO candump stderr: $(cat vcan0.err vcan1.err vcan2.err | tr '\n' ' ')"
 echo "INFO guest run took $(since)"
 sed -E 's/^\([0-9.]+\) //; s/^/VCAN0 /' vcan0.log
 sed -E 's/^\([0-9.]+\) //; s/^/VCAN1 /' vcan1.log
+sed -E 's/^\([0-9.]+\) //; s/^/VCAN2 /' vcan2.log
 sed 's/^/SERVICE /' service.log

@@ -22,7 +22,7 @@
 #                be running before the guest starts; it supplies the shared memory. Repeatable.
 #   Devices get PCI slots 0x10, 0x11, ... in option order (guest BDFs 0000:00:10.0, 0000:00:11.0, ...).
 #   Module uio is loaded; bind drivers in COMMAND (see README: uio_pci_generic, uio_ivshmem).
-#   vcan0, vcan1 up; modules vcan can-raw can-bcm can-gw cuse loaded; /dev/cuse present
+#   vcan0, vcan1, vcan2 up; modules vcan can-raw can-bcm can-gw cuse loaded; /dev/cuse present
 #   cwd = host $PWD, environment = host exported environment, stdin = /dev/null, uid 0
 # The working directory and COMMAND must be visible in the guest (refused before boot otherwise); an argument naming
 # an existing host path the guest will not see gets a warning.
