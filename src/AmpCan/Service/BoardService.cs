@@ -1,5 +1,6 @@
 using AmpCan.Host.Boards;
 using AmpCan.Remoteproc.Boards;
+using AmpCan.Remoteproc.Lifecycle;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -18,17 +19,21 @@ public sealed class AmpCanOptions
 }
 
 /// <summary>
-/// Runs one board: brings up shared memory, doorbell, remote and the rpmsg bus, logs channels, runs the sample driver.
+/// Runs one board: brings up shared memory, doorbell, remote and the rpmsg bus, logs channels, runs the sample driver,
+/// and keeps the remote served through crashes (<see cref="RemoteCoreLifecycle"/>: seen, torn down, booted again).
 /// A failure to start is one critical line and a non-zero <see cref="ExitCode"/> (a supervisor's Restart=on-failure
 /// restarts it); Ctrl+C while it waits for the remote is a clean stop.
 /// </summary>
 public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory loggers, IHostApplicationLifetime lifetime) : BackgroundService
 {
     private readonly ILogger _logger = loggers.CreateLogger<BoardService>();
-    private BoardHost? _board;
+    private RemoteCoreLifecycle? _core;
 
-    /// <summary>The running board (after start).</summary>
-    public BoardHost? Board => _board;
+    /// <summary>The remote core's lifecycle (after start): its state, crashes and recovery.</summary>
+    public RemoteCoreLifecycle? Core => _core;
+
+    /// <summary>The running board (after start; a new one after each recovery), or null while the remote is down.</summary>
+    public BoardHost? Board => (_core?.Session as BoardSession)?.Host;
 
     /// <summary>0 after a clean run or stop; 1 when the board could not start.</summary>
     public int ExitCode { get; private set; }
@@ -43,14 +48,18 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
             string path = BoardFiles.Resolve(options.Value.Board);
             board = BoardDescriptor.Load(path);
             _logger.LogInformation("board {Board} ({Description}) from {Path}", board.Name, board.Description, path);
-            _board = BoardHost.Start(board, new BoardHostOptions
+            var host = new BoardHostOptions
             {
                 BoardPath = path,
                 AmpcanPath = AmpcanExecutable(),
                 Remote = options.Value.Remote,
                 Mode = options.Value.Mode,
                 Loggers = loggers,
-            }, stoppingToken);
+            };
+            // Each run of the remote (the first, and one per recovery) is a session of its own with the sample driver on it.
+            _core = new RemoteCoreLifecycle(board.Name, (mode, ct) => Serve(BoardSession.Start(board, host, null, mode, ct)),
+                logger: loggers.CreateLogger("AmpCan.Remoteproc"));
+            _core.Start(stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -65,20 +74,24 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
             lifetime.StopApplication();
             return Task.CompletedTask;
         }
-        var rpmsg = _board.Rpmsg;
-        // Channels coming and going are logged by the bus's name service, rate-limited (a peer decides how many).
-        rpmsg.DeviceFailed += e => _logger.LogError("rpmsg device failed: {Reason}", e.Message);
-        rpmsg.PeerLeft += _ => _logger.LogInformation("the remote left; its channels are gone (serving it again after a restart comes with remoteproc)");
-        new RpmsgClientSample(rpmsg, loggers.CreateLogger("rpmsg_client_sample")).Register();
         _logger.LogInformation("AmpCan is serving board {Board}; Ctrl+C stops", board.Name);
         return Task.Delay(Timeout.Infinite, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    private BoardSession Serve(BoardSession session)
+    {
+        var rpmsg = session.Host.Rpmsg;
+        // Channels coming and going are logged by the bus's name service, rate-limited (a peer decides how many); the
+        // remote leaving or the device failing is the session's crash watch's to report.
+        new RpmsgClientSample(rpmsg, loggers.CreateLogger("rpmsg_client_sample")).Register();
+        return session;
     }
 
     /// <inheritdoc/>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        _board?.Dispose();
+        _core?.Dispose();
     }
 
     /// <summary>The path to start this program again (for the remote process).</summary>
