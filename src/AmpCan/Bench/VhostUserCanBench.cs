@@ -27,8 +27,8 @@ public sealed partial class VhostUserCanBench(BenchSettings settings, TextWriter
     /// <summary>Frames per stream each way: twenty thousand in a full run (a second or two through the guest), a thousand in a quick one.</summary>
     private int GuestFrames => Math.Max(1000, settings.DoorbellRoundTrips);
 
-    /// <summary>Frames per resource-table window: half a million in a full run, 6,250 in a quick one (as <c>bench can</c>'s).</summary>
-    private long FloorFrames => settings.StreamBuffers / 8;
+    /// <summary>Frames per resource-table window: half a million in a full run (as <c>bench can</c>'s), twenty thousand in a quick one (some milliseconds of CPU, so that its time is seen to advance).</summary>
+    private long FloorFrames => Math.Max(20_000, settings.StreamBuffers / 8);
 
     /// <summary>Runs the case of each notification mode the filter selects, adding the figures to <paramref name="report"/>.</summary>
     public void Run(BenchReport report)
@@ -181,6 +181,7 @@ public sealed partial class VhostUserCanBench(BenchSettings settings, TextWriter
             RunToCompletion(FloorFrames);
             TimeSpan cpu1 = bed.DeviceLoop.CpuTime!.Value;
             long parks = bed.DeviceLoop.Parks - parks0;
+            if (cpu1 <= cpu0) throw new BenchmarkFailedException($"resource-table floor: the device loop's CPU time did not advance over {FloorFrames} frames");
             if (sink.SequenceErrors > 0) throw new BenchmarkFailedException($"resource-table floor: {sink.SequenceErrors} frames not the next in sequence; the first: {sink.FirstError}");
             bed.ThrowIfUnclean("resource-table floor");
             return new LoopCost((cpu1 - cpu0).TotalNanoseconds / FloorFrames, parks / (double)FloorFrames);
