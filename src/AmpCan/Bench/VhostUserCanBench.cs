@@ -88,20 +88,23 @@ public sealed partial class VhostUserCanBench(BenchSettings settings, TextWriter
             using (peer)
             {
                 // The guest floods the host, then listens (its socket bound before it says go) while the host floods it,
-                // and checks every frame it got: the identifier and the 8 data bytes follow the frame's number.
+                // and checks every frame it got: the identifier and the 8 data bytes follow the frame's number. The
+                // socket's receive buffer holds the whole stream (root forces it past rmem_max), for candump under TCG
+                // may fall behind the driver for long stretches; the timestamps are the kernel's, taken on receipt.
                 string script = $$"""
                     modprobe virtio_can && ip link set can0 up || exit 2
                     cangen can0 -g 0 -p 10 -x -I {{VhostCanBenchPeer.StreamId:X3}} -L 8 -D i -n {{n}} || exit 3
-                    candump -L -r 4194304 -n {{n + 1}} -T 30000 can0 >/tmp/rx.log & c=$!
+                    candump -d -L -r 33554432 -n {{n + 1}} -T 30000 can0 >/tmp/rx.log & c=$!
                     until ls -l /proc/$c/fd 2>/dev/null | grep -q socket; do sleep 0.05; done
                     sleep 0.2
                     cansend can0 {{VhostCanBenchPeer.GoId:X3}}#00 || exit 4
                     wait $c
-                    awk '{ split($3, f, "#"); if (f[1] == "{{VhostCanBenchPeer.GoId:X3}}") next
+                    awk '/^DROPCOUNT/ { drops = $NF + 0; next }
+                         { split($3, f, "#"); if (f[1] == "{{VhostCanBenchPeer.GoId:X3}}") next
                            k++; d = ""; for (i = 0; i < 8; i++) d = d sprintf("%02X", int(k / 256 ^ i) % 256)
                            if (f[1] != sprintf("%03X", k % {{CanBenchFrames.ReplyBit}}) || f[2] != d) { if (!bad) first = k ": " $3; bad++ }
                            if (k == 1) t0 = $1; t1 = $1 }
-                         END { printf "RX %d %d %s %s %s\n", k, bad, t0, t1, first }' /tmp/rx.log
+                         END { printf "RX %d %d %d %s %s %s\n", k, bad, drops, t0, t1, first }' /tmp/rx.log
                     """;
                 var psi = new ProcessStartInfo(Path.Combine(guestBench, "run-guest.sh")) { RedirectStandardOutput = true, RedirectStandardError = true };
                 foreach (string a in new[] { "--timeout", "600", "--can", socket, "--", "bash", "-c", script }) psi.ArgumentList.Add(a);
@@ -123,7 +126,8 @@ public sealed partial class VhostUserCanBench(BenchSettings settings, TextWriter
             Match rx = ReceivedLine().Match(output);
             if (!rx.Success) throw new BenchmarkFailedException($"the guest printed no RX line; {said}");
             long got = long.Parse(rx.Groups["count"].Value, CultureInfo.InvariantCulture), bad = long.Parse(rx.Groups["bad"].Value, CultureInfo.InvariantCulture);
-            if (got != n || bad != 0) throw new BenchmarkFailedException($"the guest's candump took {got} of {n} frames, {bad} not the next in sequence (the first: {rx.Groups["first"].Value.Trim()})");
+            if (got != n || bad != 0)
+                throw new BenchmarkFailedException($"the guest's candump took {got} of {n} frames, {bad} not the next in sequence (the first: {rx.Groups["first"].Value.Trim()}); its socket dropped {rx.Groups["drops"].Value}");
             decimal seconds = decimal.Parse(rx.Groups["t1"].Value, CultureInfo.InvariantCulture) - decimal.Parse(rx.Groups["t0"].Value, CultureInfo.InvariantCulture);
             if (seconds <= 0) throw new BenchmarkFailedException($"the guest's first and last receive timestamps are {rx.Groups["t0"].Value} and {rx.Groups["t1"].Value}");
             return new GuestRun(n, peer.GuestToHost, peer.HostToGuest, (n - 1) / (double)seconds);
@@ -188,6 +192,6 @@ public sealed partial class VhostUserCanBench(BenchSettings settings, TextWriter
         }
     }
 
-    [GeneratedRegex(@"^RX (?<count>\d+) (?<bad>\d+)(?: \((?<t0>[\d.]+)\) \((?<t1>[\d.]+)\))?(?<first>.*)$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^RX (?<count>\d+) (?<bad>\d+) (?<drops>\d+)(?: \((?<t0>[\d.]+)\) \((?<t1>[\d.]+)\))?(?<first>.*)$", RegexOptions.Multiline)]
     private static partial Regex ReceivedLine();
 }
