@@ -15,7 +15,8 @@ namespace AmpCan.Host.Bench;
 /// <c>ampcan bench vhost-user</c>: a QEMU guest's own Linux rpmsg stack (<c>rpmsg_char</c> from user space) against
 /// AmpCan's rpmsg device over vhost-user: the guest's echo round trip and pipelined throughput (under TCG, where the
 /// guest's figures say more about the emulator than about AmpCan), and what is AmpCan's own: its loop thread's CPU time
-/// per echoed message, next to the same device code's cost on the resource-table transport measured in the same run.
+/// per echoed message, next to the same device code's cost on the resource-table transport measured in the same run;
+/// then the same for virtio-can (<see cref="VhostUserCanBench"/>, keys <c>vhost_can.*</c>).
 /// </summary>
 public sealed partial class VhostUserBench(BenchSettings settings, TextWriter log, string guestBench, string boardPath)
 {
@@ -42,6 +43,7 @@ public sealed partial class VhostUserBench(BenchSettings settings, TextWriter lo
                 $"vhost.{m}.loop_cpu_us_per_message", g.LoopCpuUsPerMessage, $"{g.LoopCpuUsPerMessage:F2} us ({g.Messages} messages)");
             report.Add("ratios", $"vhost.{m}.loop_cpu.vs_resource_table", g.LoopCpuUsPerMessage / floor, $"{g.LoopCpuUsPerMessage / floor:F2}x the resource-table transport's");
         }
+        new VhostUserCanBench(settings, log, guestBench).Run(report);
         return report;
     }
 

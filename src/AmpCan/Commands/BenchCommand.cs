@@ -39,7 +39,7 @@ internal static class BenchCommand
 
         Option<string?> board2 = CommonOptions.Board("Board whose services the guest talks to (default: configuration AmpCan:Board, else sim)");
         var guestBench = new Option<string?>("--guest-bench") { Description = "The checkout's tests/virtio-vm (default: found above the working directory); prepared with its prepare.sh, run as root" };
-        var vhost = new Command("vhost-user", "A QEMU guest's Linux rpmsg stack against AmpCan over vhost-user: the guest's round trip and throughput, AmpCan's loop CPU per message") { json, quick, filter, board2, guestBench };
+        var vhost = new Command("vhost-user", "A QEMU guest's Linux rpmsg stack and virtio_can driver against AmpCan over vhost-user: the guest's round trip and throughput, CAN frames/s both ways, AmpCan's loop CPU per message and per frame (--filter vhost. or vhost_can for one device)") { json, quick, filter, board2, guestBench };
         vhost.SetAction(r =>
         {
             string path = BoardFiles.Resolve(AmpCanConfiguration.Resolve(AmpCanConfiguration.Load(), r.GetValue(board2), null, null).Board);
