@@ -26,7 +26,7 @@ public readonly record struct ElfSegment(int Index, uint Type, ulong Offset, ulo
     public string TypeName => Type switch
     {
         0 => "NULL", 1 => "LOAD", 2 => "DYNAMIC", 3 => "INTERP", 4 => "NOTE", 5 => "SHLIB", 6 => "PHDR", 7 => "TLS",
-        0x6474E550 => "GNU_EH_FRAME", 0x6474E551 => "GNU_STACK", 0x6474E552 => "GNU_RELRO", 0x70000001 => "ARM_EXIDX",
+        0x6474E550 => "GNU_EH_FRAME", 0x6474E551 => "GNU_STACK", 0x6474E552 => "GNU_RELRO", 0x6474E553 => "GNU_PROPERTY", 0x70000001 => "ARM_EXIDX",
         _ => $"0x{Type:x}",
     };
 }

@@ -128,6 +128,30 @@ public class ElfImageTests
         Assert.That(found, Is.EqualTo(new ResourceTableSection(2, 0x2000_0040, rsc.Offset, (ulong)table.Length)));
     }
 
+    [TestCase(ElfClass.Elf32)]
+    [TestCase(ElfClass.Elf64)]
+    public void ReadelfAgreesWithOurReaderOnABuiltImage(ElfClass elfClass)
+    {
+        const string readelf = "/usr/bin/readelf";
+        if (!File.Exists(readelf)) Assert.Ignore($"{readelf} is not installed (binutils); the cross-check did not run");
+        byte[] bytes = HostileElfTests.Valid(elfClass).Bytes;
+        string path = Path.Combine(Path.GetTempPath(), $"ampcan-elf-{Guid.NewGuid():N}.elf");
+        File.WriteAllBytes(path, bytes);
+        try
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo(readelf, ["-S", "-l", "-W", path]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            string output = p.StandardOutput.ReadToEnd(), errors = p.StandardError.ReadToEnd();
+            Assert.That(p.WaitForExit(30_000) && p.ExitCode == 0, Is.True, errors);
+            Assert.That(errors, Is.Empty, "readelf has no warning about the builder's images");
+            ElfImage e = ElfImage.Parse(bytes);
+            foreach (ElfSection s in e.Sections.Skip(1))
+                Assert.That(output, Does.Match($@"\[\s*{s.Index}\]\s+{System.Text.RegularExpressions.Regex.Escape(s.Name)}\s"));
+            Assert.That(output.Split('\n').Count(l => l.TrimStart().StartsWith("LOAD", StringComparison.Ordinal)), Is.EqualTo(e.Segments.Count));
+        }
+        finally { File.Delete(path); }
+    }
+
     [Test]
     public void LoadPrefixesErrorsWithThePath()
     {
