@@ -257,6 +257,16 @@ public class HostileElfTests(ElfClass elfClass)
     }
 
     [Test]
+    public void ResourceTablePointingOutsideItself()
+    {
+        BuiltElf e = Valid(elfClass);
+        int table = (int)e.ReadWord(e.SectionHeader(1) + Shdr32Offset, e.SectionHeader(1) + Shdr64Offset);
+        e.U32(table + 16, 0x1000); // offset[0]: past the 0x44-byte table, though still inside the file
+        var ex = Assert.Throws<FirmwareException>(() => FirmwareResourceTable.Decode(ElfImage.Parse(e.Bytes)));
+        Assert.That(ex!.Message, Is.EqualTo("section 1 (.resource_table): resource entry 0: offset 0x1000 is outside the table (0x44 bytes) or inside its header"));
+    }
+
+    [Test]
     public void NoSectionsButANameTableIndex()
     {
         BuiltElf e = Valid(elfClass);
