@@ -18,7 +18,7 @@ public static class Program
         }
         catch (Exception e) when (e is BoardException or SharedMem.SharedMemoryException or TimeoutException or ConfigurationValueException
                                    or Remoteproc.ResourceTableException or Rpmsg.RpmsgException or BenchmarkFailedException
-                                   or SharedMem.InstanceLockedException or Vring.VirtioException)
+                                   or SharedMem.InstanceLockedException or Vring.VirtioException or Remoteproc.Firmware.FirmwareException)
         {
             Console.Error.WriteLine($"ampcan: {e.Message}");
             return 1;
@@ -44,6 +44,7 @@ public static class Program
         root.Subcommands.Add(RemoteSimCommand.Create());
         root.Subcommands.Add(EchoTestCommand.Create());
         root.Subcommands.Add(VhostUserCommand.Create());
+        root.Subcommands.Add(FirmwareCommand.Create());
 
         var socket = new Option<string>("--socket") { Description = "UNIX socket to receive the memfd and doorbells from", Required = true };
         var peer = new Command("vring-peer", "Serve one virtqueue as an echo or sink device in this process (used by tests and benchmarks)") { socket };
