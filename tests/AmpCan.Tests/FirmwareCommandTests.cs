@@ -48,7 +48,7 @@ public class FirmwareCommandTests
         Assert.That(output, Does.Contain($"{_path}: ELF32 little-endian executable, machine ARM (40), {image.Length} bytes")
             .And.Contain("entry point  0x30010001")
             .And.Contain($"CRC-64       0x{Crc64.HashToUInt64(image):x16}")
-            .And.Contain("0   LOAD          0x74        0x30010000          0x30010000          0x60        0x60        R-X")
+            .And.Contain("0   LOAD          0x78        0x30010000          0x30010000          0x60        0x60        R-X")
             .And.Match(@"1   LOAD\s+0x\w+\s+0x30000000\s+0x30000000\s+0x\w+\s+0x\w+\s+RW-")
             .And.Contain(".resource_table")
             .And.Contain("Resource table: section 2 (.resource_table), device address 0x30000000")
@@ -138,5 +138,25 @@ public class FirmwareCommandTests
         (code, _, error) = Run("firmware", "inspect", _path, "--board", "no-such-board");
         Assert.That(code, Is.EqualTo(1));
         Assert.That(error, Does.Contain("no-such-board").And.Contain("not found"));
+    }
+
+    /// <summary>The real image gcc-arm-none-eabi builds from tests/firmware/cortex-m (STM32MP157's M4 addresses).</summary>
+    [Test]
+    public void InspectReadsTheCrossCompiledCortexMImage()
+    {
+        string image = CortexMFirmware.Build();
+        var (code, output, error) = Run("firmware", "inspect", image);
+        Assert.That(code, Is.Zero, error);
+        Assert.That(output, Does.Contain("ELF32 little-endian executable, machine ARM (40)")
+            .And.Match(@"LOAD\s+0x\w+\s+0x0\s+0x0\s+0x\w+\s+0x\w+\s+R-X") // vectors and code in RETRAM at device address 0
+            .And.Contain("Resource table: section")
+            .And.Contain("vdev id 7 (rpmsg), notifyid 2, dfeatures 0x1")
+            .And.Contain("vring 0: da 0x10040000, align 16, num 16, notifyid 0")
+            .And.Contain("vring 1: da 0x10041000, align 16, num 16, notifyid 1")
+            .And.Contain("trace \"cm4_log\""));
+        var (jsonCode, json, _) = Run("firmware", "inspect", image, "--json");
+        Assert.That(jsonCode, Is.Zero);
+        using JsonDocument doc = JsonDocument.Parse(json);
+        Assert.That(doc.RootElement.ValueKind, Is.EqualTo(JsonValueKind.Object));
     }
 }
