@@ -159,7 +159,7 @@ public class RealBoardTests
     {
         BoardDescriptor c = Load(file).Cores[core];
         Assert.That(c.EffectiveMailboxes.Select(m => m.Name), Is.EqualTo(names));
-        Assert.That(c.EffectiveMailboxes.Select(m => m.Doorbell), Has.Member(c.Doorbell), "the runtime's doorbell is one of them");
+        Assert.That(c.EffectiveMailboxes.Select(m => m.ToDoorbell()), Has.Member(c.Doorbell), "the runtime's doorbell is one of them");
     }
 
     [Test]

@@ -30,7 +30,7 @@ public sealed record BoardDescriptor
     /// </summary>
     public RemoteSpec Remote
     {
-        get => Core is { } core && !field.KindGiven ? field with { Kind = core.RemoteKind } : field;
+        get => Core is { } core && !field.KindGiven ? field with { Kind = core.ToRemoteKind() } : field;
         init;
     } = new();
     /// <summary>How the loop waits.</summary>

@@ -17,7 +17,7 @@ internal static class CoreLifecycleValidator
     {
         if (b.Core is not { } core) return;
         string mechanism = RegionValidator.Kebab(core.Mechanism);
-        if (b.Remote.KindGiven && b.Remote.Kind != core.RemoteKind)
+        if (b.Remote.KindGiven && b.Remote.Kind != core.ToRemoteKind())
             fail("core.mechanism", $"'{mechanism}' disagrees with remote.kind '{RegionValidator.Kebab(b.Remote.Kind)}' (which means mechanism " +
                 $"'{RegionValidator.Kebab(CoreSpec.From(b.Remote.Kind).Mechanism)}'); give one of them, or make them agree");
 

@@ -53,7 +53,8 @@ public sealed record CoreSpec
     public int WatchdogMs { get; init; }
 
     /// <summary>What runs on the core in the host's older terms (<see cref="RemoteSpec.Kind"/>): a real core is external to AmpCan.</summary>
-    public RemoteKind RemoteKind => Mechanism switch
+    // A method, not a property: a "remoteKind" key inside core must be refused as unknown, not read by nobody.
+    public RemoteKind ToRemoteKind() => Mechanism switch
     {
         CoreMechanism.Simulated => RemoteKind.Simulated,
         CoreMechanism.SimulatedProcess => RemoteKind.SimulatedProcess,

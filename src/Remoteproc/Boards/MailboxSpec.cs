@@ -45,7 +45,8 @@ public sealed record MailboxSpec
     public MailboxDirection Direction { get; init; } = MailboxDirection.Both;
 
     /// <summary>The channel as a <see cref="DoorbellSpec"/> (what the runtime's doorbell code takes).</summary>
-    public DoorbellSpec Doorbell => new()
+    // A method, not a property: a "doorbell" key inside a mailbox must be refused as unknown, not read by nobody.
+    public DoorbellSpec ToDoorbell() => new()
     {
         Kind = Kind, Path = Path, UioDevice = UioDevice ?? 0, MailboxMap = MailboxMap ?? new DoorbellSpec { Kind = Kind }.MailboxMap,
         MailboxOffset = MailboxOffset ?? 0, MailboxValue = MailboxValue, MailboxNotifyIdShift = MailboxNotifyIdShift,

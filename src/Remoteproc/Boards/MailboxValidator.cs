@@ -23,7 +23,7 @@ internal static class MailboxValidator
             for (int i = 0; i < mailboxes.Count; i++) Channel(b, mailboxes[i], $"mailboxes[{i}]", vrings, fail);
             BoardNames.Unique([.. mailboxes.Select(m => m.Name)], "mailboxes", "mailbox", fail);
             CarriedOnce(mailboxes, vrings, fail);
-            if (!mailboxes.Any(m => m.Doorbell == b.Doorbell))
+            if (!mailboxes.Any(m => m.ToDoorbell() == b.Doorbell))
                 fail("doorbell", $"is not one of the mailboxes ({string.Join(", ", mailboxes.Select(m => m.Name))}); the host's runtime kicks " +
                     "through it today, so give it the fields of the channel it is");
         }
@@ -51,7 +51,7 @@ internal static class MailboxValidator
             if (m.MailboxMap is not null) fail($"{at}.mailboxMap", $"is for kind 'uio'; '{m.Name}' is '{kind}'");
             if (m.MailboxOffset is not null) fail($"{at}.mailboxOffset", $"is for kind 'uio'; '{m.Name}' is '{kind}'");
         }
-        BoardValidator.DoorbellRules(m.Doorbell, at, fail);
+        BoardValidator.DoorbellRules(m.ToDoorbell(), at, fail);
         if (m.NotifyIds is not { } ids) return;
         for (int k = 0; k < ids.Count; k++)
         {

@@ -55,6 +55,7 @@ public sealed record RegionSpec
     public bool Has(RegionRole role) => Roles.Contains(role);
 
     /// <summary>Whether the physical address names bus memory (dev-mem, uio), not a memfd or a file whose address is its own.</summary>
+    [JsonIgnore]
     public bool IsPhysical => Backing.Kind is SharedMemoryKind.DevMem or SharedMemoryKind.Uio;
 }
 
