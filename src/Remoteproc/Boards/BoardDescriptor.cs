@@ -9,7 +9,7 @@ namespace AmpCan.Remoteproc.Boards;
 /// </summary>
 public sealed record BoardDescriptor
 {
-    /// <summary>Board name.</summary>
+    /// <summary>Board name; a core of a multi-core file is named "&lt;board&gt;/&lt;core&gt;" by <see cref="BoardFile"/>.</summary>
     public required string Name { get; init; }
     /// <summary>One line about the board.</summary>
     public string Description { get; init; } = "";
