@@ -11,7 +11,11 @@ namespace AmpCan.Remoteproc.Boards;
 internal static class BoardJsonErrorText
 {
     // The enums a board file spells in kebab case, by the type name System.Text.Json puts in its message.
-    private static readonly Type[] Enums = [typeof(SharedMemoryKind), typeof(DoorbellKind), typeof(RemoteKind), typeof(NotificationMode), typeof(CanControllerOwner)];
+    private static readonly Type[] Enums =
+    [
+        typeof(SharedMemoryKind), typeof(DoorbellKind), typeof(RemoteKind), typeof(NotificationMode), typeof(CanControllerOwner),
+        typeof(RegionRole), typeof(MailboxDirection), typeof(CoreMechanism), typeof(RecoveryMode), typeof(CoredumpMode),
+    ];
 
     /// <summary>What is wrong and where, e.g. <c>duplicate key 'size' (at $.sharedMemory.size, line 6)</c>.</summary>
     public static string Describe(JsonException e)

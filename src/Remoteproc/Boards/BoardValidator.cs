@@ -14,10 +14,10 @@ internal static class BoardValidator
 {
     private const int MaxNameLength = 64;
 
-    /// <summary>Throws a <see cref="BoardException"/> for the first field out of range.</summary>
-    public static void Validate(BoardDescriptor b, string source)
+    /// <summary>Throws a <see cref="BoardException"/> for the first field out of range; fields are named after <paramref name="prefix"/> (e.g. <c>cores[1].</c>).</summary>
+    public static void Validate(BoardDescriptor b, string source, string prefix)
     {
-        void Fail(string field, string why) => throw new BoardException($"board file '{source}': {field}: {why}");
+        void Fail(string field, string why) => throw new BoardException($"board file '{source}': {prefix}{field}: {why}");
 
         Text(b.Name, "name", MaxNameLength, Fail);
         if (b.Description.Any(char.IsControl)) Fail("description", "must be one line without control characters");
@@ -39,7 +39,8 @@ internal static class BoardValidator
         ResourceTableSpec t = b.ResourceTable;
         if (t.Size < ResourceTableLayout.HeaderSize)
             Fail("resourceTable.size", $"{Bytes(t.Size)} is smaller than the table's {ResourceTableLayout.HeaderSize}-byte header");
-        if (t.Offset > m.Size || t.Size > m.Size - t.Offset)
+        // A table in another region or in the image is checked against the regions (RegionValidator).
+        if (t.InSharedMemory && (t.Offset > m.Size || t.Size > m.Size - t.Offset))
             Fail("resourceTable", $"{Range(t.Offset, t.Size)} is not inside the {Bytes(m.Size)} of shared memory");
 
         RpmsgSpec r = b.Rpmsg;
@@ -53,18 +54,10 @@ internal static class BoardValidator
             Fail("rpmsg.bufferPoolOffset", $"the pool of {r.RxBuffers?.ToString(CultureInfo.InvariantCulture) ?? "up to " + RpmsgSpec.LinuxMaxPerDirection} + " +
                 $"{r.TxBuffers?.ToString(CultureInfo.InvariantCulture) ?? "up to " + RpmsgSpec.LinuxMaxPerDirection} buffers of {r.BufferSize} bytes, {Range(r.BufferPoolOffset, pool)}, " +
                 $"is not inside the {Bytes(m.Size)} of shared memory");
-        if (r.BufferPoolOffset < t.Offset + t.Size && t.Offset < r.BufferPoolOffset + pool)
+        if (t.InSharedMemory && r.BufferPoolOffset < t.Offset + t.Size && t.Offset < r.BufferPoolOffset + pool)
             Fail("rpmsg.bufferPoolOffset", $"the buffer pool {Range(r.BufferPoolOffset, pool)} overlaps the resource table {Range(t.Offset, t.Size)}");
 
-        DoorbellSpec d = b.Doorbell;
-        if (d.Kind == DoorbellKind.UnixSocket && string.IsNullOrEmpty(d.Path)) Fail("doorbell.path", "is required for kind 'unix-socket'");
-        if (d.Kind == DoorbellKind.UnixSocket && Encoding.UTF8.GetByteCount(d.Path!) > DoorbellSpec.MaxSocketPathBytes)
-            Fail("doorbell.path", $"'{d.Path}' is {Encoding.UTF8.GetByteCount(d.Path!)} bytes; a UNIX socket path holds at most {DoorbellSpec.MaxSocketPathBytes}");
-        if (d.UioDevice < 0) Fail("doorbell.uioDevice", $"{d.UioDevice} must not be negative");
-        if (d.MailboxMap is < 0 or >= SharedMemorySpec.UioMaps) Fail("doorbell.mailboxMap", $"{d.MailboxMap} must be 0 to {SharedMemorySpec.UioMaps - 1}");
-        if (d.MailboxOffset % 4 != 0) Fail("doorbell.mailboxOffset", $"0x{d.MailboxOffset:x} is not a multiple of 4 (the register is 32-bit)");
-        if (d.MailboxValue > uint.MaxValue) Fail("doorbell.mailboxValue", $"0x{d.MailboxValue:x} does not fit the 32-bit register");
-        if (d.MailboxNotifyIdShift is < -1 or > 31) Fail("doorbell.mailboxNotifyIdShift", $"{d.MailboxNotifyIdShift} must be -1 (no notify id) or 0 to 31");
+        DoorbellRules(b.Doorbell, "doorbell", Fail);
 
         RemoteSpec remote = b.Remote;
         if (remote.Kind == RemoteKind.SimulatedProcess && m.Kind is SharedMemoryKind.DevMem or SharedMemoryKind.Uio)
@@ -82,6 +75,23 @@ internal static class BoardValidator
 
         Number(b.Notification.SpinMicroseconds, "notification.spinMicroseconds", NotificationSpec.MinSpinMicroseconds, NotificationSpec.MaxSpinMicroseconds, Fail);
         CanRules(b.Can, m, Fail);
+
+        RegionValidator.Validate(b, Fail);
+        MailboxValidator.Validate(b, Fail);
+        CoreLifecycleValidator.Validate(b, Fail);
+    }
+
+    /// <summary>The fields of a doorbell (the board's, or a mailbox channel's), named under <paramref name="at"/>.</summary>
+    internal static void DoorbellRules(DoorbellSpec d, string at, Action<string, string> fail)
+    {
+        if (d.Kind == DoorbellKind.UnixSocket && string.IsNullOrEmpty(d.Path)) fail($"{at}.path", "is required for kind 'unix-socket'");
+        if (d.Kind == DoorbellKind.UnixSocket && Encoding.UTF8.GetByteCount(d.Path!) > DoorbellSpec.MaxSocketPathBytes)
+            fail($"{at}.path", $"'{d.Path}' is {Encoding.UTF8.GetByteCount(d.Path!)} bytes; a UNIX socket path holds at most {DoorbellSpec.MaxSocketPathBytes}");
+        if (d.UioDevice < 0) fail($"{at}.uioDevice", $"{d.UioDevice} must not be negative");
+        if (d.MailboxMap is < 0 or >= SharedMemorySpec.UioMaps) fail($"{at}.mailboxMap", $"{d.MailboxMap} must be 0 to {SharedMemorySpec.UioMaps - 1}");
+        if (d.MailboxOffset % 4 != 0) fail($"{at}.mailboxOffset", $"0x{d.MailboxOffset:x} is not a multiple of 4 (the register is 32-bit)");
+        if (d.MailboxValue > uint.MaxValue) fail($"{at}.mailboxValue", $"0x{d.MailboxValue:x} does not fit the 32-bit register");
+        if (d.MailboxNotifyIdShift is < -1 or > 31) fail($"{at}.mailboxNotifyIdShift", $"{d.MailboxNotifyIdShift} must be -1 (no notify id) or 0 to 31");
     }
 
     private static void CanRules(CanSpec can, SharedMemorySpec m, Action<string, string> fail)
@@ -155,7 +165,8 @@ internal static class BoardValidator
             fail(field, $"'{value}' is not an interface name (1 to 15 bytes, no '/', ':' or spaces)");
     }
 
-    private static void Text(string value, string field, int maxLength, Action<string, string> fail)
+    /// <summary>A non-empty one-line text of at most <paramref name="maxLength"/> characters.</summary>
+    internal static void Text(string value, string field, int maxLength, Action<string, string> fail)
     {
         if (string.IsNullOrWhiteSpace(value)) fail(field, "must not be empty");
         if (value.Length > maxLength) fail(field, $"is {value.Length} characters; at most {maxLength}");

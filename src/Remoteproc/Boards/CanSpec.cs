@@ -13,6 +13,8 @@ public sealed record CanSpec
 {
     /// <summary>Most controllers one board shares (a remote rarely has more than a handful of CAN controllers).</summary>
     public const int MaxControllers = 8;
+    /// <summary>Vrings of each controller's virtio-can vdev (tx, rx, control), and so notify ids it takes.</summary>
+    public const int VringsPerController = 3;
 
     /// <summary>The controllers, in the order of the remote's virtio-can vdevs.</summary>
     public IReadOnlyList<CanControllerSpec> Controllers { get; init; } = [];

@@ -14,8 +14,12 @@ public enum RemoteKind
 /// <summary>The remote core of a board.</summary>
 public sealed record RemoteSpec
 {
-    /// <summary>What runs there.</summary>
-    public RemoteKind Kind { get; init; } = RemoteKind.Simulated;
+    /// <summary>What runs there; default simulated.</summary>
+    public RemoteKind Kind { get => _kind ?? RemoteKind.Simulated; init => _kind = value; }
+    // Null when nobody gave the kind: a board's core mechanism then decides it (BoardDescriptor.Remote).
+    private readonly RemoteKind? _kind;
+    /// <summary>Whether the kind was given (by the file or the code), not the default.</summary>
+    internal bool KindGiven => _kind is not null;
     /// <summary>Longest start timeout: a day (a longer wait is a mistake, and <see cref="TimeSpan"/> ends near 29 000 years).</summary>
     public const double MaxStartTimeoutSeconds = 86_400;
     /// <summary>Shortest start timeout: the host waits in milliseconds.</summary>

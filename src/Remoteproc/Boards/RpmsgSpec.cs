@@ -5,6 +5,8 @@ namespace AmpCan.Remoteproc.Boards;
 /// <summary>The host's rpmsg buffer pool.</summary>
 public sealed record RpmsgSpec
 {
+    /// <summary>Vrings of the rpmsg vdev (the remote's tx and rx), and so notify ids it takes: the first two.</summary>
+    public const int Vrings = 2;
     /// <summary>Most buffers in one direction: one per ring entry, and a split ring has at most 32768.</summary>
     public const int MaxBuffers = AmpCan.Vring.VringLayout.MaxQueueSize;
     // The rpmsg wire sizes a board file is checked against, as the remote's firmware sees them (remoteproc knows no
