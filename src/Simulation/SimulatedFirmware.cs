@@ -61,6 +61,12 @@ public sealed record SimulatedFirmware
     /// </summary>
     public uint CanFeatures { get; init; } = 0xF | 1u << 28 | 1u << 29;
 
+    /// <summary>Offset in the shared memory of the heartbeat word the firmware adds to (the board's core.heartbeat), or null.</summary>
+    public ulong? HeartbeatOffset { get; init; }
+
+    /// <summary>How often the firmware beats: a quarter of the board's watchdog period, so that one late beat is no crash.</summary>
+    public TimeSpan HeartbeatPeriod { get; init; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>virtio-can's device id (virtio 1.4 §5.22).</summary>
     public const uint CanDeviceId = 36;
 
@@ -76,6 +82,8 @@ public sealed record SimulatedFirmware
             RawService = board.Remote.Services.Raw,
             CanControllers = board.Can.Controllers.Count,
             CanOwners = [.. board.Can.Controllers.Select(c => c.Owner)],
+            HeartbeatOffset = board.EffectiveCore.Heartbeat - board.SharedMemory.DeviceAddress,
+            HeartbeatPeriod = TimeSpan.FromMilliseconds(Math.Max(1, board.EffectiveCore.WatchdogMs / 4)),
         };
         ulong end = firmware.CanOffset + (ulong)firmware.CanControllers * firmware.CanStride;
         if (firmware.CanControllers > 0 && end > board.SharedMemory.Size)

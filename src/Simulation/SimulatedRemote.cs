@@ -34,6 +34,7 @@ public sealed class SimulatedRemote : IDisposable
     private readonly List<SimulatedCanController> _can = [];
     private readonly CancellationTokenSource _canStop = new();
     private readonly List<Task> _canRuns = [];
+    private Timer? _heartbeat;
 
     /// <summary>
     /// Creates the remote over <paramref name="sharedMemory"/> (its whole window), its loop pinned to <paramref name="cpu"/>
@@ -127,6 +128,12 @@ public sealed class SimulatedRemote : IDisposable
         _transport = new VdevDeviceTransport(new VdevTransport(table.Vdevs[0], new MemoryMap(_shm), _doorbell), _device, _loop, waitForHost, _logger);
         _loop.Start(_cpu);
         _transport.Start();
+        if (_firmware.HeartbeatOffset is ulong beat)
+        {
+            // The firmware's watchdog task: a word in shared memory, added to until the core dies.
+            IoRegion word = _shm.Slice(beat, 4);
+            _heartbeat = new Timer(_ => word.WriteU32Release(0, word.ReadU32Acquire(0) + 1), null, TimeSpan.Zero, _firmware.HeartbeatPeriod);
+        }
         BootCan(table, waitForHost);
         _transport.Activation.ContinueWith(t =>
         {
@@ -224,15 +231,26 @@ public sealed class SimulatedRemote : IDisposable
     public void Crash(SimulatedCrash kind = SimulatedCrash.Hang)
     {
         _logger.LogWarning("simulated remote: crash ({Kind})", kind);
+        StopHeartbeat(); // its heart stops with it
         if (kind == SimulatedCrash.Fault && _table is not null)
             foreach (VdevResource vdev in _table.Vdevs.Where(v => v.DeviceId == VirtioRpmsg.DeviceId))
                 vdev.Status |= VirtioStatus.DeviceNeedsReset; // the rpmsg device is the firmware's own
         _loop.Dispose();
     }
 
+    // Waits for a beat in flight: the shared memory it writes may be unmapped right after.
+    private void StopHeartbeat()
+    {
+        Timer? t = Interlocked.Exchange(ref _heartbeat, null);
+        if (t is null) return;
+        using var stopped = new ManualResetEvent(false);
+        if (t.Dispose(stopped)) stopped.WaitOne();
+    }
+
     /// <summary>Stops the remote.</summary>
     public void Dispose()
     {
+        StopHeartbeat();
         // The drivers go first: a node's STOP then ends at once instead of waiting for a host that may be gone already.
         _canStop.Cancel();
         foreach (SimulatedCanController c in _can) c.Driver?.Dispose();

@@ -27,10 +27,11 @@ public class BoardLifecycleTests
         public readonly BlockingCollection<RemoteCoreState> States = [];
         public readonly RemoteCoreLifecycle Lifecycle;
 
-        public Core(BoardHostOptions host, BoardSessionOptions? session = null)
+        public Core(BoardHostOptions host, BoardSessionOptions? session = null, Func<BoardDescriptor, BoardDescriptor>? change = null)
         {
             BoardDescriptor board = BoardDescriptor.Load(BoardPath);
-            Lifecycle = new RemoteCoreLifecycle("sim", (mode, ct) => BoardSession.Start(board, host, session, mode, ct));
+            if (change is not null) board = change(board);
+            Lifecycle = BoardLifecycle.Create(board, host, session);
             Lifecycle.StateChanged += States.Add;
         }
 
@@ -99,6 +100,53 @@ public class BoardLifecycleTests
         Assert.That(core.Lifecycle.LastCrash, Does.StartWith("the rpmsg transmit ring: 1 buffers pending and none used for"));
         core.Expect(RemoteCoreState.Running, "recovered");
         AssertEchoes(core.Host);
+    }
+
+    [Test]
+    public void ARemoteThatHangsIdleIsSeenByItsStoppedHeartbeat()
+    {
+        using var core = new Core(new BoardHostOptions { Remote = RemoteKind.Simulated }, change: b => b with { Core = b.EffectiveCore with { WatchdogMs = 300 } });
+        core.Lifecycle.Start();
+        core.Expect(RemoteCoreState.Running, "start");
+        core.Host.SimulatedRemote!.Crash(SimulatedCrash.Hang); // no work pending: only the heartbeat can tell
+        core.Expect(RemoteCoreState.Crashed, "the stopped heartbeat seen");
+        Assert.That(core.Lifecycle.LastCrash, Does.StartWith("watchdog: the heartbeat at 0x30002000 (core.heartbeat) has not changed for"));
+        core.Expect(RemoteCoreState.Running, "recovered");
+        AssertEchoes(core.Host);
+    }
+
+    [Test]
+    public void WithRecoveryDisabledACrashLeavesACoredumpReadelfReadsAndTheCoreCrashed()
+    {
+        string dumps = Directory.CreateTempSubdirectory("ampcan-dumps-").FullName;
+        try
+        {
+            using var core = new Core(new BoardHostOptions { Remote = RemoteKind.Simulated }, change: b => b with
+            {
+                Core = b.EffectiveCore with
+                {
+                    Recovery = RecoveryPolicy.Disabled,
+                    Coredump = new CoredumpSpec { Mode = AmpCan.Remoteproc.Firmware.CoredumpMode.Enabled, Directory = dumps, MaxFiles = 2 },
+                },
+            });
+            core.Lifecycle.Start();
+            core.Expect(RemoteCoreState.Running, "start");
+            core.Host.SimulatedRemote!.Crash(SimulatedCrash.Fault);
+            core.Expect(RemoteCoreState.Crashed, "the crash seen");
+            Assert.That(core.States.TryTake(out _, TimeSpan.FromMilliseconds(500)), Is.False, "recovery disabled: it stays crashed");
+            string dump = Directory.GetFiles(dumps, "*.core").Single();
+            var (code, output, error) = KernelVmHarness.Run("readelf", ["-h", "-l", "-W", dump], TimeSpan.FromSeconds(30));
+            Assert.That((code, error), Is.EqualTo((0, "")), output);
+            Assert.That(output, Does.Contain("CORE (Core file)").And.Match(@"LOAD\s+0x[0-9a-f]+ 0x0*30000000 0x0*30000000 0x100000 0x100000 RWE"),
+                "one PT_LOAD: the sim board's 1 MiB of shared memory at its device address");
+            core.Lifecycle.Recover();
+            core.Expect(RemoteCoreState.Running, "recovered by hand");
+            AssertEchoes(core.Host);
+        }
+        finally
+        {
+            Directory.Delete(dumps, recursive: true);
+        }
     }
 
     [Test]

@@ -1,3 +1,5 @@
+using AmpCan.Remoteproc.Firmware;
+using AmpCan.Remoteproc.Lifecycle;
 using AmpCan.Remoteproc.Boards;
 using static AmpCan.Tests.Remoteproc.BoardJsonEdit;
 
@@ -37,7 +39,7 @@ public class BoardCoreTests
             Assert.That(core.Mechanism, Is.EqualTo(CoreMechanism.DevmemRegisters));
             Assert.That(core.Registers!.Start.Select(w => (w.Offset, w.Mask, w.Value)), Is.EqualTo(new[] { (0x1014UL, 1UL, 0UL), (0x10cUL, 1UL, 1UL) }));
             Assert.That(core.Registers.Hold, Has.Count.EqualTo(1));
-            Assert.That((core.Recovery, core.Coredump.Mode, core.Coredump.MaxFiles, core.WatchdogMs), Is.EqualTo((RecoveryMode.Disabled, CoredumpMode.Enabled, 2, 500)));
+            Assert.That((core.Recovery, core.Coredump.Mode, core.Coredump.MaxFiles, core.WatchdogMs), Is.EqualTo((RecoveryPolicy.Disabled, CoredumpMode.Enabled, 2, 500)));
         });
     }
 
@@ -45,7 +47,7 @@ public class BoardCoreTests
     public void WithoutACoreTheMechanismFollowsRemoteKind()
     {
         BoardDescriptor openamp = BoardDescriptor.Load(Path.Combine(TestContext.CurrentContext.TestDirectory, "boards", "openamp-linux.json"));
-        Assert.That((openamp.Core, openamp.EffectiveCore.Mechanism, openamp.EffectiveCore.Recovery), Is.EqualTo(((CoreSpec?)null, CoreMechanism.External, RecoveryMode.Enabled)));
+        Assert.That((openamp.Core, openamp.EffectiveCore.Mechanism, openamp.EffectiveCore.Recovery), Is.EqualTo(((CoreSpec?)null, CoreMechanism.External, RecoveryPolicy.Enabled)));
     }
 
     [TestCase("simulated", RemoteKind.Simulated)]

@@ -1,5 +1,6 @@
 using AmpCan.Remoteproc;
 using AmpCan.Remoteproc.Boards;
+using AmpCan.Remoteproc.Firmware;
 using AmpCan.Remoteproc.Lifecycle;
 using AmpCan.Rpmsg;
 using AmpCan.SharedMem;
@@ -34,8 +35,13 @@ public sealed class BoardSession : IRemoteCoreSession
         VdevResource vdev = host.ResourceTable.Vdevs.First(v => v.DeviceId == VirtioRpmsg.DeviceId);
         VringResource tx = vdev.Vring(1); // virtio_rpmsg_bus: vq 0 receives, vq 1 transmits
         IoRegion ring = host.Memory.Window(tx.DeviceAddress, VringLayout.LegacySize((int)tx.QueueSize, tx.Align));
-        checks.Add(new RingStallCheck("the rpmsg transmit ring", ring, (int)tx.QueueSize, tx.Align, options.StallPeriod));
+        // The board's watchdog period bounds a stall too; without one, the session's own.
+        TimeSpan stall = host.Board.EffectiveCore.WatchdogMs > 0 ? TimeSpan.FromMilliseconds(host.Board.EffectiveCore.WatchdogMs) : options.StallPeriod;
+        checks.Add(new RingStallCheck("the rpmsg transmit ring", ring, (int)tx.QueueSize, tx.Align, stall));
         if (host.RemoteProcess is { } process) checks.Add(new RemoteProcessCheck(process));
+        CoreSpec core = host.Board.EffectiveCore;
+        if (core.Heartbeat is ulong beat)
+            checks.Add(new HeartbeatCheck(host.Memory.Window(beat, 4), TimeSpan.FromMilliseconds(core.WatchdogMs)) { Where = $"0x{beat:x} (core.heartbeat)" });
         _watch = new CoreCrashWatch(checks, options.CheckInterval, options.Time);
         host.Rpmsg.PeerLeft += _ => _watch.Report("the remote left: its doorbell closed");
         host.Rpmsg.DeviceFailed += e => _watch.Report($"the rpmsg device failed: {e.Message}");
@@ -67,6 +73,13 @@ public sealed class BoardSession : IRemoteCoreSession
     /// <inheritdoc/>
     /// <remarks>The simulated remote lives and dies with the host's session: there is nothing to leave running.</remarks>
     public void Detach() => throw new InvalidOperationException($"board '{Host.Board.Name}': its remote cannot be left running without AmpCan (it is simulated or started by AmpCan)");
+
+    /// <summary>
+    /// Writes an ELF core file of the remote's memory as this host maps it (one PT_LOAD at its device address; the
+    /// registers are unknown, as to Linux's rproc_coredump); the machine is EM_NONE, since the image is the simulation's.
+    /// </summary>
+    public CoredumpResult WriteCoredump(CoredumpDirectory dumps) =>
+        dumps.Write(Host.Board.Name, machine: 0, entry: 0, [new CoreDumpSegment(Host.SharedMemory.DeviceAddress, Host.SharedMemory.Io)]);
 
     /// <summary>Tears everything down, the remote included.</summary>
     public void Dispose()

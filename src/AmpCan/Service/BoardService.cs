@@ -57,8 +57,7 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
                 Loggers = loggers,
             };
             // Each run of the remote (the first, and one per recovery) is a session of its own with the sample driver on it.
-            _core = new RemoteCoreLifecycle(board.Name, (mode, ct) => Serve(BoardSession.Start(board, host, null, mode, ct)),
-                logger: loggers.CreateLogger("AmpCan.Remoteproc"));
+            _core = BoardLifecycle.Create(board, host, serve: Serve);
             _core.Start(stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -1,3 +1,5 @@
+using AmpCan.Remoteproc.Firmware;
+using AmpCan.Remoteproc.Lifecycle;
 using System.Text.Json;
 using AmpCan.SharedMem.Doorbells;
 
@@ -14,7 +16,7 @@ internal static class BoardJsonErrorText
     private static readonly Type[] Enums =
     [
         typeof(SharedMemoryKind), typeof(DoorbellKind), typeof(RemoteKind), typeof(NotificationMode), typeof(CanControllerOwner),
-        typeof(RegionRole), typeof(MailboxDirection), typeof(CoreMechanism), typeof(RecoveryMode), typeof(CoredumpMode),
+        typeof(RegionRole), typeof(MailboxDirection), typeof(CoreMechanism), typeof(RecoveryPolicy), typeof(CoredumpMode),
     ];
 
     /// <summary>What is wrong and where, e.g. <c>duplicate key 'size' (at $.sharedMemory.size, line 6)</c>.</summary>

@@ -56,6 +56,7 @@ public static class BoardLayout
             new("the resource table", window + board.ResourceTable.Offset, board.ResourceTable.Size),
             new("the host's rpmsg buffer pool", window + board.Rpmsg.BufferPoolOffset, poolSize),
         };
+        if (board.EffectiveCore.Heartbeat is ulong beat) areas.Add(new("the heartbeat word (core.heartbeat)", beat, 4));
         foreach (VdevResource vdev in table.Vdevs)
             for (int q = 0; q < vdev.QueueCount; q++)
             {

@@ -1,3 +1,4 @@
+using AmpCan.Remoteproc.Firmware;
 using static AmpCan.Remoteproc.Boards.SizeNotation;
 
 namespace AmpCan.Remoteproc.Boards;
@@ -48,6 +49,11 @@ internal static class CoreLifecycleValidator
         if (dump.MaxFiles is < 1 or > CoredumpSpec.MaxMaxFiles) fail("core.coredump.maxFiles", $"{dump.MaxFiles} must be 1 to {CoredumpSpec.MaxMaxFiles}");
         if (core.WatchdogMs != 0 && core.WatchdogMs is < CoreSpec.MinWatchdogMs or > CoreSpec.MaxWatchdogMs)
             fail("core.watchdogMs", $"{core.WatchdogMs} must be 0 (off) or {CoreSpec.MinWatchdogMs} to {CoreSpec.MaxWatchdogMs} ms");
+        if (core.Heartbeat is ulong beat)
+        {
+            if (core.WatchdogMs == 0) fail("core.heartbeat", "needs core.watchdogMs: the period within which the word must change");
+            if (beat % 4 != 0) fail("core.heartbeat", $"0x{beat:x} is not 4-byte aligned (the heartbeat is a 32-bit word)");
+        }
     }
 
     // The image is a name inside the directory: an absolute path or a ".." would load (or let the kernel load) a file

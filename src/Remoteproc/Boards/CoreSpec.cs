@@ -1,3 +1,6 @@
+using AmpCan.Remoteproc.Firmware;
+using AmpCan.Remoteproc.Lifecycle;
+
 namespace AmpCan.Remoteproc.Boards;
 
 /// <summary>How a remote core is started and stopped (board files say <c>"sysfs-remoteproc"</c>, <c>"devmem-registers"</c>, …).</summary>
@@ -15,15 +18,6 @@ public enum CoreMechanism
     AttachOnly,
     /// <summary>Something outside AmpCan runs the remote (OpenAMP's Linux remote, a debugger); remote.kind "external".</summary>
     External,
-}
-
-/// <summary>What AmpCan does when the core crashes, as Linux remoteproc's <c>recovery</c> attribute.</summary>
-public enum RecoveryMode
-{
-    /// <summary>Reload and restart the core.</summary>
-    Enabled,
-    /// <summary>Leave it crashed (for debugging).</summary>
-    Disabled,
 }
 
 /// <summary>
@@ -46,11 +40,16 @@ public sealed record CoreSpec
     /// <summary>devmem-registers only (and required there): the register window and the start, stop and hold sequences.</summary>
     public RegisterWindowSpec? Registers { get; init; }
     /// <summary>What a crash leads to; default: recovery.</summary>
-    public RecoveryMode Recovery { get; init; } = RecoveryMode.Enabled;
+    public RecoveryPolicy Recovery { get; init; } = RecoveryPolicy.Enabled;
     /// <summary>Whether and where a crash writes a core file; default: none.</summary>
     public CoredumpSpec Coredump { get; init; } = new();
     /// <summary>Heartbeat period in milliseconds: a remote silent for longer has crashed; 0 (default): off; else <see cref="MinWatchdogMs"/> to <see cref="MaxWatchdogMs"/>.</summary>
     public int WatchdogMs { get; init; }
+    /// <summary>
+    /// Device address of the heartbeat: a 32-bit word the firmware adds to more often than <see cref="WatchdogMs"/>
+    /// (needs it, 4-byte aligned, inside the shared memory); absent: the watchdog sees only rings that stop moving.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(HexNumberConverter))] public ulong? Heartbeat { get; init; }
 
     /// <summary>What runs on the core in the host's older terms (<see cref="RemoteSpec.Kind"/>): a real core is external to AmpCan.</summary>
     // A method, not a property: a "remoteKind" key inside core must be refused as unknown, not read by nobody.
@@ -80,15 +79,6 @@ public sealed record FirmwareSpec
     public required string Directory { get; init; }
     /// <summary>The default image: a relative path inside <see cref="Directory"/> (no "..", not absolute).</summary>
     public required string Image { get; init; }
-}
-
-/// <summary>Whether a crash writes a core file (modes as Linux remoteproc's <c>coredump</c> attribute names them).</summary>
-public enum CoredumpMode
-{
-    /// <summary>No core file.</summary>
-    Disabled,
-    /// <summary>An ELF core file of the core's regions in <see cref="CoredumpSpec.Directory"/>.</summary>
-    Enabled,
 }
 
 /// <summary>Core files written on a crash, bounded in number so that a crash loop cannot fill the disk.</summary>

@@ -102,6 +102,20 @@ public class CoreCrashWatchTests
         Assert.That(watch.Crashed.Result, Is.EqualTo("a health check failed: test: a window moved"));
     }
 
+    [Test]
+    public void ALateTickCountsAsTwoNotAsTheWholeTimeThisProcessCouldNotLook()
+    {
+        using MappedRegion shm = MappedRegion.CreateMemfd("late-tick", 0x1000);
+        var clock = new FakeTimeProvider();
+        using var watch = new CoreCrashWatch([new HeartbeatCheck(shm.Io.Slice(0, 4), TimeSpan.FromMilliseconds(500))], Tick, clock);
+        clock.Advance(Tick);
+        clock.AdjustTime(clock.GetUtcNow() + TimeSpan.FromSeconds(10)); // frozen for 10 s: no timer ran meanwhile
+        clock.Advance(Tick);
+        Assert.That(watch.Crashed.IsCompleted, Is.False, "one late tick is not a 10 s silence");
+        Advance(clock, 3);
+        Assert.That(watch.Crashed.IsCompleted, Is.True, "ticks that keep coming still find the stopped heart");
+    }
+
     private sealed class CountingCheck(Action asked) : ICoreHealthCheck
     {
         public string? Check(TimeSpan sinceLast)
