@@ -55,11 +55,13 @@ public sealed class ElfImage
     public ElfSection? FindSection(string name) => Sections.FirstOrDefault(s => s.Name == name);
 
     /// <summary>The file bytes of a segment (p_filesz of them at p_offset).</summary>
-    public ReadOnlyMemory<byte> SegmentBytes(ElfSegment segment) => Bytes.Slice((int)segment.Offset, (int)segment.FileSize);
+    /// <remarks>A segment without file bytes may name any offset (the reader allows it, as PT_GNU_STACK gives 0), past the file too.</remarks>
+    public ReadOnlyMemory<byte> SegmentBytes(ElfSegment segment) =>
+        segment.FileSize == 0 ? ReadOnlyMemory<byte>.Empty : Bytes.Slice((int)segment.Offset, (int)segment.FileSize);
 
     /// <summary>The file bytes of a section; empty for SHT_NOBITS and SHT_NULL.</summary>
     public ReadOnlyMemory<byte> SectionBytes(ElfSection section) =>
-        section.HasFileBytes ? Bytes.Slice((int)section.Offset, (int)section.Size) : ReadOnlyMemory<byte>.Empty;
+        section.HasFileBytes && section.Size != 0 ? Bytes.Slice((int)section.Offset, (int)section.Size) : ReadOnlyMemory<byte>.Empty;
 
     /// <summary>Parses and validates an ELF file held in memory (the memory is kept, not copied).</summary>
     /// <exception cref="FirmwareException">Any field is malformed or out of range; the message names it.</exception>

@@ -97,4 +97,22 @@ public class FirmwareLoaderTests(ElfClass elfClass)
         Assert.That(loaded.Segments.Select(s => s.SegmentIndex), Is.EqualTo(new[] { 0 }));
         Assert.That(loaded.ResourceTable, Is.Null);
     }
+
+    // Found by the fuzzer (seed 1Jwav_etW3N1): a BSS-only PT_LOAD (p_filesz 0) may give any p_offset, past the file too;
+    // the loader took its file bytes with that offset and threw ArgumentOutOfRangeException instead of zeroing it.
+    [Test]
+    public void ABssOnlySegmentWhoseOffsetIsPastTheFileIsZeroed()
+    {
+        BuiltElf elf = Valid();
+        int bss = elf.Bytes.Length; // the valid image's second segment: make it file-less, its offset past the end
+        elf.Ph(1, Phdr32FileSz, Phdr64FileSz, 0).Ph(1, Phdr32Offset, Phdr64Offset, (ulong)bss + 0x1000);
+        ElfImage image = ElfImage.Parse(elf.Bytes);
+        Assert.That(image.SegmentBytes(image.Segments[1]).Length, Is.Zero);
+        TestDelegate load = () =>
+        {
+            try { FirmwareLoader.Load(image, _memory.Map); }
+            catch (FirmwareException) { } // a refusal naming the problem is fine; any other exception is the bug
+        };
+        Assert.That(load, Throws.Nothing);
+    }
 }
