@@ -4,7 +4,7 @@ using AmpCan.Host.Service;
 
 namespace AmpCan.Host.Commands;
 
-/// <summary><c>ampcan bench vring|rpmsg|vhost-user|can</c>: the figures in BENCHMARKS.md.</summary>
+/// <summary><c>ampcan bench vring|rpmsg|vhost-user|can|recovery</c>: the figures in BENCHMARKS.md.</summary>
 internal static class BenchCommand
 {
     public static Command Create()
@@ -61,6 +61,18 @@ internal static class BenchCommand
             return 0;
         });
         bench.Subcommands.Add(can);
+
+        Option<string?> board3 = CommonOptions.Board("Board whose remote is crashed and recovered (default: configuration AmpCan:Board, else sim)");
+        var recovery = new Command("recovery", "Crash the simulated remote (on a thread, in a process) and time it from the crash seen to its channels answering again") { json, quick, filter, board3 };
+        recovery.SetAction(r =>
+        {
+            string path = BoardFiles.Resolve(AmpCanConfiguration.Resolve(AmpCanConfiguration.Load(), r.GetValue(board3), null, null).Board);
+            var report = new RecoveryBench(Settings(r), Console.Error, path).Run();
+            report.WriteTable(Console.Out);
+            if (r.GetValue(json)) report.WriteJson(Console.Out);
+            return 0;
+        });
+        bench.Subcommands.Add(recovery);
         return bench;
     }
 
