@@ -1,6 +1,7 @@
 using AmpCan.Host.Service;
 using AmpCan.Remoteproc;
 using AmpCan.Remoteproc.Boards;
+using AmpCan.Remoteproc.Firmware;
 using AmpCan.Rpmsg;
 using AmpCan.SharedMem;
 using AmpCan.SharedMem.Doorbells;
@@ -29,6 +30,11 @@ public sealed record BoardHostOptions
     public SimulatedFirmware? Firmware { get; init; }
     /// <summary>Scripted misbehaviour of a simulated remote, in-process or in its own process.</summary>
     public SimulatedRemoteScript? RemoteScript { get; init; }
+    /// <summary>
+    /// A firmware ELF the host loads into the shared memory before an in-process simulated core boots: the core then
+    /// reads its resource table from where the image's <c>.resource_table</c> put it, as a real core would.
+    /// </summary>
+    public string? FirmwareImage { get; init; }
 }
 
 /// <summary>
@@ -40,6 +46,7 @@ public sealed class BoardHost : IDisposable
 {
     private readonly DisposalStack _owned;
     private readonly ILogger _logger;
+    private ulong _tableOffset;
 
     private BoardHost(BoardDescriptor board, ILogger logger)
     {
@@ -150,6 +157,15 @@ public sealed class BoardHost : IDisposable
         }
 
         SimulatedFirmware firmware = (options.Firmware ?? SimulatedFirmware.For(Board)) with { TableOffset = Board.ResourceTable.Offset };
+        bool tableLoaded = false;
+        if (options.FirmwareImage is string image)
+        {
+            if (remote != RemoteKind.Simulated)
+                throw new BoardException($"board '{Board.Name}': a firmware image is loaded for the in-process simulated remote only (this one is {remote})");
+            firmware = firmware with { TableOffset = LoadFirmware(image) };
+            tableLoaded = true;
+        }
+        _tableOffset = firmware.TableOffset;
         int remoteCpu = options.PinLoops ? 1 : -1;
         NotificationMode mode = options.Mode ?? Board.Notification.Mode;
         if (remote == RemoteKind.Simulated)
@@ -169,7 +185,7 @@ public sealed class BoardHost : IDisposable
             {
                 if (remoteBell is null) throw new BoardException($"board '{Board.Name}': a simulated remote cannot use a {Board.Doorbell.Kind} doorbell");
                 SimulatedRemote = Own(new SimulatedRemote(remoteView.Io, remoteBell, firmware, mode, loggers.CreateLogger("AmpCan.RemoteSim"), remoteCpu, options.RemoteScript));
-                SimulatedRemote.Boot(timeout);
+                SimulatedRemote.Boot(timeout, writeTable: !tableLoaded);
             }
         }
         else if (remote == RemoteKind.SimulatedProcess && RemoteProcess is null)
@@ -238,10 +254,35 @@ public sealed class BoardHost : IDisposable
             catch (SharedMemoryException e) { return (null, e.Message); }
         });
 
+    // Copies the image's PT_LOAD segments to their device addresses in the shared memory (nothing written if any does
+    // not fit) and returns where its resource table landed, as an offset in the window.
+    private ulong LoadFirmware(string path)
+    {
+        ElfImage elf;
+        LoadedFirmware loaded;
+        try
+        {
+            elf = ElfImage.Load(path);
+            loaded = FirmwareLoader.Load(elf, new MemoryMap(SharedMemory.Io));
+        }
+        catch (FirmwareException e)
+        {
+            throw new BoardException($"board '{Board.Name}': firmware {path}: {e.Message}");
+        }
+        if (loaded.ResourceTable is not { } table)
+            throw new BoardException($"board '{Board.Name}': firmware {path} has no {ResourceTableSection.SectionName} section; the remote's devices are described there");
+        ulong offset = table.DeviceAddress - SharedMemory.DeviceAddress;
+        if (table.Size > Board.ResourceTable.Size)
+            throw new BoardException($"board '{Board.Name}': firmware {path}: its resource table of 0x{table.Size:x} bytes is larger than resourceTable.size 0x{Board.ResourceTable.Size:x}");
+        _logger.LogInformation("board {Board}: firmware {Path} loaded ({Segments} segments, entry 0x{Entry:x}), resource table at 0x{Table:x}",
+            Board.Name, path, loaded.Segments.Count, loaded.Entry, table.DeviceAddress);
+        return offset;
+    }
+
     private ResourceTable WaitForTable(TimeSpan timeout, CancellationToken cancellation)
     {
-        IoRegion window = SharedMemory.Io.Slice(Board.ResourceTable.Offset, Board.ResourceTable.Size);
-        return StartupWait.For<ResourceTable>(Board.Name, $"the remote's resource table at offset 0x{Board.ResourceTable.Offset:x}", timeout, _logger, cancellation, () =>
+        IoRegion window = SharedMemory.Io.Slice(_tableOffset, Math.Min(Board.ResourceTable.Size, SharedMemory.Io.Length - _tableOffset));
+        return StartupWait.For<ResourceTable>(Board.Name, $"the remote's resource table at offset 0x{_tableOffset:x}", timeout, _logger, cancellation, () =>
         {
             try
             {
