@@ -93,8 +93,8 @@ public sealed class SysfsRemoteprocMechanism : ICoreMechanism
             case "running" or "attached" or "detached":
                 throw new CoreMechanismException($"{Description}: cannot boot it: it runs already (state '{state}'); attach to it instead, or stop it first");
             case "crashed":
-                throw new CoreMechanismException($"{Description}: cannot boot it: it crashed and the kernel holds it so (its recovery is disabled); " +
-                    $"write 'recover' to {PathOf("recovery")}, or 'enabled' to it and let the kernel restart the core");
+                throw new CoreMechanismException($"{Description}: cannot boot it: it crashed, and the kernel restarts a crashed core only itself: " +
+                    $"at once when its recovery is enabled, else when 'recover' is written to {PathOf("recovery")}");
             default:
                 throw new CoreMechanismException($"{Description}: cannot boot it from state '{state}' (only from 'offline')");
         }
@@ -125,7 +125,8 @@ public sealed class SysfsRemoteprocMechanism : ICoreMechanism
             case "detached":
                 throw new CoreMechanismException($"{Description}: the kernel cannot stop a core it detached from: write 'start' to {PathOf("state")} (the kernel attaches), then 'stop'");
             case "crashed":
-                throw new CoreMechanismException($"{Description}: the kernel cannot stop a crashed core: let its recovery restart it (write 'recover' to {PathOf("recovery")}), then stop it");
+                throw new CoreMechanismException($"{Description}: the kernel cannot stop a crashed core: let its recovery restart it (when recovery is disabled, " +
+                    $"write 'recover' to {PathOf("recovery")}), then stop it");
             default:
                 throw new CoreMechanismException($"{Description}: cannot stop it from state '{state}'");
         }

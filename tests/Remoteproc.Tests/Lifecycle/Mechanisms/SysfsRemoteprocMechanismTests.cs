@@ -180,7 +180,7 @@ public class SysfsRemoteprocMechanismTests
     {
         string rproc = _sysfs.Add(0, "m4", "crashed");
         Assert.That(Assert.Throws<CoreMechanismException>(() => Mechanism("m4", Firmware).Start(null, CancellationToken.None))!.Message,
-            Does.Contain("write 'recover' to " + Path.Combine(rproc, "recovery")));
+            Does.Contain("it crashed").And.Contain("'recover' is written to " + Path.Combine(rproc, "recovery")));
     }
 
     [Test]
