@@ -229,8 +229,10 @@ public sealed class RemoteCoreLifecycle : IDisposable
             TimeSpan wait = _options.Backoff(inARow);
             if (wait > TimeSpan.Zero)
             {
+                // The wait is armed before it is announced: whoever reads the line may move a test clock past it.
+                Task delay = Task.Delay(wait, _time, cancel);
                 _logger.LogWarning("remote {Core}: crash {Count} in a row; recovering in {Wait}", _name, inARow, wait);
-                try { await Task.Delay(wait, _time, cancel).ConfigureAwait(false); }
+                try { await delay.ConfigureAwait(false); }
                 catch (OperationCanceledException) { return; }
             }
             await _transitions.WaitAsync(CancellationToken.None).ConfigureAwait(false);

@@ -181,6 +181,7 @@ public class RemoteCoreLifecycleTests
         core.Last.Crash("watchdog: no heartbeat for 500 ms");
         core.Next("crash");
         WaitUntil(() => core.Logs.AtLeast(LogLevel.Error).Any(l => l.Contains("recovery failed: test: the firmware did not come up")), "the failed recovery");
+        WaitUntil(() => core.Logs.AtLeast(LogLevel.Warning).Any(l => l.Contains("crash 2 in a row; recovering in")), "the back-off armed");
         core.Clock.Advance(TimeSpan.FromSeconds(2));
         Assert.That((core.Next("the retry"), core.Started), Is.EqualTo((RemoteCoreState.Running, 2)));
     }
