@@ -150,6 +150,40 @@ public class BoardLifecycleTests
     }
 
     [Test]
+    public void OnATwoCoreBoardOneCoreCrashingCostsTheOtherNothing()
+    {
+        BoardFile file = BoardFile.Load(Path.Combine(TestContext.CurrentContext.TestDirectory, "boards", "sim-two-cores.json"));
+        Assert.That(file.Cores.Select(c => c.Name), Is.EqualTo(new[] { "sim-two-cores/m4", "sim-two-cores/r5" }));
+        var states = file.Cores.Select(_ => new BlockingCollection<RemoteCoreState>()).ToArray();
+        var cores = file.Cores.Select(c => BoardLifecycle.Create(c, new BoardHostOptions { Remote = RemoteKind.Simulated })).ToArray();
+        try
+        {
+            for (int i = 0; i < cores.Length; i++)
+            {
+                cores[i].StateChanged += states[i].Add;
+                cores[i].Start();
+            }
+            BoardHost m4 = ((BoardSession)cores[0].Session!).Host, r5 = ((BoardSession)cores[1].Session!).Host;
+            using RpmsgEndpoint r5Client = EchoClient(r5);
+            m4.SimulatedRemote!.Crash(SimulatedCrash.Fault);
+            Assert.That(states[0].TryTake(out _, Patience) && states[0].TryTake(out RemoteCoreState s, Patience) && s == RemoteCoreState.Crashed, Is.True, "m4 crashed");
+            for (int i = 0; i < 50; i++)
+            {
+                r5Client.Send("r5 carries on"u8);
+                using RpmsgMessage m = r5Client.Receive(Patience);
+            }
+            Assert.That(cores[1].State, Is.EqualTo(RemoteCoreState.Running));
+            Assert.That(cores[1].Crashes, Is.Zero, "r5 never noticed");
+            Assert.That(states[0].TryTake(out RemoteCoreState back, Patience) && back == RemoteCoreState.Running, Is.True, "m4 recovered on its own");
+            AssertEchoes(((BoardSession)cores[0].Session!).Host);
+        }
+        finally
+        {
+            foreach (RemoteCoreLifecycle c in cores) c.Dispose();
+        }
+    }
+
+    [Test]
     public void ARemoteProcessThatDiesIsRecoveredInANewProcess()
     {
         using var core = new Core(new BoardHostOptions { Remote = RemoteKind.SimulatedProcess, BoardPath = BoardPath, AmpcanPath = CrossProcessVringTests.AmpcanDll });

@@ -122,6 +122,19 @@ public class ServiceProcessTests
         Directory.Delete(dir, true);
     }
 
+    [Test]
+    public void TheServiceServesEveryCoreOfATwoCoreBoard()
+    {
+        string dir = TempDir();
+        using (Running svc = Start(dir, null, "--board", "sim-two-cores"))
+        {
+            svc.WaitForLine("AmpCan is serving board sim-two-cores", TimeSpan.FromSeconds(60));
+            Assert.That(svc.Output, Does.Contain("remote sim-two-cores/m4: running").And.Contain("remote sim-two-cores/r5: running"));
+            svc.Process.Kill(entireProcessTree: true);
+        }
+        Directory.Delete(dir, true);
+    }
+
     // The one child process of pid (the service's remote), from /proc.
     private static int ChildOf(int pid)
     {

@@ -49,7 +49,7 @@ public class BoardMultiCoreTests
     [Test]
     public void TheHostsLoaderRefusesAMultiCoreFile() =>
         Assert.That(Assert.Throws<BoardException>(() => BoardDescriptor.Parse(TwoCores, "test.json"))!.Message,
-            Is.EqualTo("board file 'test.json' describes 2 cores (\"cores\"); multi-core boards are not served yet (one core per board for now)"));
+            Is.EqualTo("board file 'test.json' describes 2 cores (\"cores\"); the service serves each (BoardFile.Load), this command one core per board"));
 
     [Test]
     public void DuplicateCoreNamesAreRefused() =>

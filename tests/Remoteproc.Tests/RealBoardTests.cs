@@ -194,6 +194,6 @@ public class RealBoardTests
     {
         Assert.That(Load("sim-two-cores.json").Cores.Select(c => c.Name), Is.EqualTo(new[] { "sim-two-cores/m4", "sim-two-cores/r5" }));
         Assert.That(Assert.Throws<BoardException>(() => BoardDescriptor.Load(Path.Combine(BoardsDirectory, "sim-two-cores.json")))!.Message,
-            Does.Contain("multi-core boards are not served yet"));
+            Does.Contain("the service serves each (BoardFile.Load)"));
     }
 }

@@ -27,27 +27,35 @@ public sealed class AmpCanOptions
 public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory loggers, IHostApplicationLifetime lifetime) : BackgroundService
 {
     private readonly ILogger _logger = loggers.CreateLogger<BoardService>();
-    private RemoteCoreLifecycle? _core;
+    private readonly List<RemoteCoreLifecycle> _cores = [];
 
-    /// <summary>The remote core's lifecycle (after start): its state, crashes and recovery.</summary>
-    public RemoteCoreLifecycle? Core => _core;
+    /// <summary>Each remote core's lifecycle (after start), in the board file's order: its state, crashes and recovery.</summary>
+    public IReadOnlyList<RemoteCoreLifecycle> Cores => _cores;
 
-    /// <summary>The running board (after start; a new one after each recovery), or null while the remote is down.</summary>
-    public BoardHost? Board => (_core?.Session as BoardSession)?.Host;
+    /// <summary>The first core's lifecycle (after start).</summary>
+    public RemoteCoreLifecycle? Core => _cores.FirstOrDefault();
+
+    /// <summary>The first core's running board (a new one after each recovery), or null while that remote is down.</summary>
+    public BoardHost? Board => (Core?.Session as BoardSession)?.Host;
 
     /// <summary>0 after a clean run or stop; 1 when the board could not start.</summary>
     public int ExitCode { get; private set; }
 
     /// <inheritdoc/>
-    /// <remarks>Since .NET 10 the host runs all of this on a background task, so start-up may wait for the remote and Ctrl+C still reaches it.</remarks>
+    /// <remarks>
+    /// Since .NET 10 the host runs all of this on a background task, so start-up may wait for the remote and Ctrl+C
+    /// still reaches it. A board with several cores runs one lifecycle per core: each has its own memory, doorbell,
+    /// loop and sessions, so one crashing costs nothing on another.
+    /// </remarks>
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        BoardDescriptor board;
+        BoardFile file;
         try
         {
             string path = BoardFiles.Resolve(options.Value.Board);
-            board = BoardDescriptor.Load(path);
-            _logger.LogInformation("board {Board} ({Description}) from {Path}", board.Name, board.Description, path);
+            file = BoardFile.Load(path);
+            foreach (BoardDescriptor core in file.Cores) core.CheckServed(path);
+            _logger.LogInformation("board {Board} ({Description}) from {Path}, {Count} remote core(s)", file.Name, file.Description, path, file.Cores.Count);
             var host = new BoardHostOptions
             {
                 BoardPath = path,
@@ -56,9 +64,12 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
                 Mode = options.Value.Mode,
                 Loggers = loggers,
             };
-            // Each run of the remote (the first, and one per recovery) is a session of its own with the sample driver on it.
-            _core = BoardLifecycle.Create(board, host, serve: Serve);
-            _core.Start(stoppingToken);
+            foreach (BoardDescriptor core in file.Cores)
+            {
+                RemoteCoreLifecycle lifecycle = BoardLifecycle.Create(core, host, serve: Serve);
+                _cores.Add(lifecycle);
+                lifecycle.Start(stoppingToken);
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -73,7 +84,7 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
             lifetime.StopApplication();
             return Task.CompletedTask;
         }
-        _logger.LogInformation("AmpCan is serving board {Board}; Ctrl+C stops", board.Name);
+        _logger.LogInformation("AmpCan is serving board {Board}; Ctrl+C stops", file.Name);
         return Task.Delay(Timeout.Infinite, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
@@ -90,7 +101,7 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        _core?.Dispose();
+        foreach (RemoteCoreLifecycle core in Enumerable.Reverse(_cores)) core.Dispose();
     }
 
     /// <summary>The path to start this program again (for the remote process).</summary>

@@ -97,11 +97,17 @@ public sealed record BoardDescriptor
     public static BoardDescriptor Parse(string json, string source)
     {
         if (BoardFile.CountCores(json) is int cores)
-            throw new BoardException($"board file '{source}' describes {cores} cores (\"cores\"); multi-core boards are not served yet (one core per board for now)");
+            throw new BoardException($"board file '{source}' describes {cores} cores (\"cores\"); the service serves each (BoardFile.Load), this command one core per board");
         BoardDescriptor b = ParseCore(json, source);
         ServedBoardCheck.Check(b, source);
         return b;
     }
+
+    /// <summary>
+    /// Throws a <see cref="BoardException"/> naming <paramref name="source"/> and the field when the host cannot serve this
+    /// core yet (a resource table outside the shared memory, a real core's start mechanism).
+    /// </summary>
+    public void CheckServed(string source) => ServedBoardCheck.Check(this, source);
 
     /// <summary>Parses and validates board JSON of one core, served or not.</summary>
     internal static BoardDescriptor ParseCore(string json, string source)
