@@ -55,18 +55,17 @@ internal static class TraceCommand
         }
 
         var readers = new Dictionary<string, TraceFileReader>(StringComparer.Ordinal);
-        AddNewFiles(readers, folder, cores);
-        if (readers.Count == 0)
-        {
-            string where = string.Join(", ", cores.Select(c => Path.Combine(folder, TraceFileNames.Pattern(c))));
-            string missing = Directory.Exists(folder) ? "" : " (the directory does not exist)";
-            error.WriteLine($"ampcan: no trace file at {where}{missing}: the service writes <core>-<trace name>.log there while it serves a remote whose resource table has a trace entry");
-            return 1;
-        }
-
         var printer = new Printer(output);
         try
         {
+            AddNewFiles(readers, folder, cores);
+            if (readers.Count == 0)
+            {
+                string where = string.Join(", ", cores.Select(c => Path.Combine(folder, TraceFileNames.Pattern(c))));
+                string missing = Directory.Exists(folder) ? "" : " (the directory does not exist)";
+                error.WriteLine($"ampcan: no trace file at {where}{missing}: the service writes <core>-<trace name>.log there while it serves a remote whose resource table has a trace entry");
+                return 1;
+            }
             foreach (TraceFileReader reader in readers.Values) printer.Print(reader, readers.Count > 1);
             output.Flush();
             if (!follow) return 0;
@@ -85,7 +84,7 @@ internal static class TraceCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            error.WriteLine($"ampcan: cannot read the trace: {e.Message}");
+            error.WriteLine($"ampcan: cannot read the trace files in {folder}: {e.Message}");
             return 1;
         }
     }

@@ -31,6 +31,7 @@ public sealed class TraceFile : IDisposable
     private FileStream? _stream;
     private byte[] _encoded = new byte[256];
     private long _size;
+    private long _headerBytes; // of the file open now: 0 when it was begun by someone else
 
     /// <summary>A writer for <paramref name="path"/>; nothing is opened until the first line.</summary>
     /// <param name="path">The file.</param>
@@ -68,7 +69,7 @@ public sealed class TraceFile : IDisposable
         try
         {
             if (_stream is null) Open();
-            if (_size + bytes > MaxBytes && _size > HeaderBytes) Rotate();
+            if (_size + bytes > MaxBytes && _size > _headerBytes) Rotate();
             _stream!.Write(_encoded, 0, bytes);
             _size += bytes;
         }
@@ -98,8 +99,6 @@ public sealed class TraceFile : IDisposable
         Close();
     }
 
-    private long HeaderBytes { get; set; }
-
     private int Encode(string line)
     {
         int need = Utf8.GetMaxByteCount(line.Length) + 1;
@@ -122,7 +121,7 @@ public sealed class TraceFile : IDisposable
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
         _stream = new FileStream(Path, options);
         _size = _stream.Length;
-        HeaderBytes = 0;
+        _headerBytes = 0;
         if (_size == 0) WriteHeader();
     }
 
@@ -132,7 +131,7 @@ public sealed class TraceFile : IDisposable
         byte[] header = Utf8.GetBytes($"{HeaderPrefix}{RandomNumberGenerator.GetHexString(16, lowercase: true)}: {_description}, begun {stamp} ---\n");
         _stream!.Write(header);
         _size += header.Length;
-        HeaderBytes = header.Length;
+        _headerBytes = header.Length;
     }
 
     private void Rotate()

@@ -54,8 +54,7 @@ public sealed class TraceLog : IDisposable
             string name = TraceFileNames.Safe(buffer.Name);
             string shown = PeerText.Escape(buffer.Name);
             if (name.Length == 0) name = shown = $"trace{buffer.Index}"; // Linux's debugfs name for it
-            if (!names.Add(name)) name = $"{name}-{buffer.Index}";
-            names.Add(name);
+            for (int k = 0; !names.Add(name); k++) name = k == 0 ? $"{name}-{buffer.Index}" : $"{name}-{k}"; // two entries, one name
             string path = TraceFileNames.PathFor(options.Directory, core, name);
             var file = new TraceFile(path, options.MaxFileBytes, $"core {TraceFileNames.Safe(core)}, trace \"{shown}\"", _time);
             traces.Add(new Followed(new TraceFollower(buffer, options.MaxLineBytes), file, shown,
@@ -170,7 +169,7 @@ public sealed class TraceLog : IDisposable
             {
                 case TraceLineKind.Restart:
                     Mark(t, "the remote started its trace over");
-                    Log(t, "the remote started its trace over (it rebooted or cleared the buffer)");
+                    Log(t, "the remote started its trace over (it rebooted, cleared the buffer, or wrote more than it holds between two reads)");
                     break;
                 case TraceLineKind.Cut:
                     Write(t, line.Text + "…");

@@ -304,6 +304,23 @@ public class TraceFollowerTests
     }
 
     [Test]
+    public void APollThatFindsNothingNewAllocatesNothing()
+    {
+        foreach (bool ring in new[] { false, true })
+        {
+            IoRegion region = Buffer(1024);
+            TraceFollower follower = Follow(region);
+            if (ring) new RingTraceWriter(region).Write(string.Concat(Enumerable.Repeat("a wrapped ring of text\n", 60)));
+            else new NulTerminatedTraceWriter(region).Write("a line\nand an unfinished one");
+            follower.Poll();
+            follower.Poll();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++) follower.Poll();
+            Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, ring ? "wrapped ring" : "NUL-terminated text");
+        }
+    }
+
+    [Test]
     public void ResetForgetsWhatWasSeen()
     {
         IoRegion region = Buffer(64);
