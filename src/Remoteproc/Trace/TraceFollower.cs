@@ -39,7 +39,7 @@ public sealed class TraceFollower
     private readonly List<TraceLine> _output = [];
     private byte[] _current;
     private byte[] _previous; // the last snapshot, whole (past its NUL too: the first convention's hidden text is read from it)
-    private int _cursor;      // where the text not yet handed out starts
+    private int _cursor;      // where the text not yet handed out starts (the buffer's length: at its end, the next byte at 0)
     private bool _ring;       // the last snapshot had no NUL: a wrapped ring whose write position is only known by comparison
 
     /// <summary>Follows <paramref name="buffer"/> from its start (the first poll returns what is there already).</summary>
@@ -64,7 +64,7 @@ public sealed class TraceFollower
     /// <summary>Bytes of an unfinished last line held, waiting for its newline.</summary>
     public int PendingBytes => _lines.Pending;
 
-    /// <summary>Times the writer wrapped to offset 0 and its text was followed across the wrap.</summary>
+    /// <summary>Times the writer was seen going from the end of the buffer back to offset 0 and its text was followed across.</summary>
     public long Wraps { get; private set; }
 
     /// <summary>Times the remote started its text over (reboot, cleared buffer): each a <see cref="TraceLineKind.Restart"/> entry.</summary>
@@ -90,12 +90,11 @@ public sealed class TraceFollower
         {
             Take(_cursor, text);
             _cursor = text;
-            if (text == length) EnterRing(0);
+            _ring = text == length; // full: the writer's next byte goes to offset 0
         }
         else if (text == length)
         {
             // Full, and the start changed: the writer ran past the old end to the end of the buffer and went on at 0.
-            Wraps++;
             FollowRing();
             _ring = true;
         }
@@ -148,12 +147,6 @@ public sealed class TraceFollower
         _ring = false;
     }
 
-    private void EnterRing(int cursor)
-    {
-        _cursor = cursor;
-        _ring = true;
-    }
-
     // The second convention once wrapped: the writer went on from the cursor, round the ring; it got as far as the last
     // byte (in ring order from the cursor) that differs from the last snapshot.
     private void FollowRing()
@@ -173,6 +166,7 @@ public sealed class TraceFollower
             Take(start, length);
             Take(0, start + end - length);
         }
+        if (start + end > length || _cursor == length) Wraps++; // went past the last byte (or starts past it) to offset 0
         _cursor = (start + end) % length;
     }
 
