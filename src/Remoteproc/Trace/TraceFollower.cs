@@ -10,9 +10,9 @@ namespace AmpCan.Remoteproc.Trace;
 /// writes each character followed by a NUL and restarts at offset 0 when the next would reach the last byte, so the
 /// text up to the first NUL is everything since the last restart and the older text after the NUL is hidden. Zephyr's
 /// RAM console (drivers/console/ram_console.c), which lib/open-amp/resource_table.c declares as the trace entry
-/// "Zephyr_log", writes characters at <c>pos = (pos + 1) % size</c> with no NUL after them: once it has wrapped, the
-/// buffer holds no NUL at all, newest text first and oldest after it. Linux shows both raw (debugfs trace0: up to the
-/// first NUL).</para>
+/// "Zephyr_log", writes characters at <c>pos = (pos + 1) % size</c> with no NUL after them (its terminating byte lies
+/// just past the entry's length): once it has wrapped, the buffer holds no NUL at all, newest text first and oldest
+/// after it. Linux shows both raw (remoteproc_debugfs.c: up to the first NUL).</para>
 /// <para>The rules: while the text ends at a NUL it only grows, so bytes past the last poll's end are new if
 /// everything before that end is unchanged. Text that got shorter or changed before that end means the writer started
 /// over at offset 0: if the old end now holds text (it held the NUL before), the writer filled the rest of the buffer
@@ -23,7 +23,8 @@ namespace AmpCan.Remoteproc.Trace;
 /// <para>What no reader can tell without an index: bytes a writer rewrites with the same value look unwritten (in a
 /// wrapped ring they are handed out when the writer next writes something different after them, so a line can come
 /// one poll late); a remote that rebooted and rewrote the same first bytes as before looks as if it only appended;
-/// a writer that went round a whole ring between two polls lost text nobody saw. A snapshot taken while the remote
+/// a writer that went round a whole ring between two polls lost text nobody saw; the first poll of a ring that has
+/// already wrapped hands it out from offset 0, newest text first, as Linux shows it. A snapshot taken while the remote
 /// writes may catch one character half updated.</para>
 /// <para>Bounded by construction: two copies of the buffer, one held line of at most
 /// <see cref="MaxLineBytes"/>, and at most one buffer's worth of text per poll; nothing the remote writes can make a
@@ -38,7 +39,7 @@ public sealed class TraceFollower
     private readonly TraceLineSplitter _lines;
     private readonly List<TraceLine> _output = [];
     private byte[] _current;
-    private byte[] _previous; // the last snapshot, whole (past its NUL too: the first convention's hidden text is read from it)
+    private byte[] _previous; // the last snapshot, whole (past its NUL too: whether the old end held the NUL is read from it)
     private int _cursor;      // where the text not yet handed out starts (the buffer's length: at its end, the next byte at 0)
     private bool _ring;       // the last snapshot had no NUL: a wrapped ring whose write position is only known by comparison
 
