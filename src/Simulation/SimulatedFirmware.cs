@@ -67,6 +67,12 @@ public sealed record SimulatedFirmware
     /// <summary>How often the firmware beats: a quarter of the board's watchdog period, so that one late beat is no crash.</summary>
     public TimeSpan HeartbeatPeriod { get; init; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Offset in the shared memory of the firmware's trace buffer (an RSC_TRACE entry), between the table and the vrings.</summary>
+    public ulong TraceOffset { get; init; } = 0x2800;
+
+    /// <summary>Bytes of the trace buffer; 0 for none.</summary>
+    public uint TraceSize { get; init; } = 0x800;
+
     /// <summary>virtio-can's device id (virtio 1.4 §5.22).</summary>
     public const uint CanDeviceId = 36;
 
@@ -129,6 +135,7 @@ public sealed record SimulatedFirmware
             table.Vdev(CanDeviceId, (uint)(100 + i), CanFeatures,
                 [.. Enumerable.Range(0, 3).Select(q => new VringSpec(checked((uint)(deviceBase + CanVringOffset(i, q))), Align, (uint)CanQueueSize, (uint)(3 + 3 * i + q)))],
                 new byte[2]);
+        if (TraceSize > 0) table.Trace(checked((uint)(deviceBase + TraceOffset)), TraceSize, "remote-sim");
         return table.Build();
     }
 }

@@ -35,6 +35,7 @@ public sealed class SimulatedRemote : IDisposable
     private readonly CancellationTokenSource _canStop = new();
     private readonly List<Task> _canRuns = [];
     private Timer? _heartbeat;
+    private SimulatedTraceWriter? _trace;
 
     /// <summary>
     /// Creates the remote over <paramref name="sharedMemory"/> (its whole window), its loop pinned to <paramref name="cpu"/>
@@ -118,12 +119,18 @@ public sealed class SimulatedRemote : IDisposable
     {
         if (writeTable) _shm.Write(_firmware.TableOffset, _firmware.ResourceTable(_shm.DeviceAddress));
         ResourceTable table = _table = ResourceTable.Parse(_shm.Slice(_firmware.TableOffset, 0x1000));
+        if (table.Traces.Count > 0 && _shm.Contains(table.Traces[0].DeviceAddress - _shm.DeviceAddress, table.Traces[0].Length))
+        {
+            _trace = new SimulatedTraceWriter(_shm.Slice(table.Traces[0].DeviceAddress - _shm.DeviceAddress, table.Traces[0].Length));
+            _trace.WriteLine($"remote-sim: boot, {table.Vdevs.Count} vdev(s), waiting for the host");
+        }
         _device = new VirtioRpmsgDevice("remote-sim", logger: _logger);
         // The firmware's services go on the bus the moment the device is activated, on the transport's thread.
         _device.Activated += bus =>
         {
             _rpmsg = bus;
             _services.Announce(bus);
+            _trace?.WriteLine("remote-sim: rpmsg up, services announced");
         };
         _transport = new VdevDeviceTransport(new VdevTransport(table.Vdevs[0], new MemoryMap(_shm), _doorbell), _device, _loop, waitForHost, _logger);
         _loop.Start(_cpu);
@@ -231,6 +238,7 @@ public sealed class SimulatedRemote : IDisposable
     public void Crash(SimulatedCrash kind = SimulatedCrash.Hang)
     {
         _logger.LogWarning("simulated remote: crash ({Kind})", kind);
+        _trace?.WriteLine($"remote-sim: fatal error ({kind}), halting");
         StopHeartbeat(); // its heart stops with it
         if (kind == SimulatedCrash.Fault && _table is not null)
             foreach (VdevResource vdev in _table.Vdevs.Where(v => v.DeviceId == VirtioRpmsg.DeviceId))

@@ -184,6 +184,33 @@ public class BoardLifecycleTests
     }
 
     [Test]
+    public void TheRemotesTraceGoesToItsFileUpToItsLastWordsAndAmpcanTracePrintsIt()
+    {
+        string dir = Directory.CreateTempSubdirectory("ampcan-trace-").FullName;
+        try
+        {
+            using var core = new Core(new BoardHostOptions { Remote = RemoteKind.Simulated }, new BoardSessionOptions { TraceDirectory = dir },
+                change: b => b with { Core = b.EffectiveCore with { Recovery = RecoveryPolicy.Disabled } });
+            core.Lifecycle.Start();
+            core.Expect(RemoteCoreState.Running, "start");
+            string file = AmpCan.Remoteproc.Trace.TraceFileNames.PathFor(dir, "sim", "remote-sim");
+            Assert.That(SpinWait.SpinUntil(() => File.Exists(file) && File.ReadAllText(file).Contains("remote-sim: rpmsg up, services announced"), Patience), Is.True,
+                "the firmware's boot lines reached the trace file");
+            core.Host.SimulatedRemote!.Crash(SimulatedCrash.Fault);
+            core.Expect(RemoteCoreState.Crashed, "the crash seen");
+            Assert.That(File.ReadAllText(file), Does.Contain("remote-sim: fatal error (Fault), halting"), "its last words, read before the memory went");
+
+            var (code, output, error) = CommandLineTests.RunWithOutput(["trace", "--board", "sim", "--directory", dir]);
+            Assert.That(code, Is.Zero, error);
+            Assert.That(output, Does.Contain("remote-sim: boot").And.Contain("remote-sim: fatal error (Fault), halting"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
     public void ARemoteProcessThatDiesIsRecoveredInANewProcess()
     {
         using var core = new Core(new BoardHostOptions { Remote = RemoteKind.SimulatedProcess, BoardPath = BoardPath, AmpcanPath = CrossProcessVringTests.AmpcanDll });

@@ -58,6 +58,9 @@ public sealed class BoardHost : IDisposable
     /// <summary>The board description.</summary>
     public BoardDescriptor Board { get; }
 
+    /// <summary>The loggers the board was started with.</summary>
+    public ILoggerFactory Loggers { get; private set; } = NullLoggerFactory.Instance;
+
     /// <summary>The host's mapping of the shared memory.</summary>
     public MappedRegion SharedMemory { get; private set; } = null!;
 
@@ -87,7 +90,7 @@ public sealed class BoardHost : IDisposable
     {
         options ??= new BoardHostOptions();
         ILoggerFactory loggers = options.Loggers ?? NullLoggerFactory.Instance;
-        var host = new BoardHost(board, loggers.CreateLogger($"AmpCan.Board.{board.Name}"));
+        var host = new BoardHost(board, loggers.CreateLogger($"AmpCan.Board.{board.Name}")) { Loggers = loggers };
         try
         {
             host.Bring(options, loggers, cancellation);

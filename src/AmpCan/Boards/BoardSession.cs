@@ -2,6 +2,7 @@ using AmpCan.Remoteproc;
 using AmpCan.Remoteproc.Boards;
 using AmpCan.Remoteproc.Firmware;
 using AmpCan.Remoteproc.Lifecycle;
+using AmpCan.Remoteproc.Trace;
 using AmpCan.Rpmsg;
 using AmpCan.SharedMem;
 using AmpCan.Vring;
@@ -15,6 +16,8 @@ public sealed record BoardSessionOptions
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromMilliseconds(50);
     /// <summary>How long the host's transmit ring may hold buffers the remote does not use before that is a crash.</summary>
     public TimeSpan StallPeriod { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Where the remote's trace buffers are written as text files (<c>ampcan trace</c> reads them); null: not at all.</summary>
+    public string? TraceDirectory { get; init; }
     /// <summary>The clock (tests move their own).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }
@@ -27,6 +30,7 @@ public sealed record BoardSessionOptions
 public sealed class BoardSession : IRemoteCoreSession
 {
     private readonly CoreCrashWatch _watch;
+    private readonly TraceLog? _trace;
 
     private BoardSession(BoardHost host, BoardSessionOptions options)
     {
@@ -43,6 +47,9 @@ public sealed class BoardSession : IRemoteCoreSession
         if (core.Heartbeat is ulong beat)
             checks.Add(new HeartbeatCheck(host.Memory.Window(beat, 4), TimeSpan.FromMilliseconds(core.WatchdogMs)) { Where = $"0x{beat:x} (core.heartbeat)" });
         _watch = new CoreCrashWatch(checks, options.CheckInterval, options.Time);
+        if (options.TraceDirectory is string traces && host.ResourceTable.Traces.Count > 0)
+            _trace = TraceLog.Start(host.Board.Name, host.ResourceTable.Traces, host.Memory, new TraceLogOptions { Directory = traces, Time = options.Time },
+                host.Loggers);
         host.Rpmsg.PeerLeft += _ => _watch.Report("the remote left: its doorbell closed");
         host.Rpmsg.DeviceFailed += e => _watch.Report($"the rpmsg device failed: {e.Message}");
     }
@@ -85,6 +92,7 @@ public sealed class BoardSession : IRemoteCoreSession
     public void Dispose()
     {
         _watch.Dispose();
+        _trace?.Dispose(); // before the memory goes: it reads the remote's last words first
         Host.Dispose();
     }
 

@@ -39,6 +39,7 @@ public static class AmpCanConfiguration
             Board = board ?? NonEmpty(s, "Board") ?? "sim",
             Remote = remote ?? Enum<RemoteKind>(s, "Remote"),
             Mode = mode ?? Enum<NotificationMode>(s, "Mode"),
+            TraceDirectory = NonEmpty(s, TraceCommand.DirectoryKey) ?? ".",
         };
     }
 

@@ -16,6 +16,8 @@ public sealed class AmpCanOptions
     public RemoteKind? Remote { get; set; }
     /// <summary>Overrides the board's notification mode.</summary>
     public AmpCan.SharedMem.Doorbells.NotificationMode? Mode { get; set; }
+    /// <summary>Where each remote's trace buffers are written as text files (<c>ampcan trace</c> reads them); default: the working directory.</summary>
+    public string TraceDirectory { get; set; } = ".";
 }
 
 /// <summary>
@@ -66,7 +68,7 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
             };
             foreach (BoardDescriptor core in file.Cores)
             {
-                RemoteCoreLifecycle lifecycle = BoardLifecycle.Create(core, host, serve: Serve);
+                RemoteCoreLifecycle lifecycle = BoardLifecycle.Create(core, host, new BoardSessionOptions { TraceDirectory = options.Value.TraceDirectory }, serve: Serve);
                 _cores.Add(lifecycle);
                 lifecycle.Start(stoppingToken);
             }

@@ -57,6 +57,7 @@ public static class BoardLayout
             new("the host's rpmsg buffer pool", window + board.Rpmsg.BufferPoolOffset, poolSize),
         };
         if (board.EffectiveCore.Heartbeat is ulong beat) areas.Add(new("the heartbeat word (core.heartbeat)", beat, 4));
+        foreach (TraceResource t in table.Traces) areas.Add(new($"trace buffer '{t.Name}' (entry {t.Index})", t.DeviceAddress, t.Length));
         foreach (VdevResource vdev in table.Vdevs)
             for (int q = 0; q < vdev.QueueCount; q++)
             {

@@ -136,12 +136,8 @@ public sealed partial class CoredumpDirectory
     }
 
     /// <summary>The remote's name made safe for a file name: no separators, no leading dot, not empty.</summary>
-    private static string SafeName(string remoteName)
-    {
-        string s = string.Concat((remoteName ?? "").Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' ? c : '_'));
-        if (s.Length == 0) return "remote";
-        return s[0] == '.' ? "_" + s[1..] : s;
-    }
+    // The same file-name rule as the trace files: no separator, no hidden file, no "..".
+    private static string SafeName(string remoteName) => Trace.TraceFileNames.Safe(remoteName ?? "") is { Length: > 0 } s ? s : "remote";
 
     [GeneratedRegex(@"^[A-Za-z0-9_.\-]+-(?<stamp>\d{8}T\d{6}\.\d{7}Z)(-(?<n>\d{1,2}))?\.core$", RegexOptions.CultureInvariant)]
     private static partial Regex DumpName();
