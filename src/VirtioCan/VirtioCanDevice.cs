@@ -188,8 +188,10 @@ public sealed class VirtioCanDevice : IVirtioDevice
 
         private void EnterBusOff()
         {
+            bool entered = device._state.EnterBusOff();
+            // After the status: whoever sees ErrorState say bus-off finds the controller stopped and the bit set.
             Volatile.Write(ref device._errorState, (int)CanErrorState.BusOff);
-            if (device._state.EnterBusOff()) device._logger.LogWarning("{Device}: bus-off; the driver must restart the controller", device._name);
+            if (entered) device._logger.LogWarning("{Device}: bus-off; the driver must restart the controller", device._name);
         }
 
         // Warning and passive are only logged: the spec's status has no bit for them. One line per change, rate-limited,

@@ -87,6 +87,8 @@ public class BoardCanTests
                 using VirtualCanPort member = host.Can.Buses["logged"].Attach("test");
                 member.Send(new CanFrame { Id = 0x42, Length = 1 });
                 Take(member, f => f.Id == 0x43, "the answer");
+                // The node's first beat may come after its answer (it beats once a second): the log must hold one.
+                Take(member, f => f.Id == 0x701, "a heartbeat");
             }
             string[] lines = File.ReadAllLines(log);
             Assert.That(lines, Has.Some.Match(@"^\(\d+\.\d{6}\) logged 042#00$"), string.Join("\n", lines));

@@ -198,7 +198,9 @@ public class BoardLifecycleTests
                 "the firmware's boot lines reached the trace file");
             core.Host.SimulatedRemote!.Crash(SimulatedCrash.Fault);
             core.Expect(RemoteCoreState.Crashed, "the crash seen");
-            Assert.That(File.ReadAllText(file), Does.Contain("remote-sim: fatal error (Fault), halting"), "its last words, read before the memory went");
+            // Crashed is announced before the session is torn down; the trace's last read is part of the teardown.
+            Assert.That(SpinWait.SpinUntil(() => File.ReadAllText(file).Contains("remote-sim: fatal error (Fault), halting"), Patience), Is.True,
+                "its last words, read before the memory went");
 
             var (code, output, error) = CommandLineTests.RunWithOutput(["trace", "--board", "sim", "--directory", dir]);
             Assert.That(code, Is.Zero, error);

@@ -14,8 +14,11 @@ public sealed record BoardSessionOptions
 {
     /// <summary>How often the health checks run.</summary>
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromMilliseconds(50);
-    /// <summary>How long the host's transmit ring may hold buffers the remote does not use before that is a crash.</summary>
-    public TimeSpan StallPeriod { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long the host's transmit ring may hold buffers the remote does not use before that is a crash; null (default):
+    /// the board's <c>core.watchdogMs</c>, else 5 s.
+    /// </summary>
+    public TimeSpan? StallPeriod { get; init; }
     /// <summary>Where the remote's trace buffers are written as text files (<c>ampcan trace</c> reads them); null: not at all.</summary>
     public string? TraceDirectory { get; init; }
     /// <summary>The clock (tests move their own).</summary>
@@ -39,8 +42,9 @@ public sealed class BoardSession : IRemoteCoreSession
         VdevResource vdev = host.ResourceTable.Vdevs.First(v => v.DeviceId == VirtioRpmsg.DeviceId);
         VringResource tx = vdev.Vring(1); // virtio_rpmsg_bus: vq 0 receives, vq 1 transmits
         IoRegion ring = host.Memory.Window(tx.DeviceAddress, VringLayout.LegacySize((int)tx.QueueSize, tx.Align));
-        // The board's watchdog period bounds a stall too; without one, the session's own.
-        TimeSpan stall = host.Board.EffectiveCore.WatchdogMs > 0 ? TimeSpan.FromMilliseconds(host.Board.EffectiveCore.WatchdogMs) : options.StallPeriod;
+        // The board's watchdog period bounds a stall too, unless the session was given its own.
+        TimeSpan stall = options.StallPeriod
+            ?? (host.Board.EffectiveCore.WatchdogMs > 0 ? TimeSpan.FromMilliseconds(host.Board.EffectiveCore.WatchdogMs) : TimeSpan.FromSeconds(5));
         checks.Add(new RingStallCheck("the rpmsg transmit ring", ring, (int)tx.QueueSize, tx.Align, stall));
         if (host.RemoteProcess is { } process) checks.Add(new RemoteProcessCheck(process));
         CoreSpec core = host.Board.EffectiveCore;
