@@ -82,6 +82,8 @@ internal sealed class VhostUserSession : IDisposable
             }
             catch (VhostUserProtocolException e)
             {
+                // Closed before the answer: a front end that reads the refusal may count its descriptors at once.
+                CloseUnkept();
                 if (!Answer(header, e))
                 {
                     EndReason = $"protocol error: {e.Message}";
@@ -102,10 +104,16 @@ internal sealed class VhostUserSession : IDisposable
             }
             finally
             {
-                foreach (SafeFileHandle fd in _fds) fd.Dispose(); // descriptors no request kept
-                _fds.Clear();
+                CloseUnkept();
             }
         }
+    }
+
+    // Descriptors that came with a request and that no request kept.
+    private void CloseUnkept()
+    {
+        foreach (SafeFileHandle fd in _fds) fd.Dispose();
+        _fds.Clear();
     }
 
     // A refused request: answered where the front end waits for an answer (true: go on), else the connection closes.
@@ -548,8 +556,7 @@ internal sealed class VhostUserSession : IDisposable
         _memory?.Dispose();
         _memory = null;
         _backendChannel?.Dispose();
-        foreach (SafeFileHandle fd in _fds) fd.Dispose();
-        _fds.Clear();
+        CloseUnkept();
     }
 
     /// <summary>Ends the session from another thread (the back end is being disposed).</summary>
