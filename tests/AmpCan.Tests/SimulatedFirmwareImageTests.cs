@@ -30,12 +30,12 @@ public class SimulatedFirmwareImageTests
 
     // An image whose table is the sim firmware's with rings of queueSize entries (not the 256 the simulated core would
     // write itself), and a code segment of recognisable bytes.
-    private void WriteImage(BoardDescriptor board, int queueSize, bool withTable = true)
+    private void WriteImage(BoardDescriptor board, int queueSize, bool withTable = true, ulong tableAt = Window)
     {
         byte[] table = (SimulatedFirmware.For(board) with { QueueSize = queueSize }).ResourceTable(Window);
         byte[] code = [.. Enumerable.Range(0, 0x40).Select(i => (byte)(0xC0 + i))];
         var elf = new ElfBuilder(ElfClass.Elf32, entry: Code | 1).Segment(Code, code).SectionInSegment(".text", 0, 0, code.Length)
-            .Segment(Window, table, flags: FlagRead | FlagWrite);
+            .Segment(tableAt, table, flags: FlagRead | FlagWrite);
         if (withTable) elf.SectionInSegment(".resource_table", 1, 0, table.Length);
         File.WriteAllBytes(_image, elf.Build().Bytes);
     }
@@ -75,5 +75,15 @@ public class SimulatedFirmwareImageTests
         File.WriteAllBytes(_image, new ElfBuilder(ElfClass.Elf32).Segment(0x4000_0000, [1, 2, 3]).Build().Bytes);
         Assert.That(() => BoardHost.Start(board, new BoardHostOptions { Remote = RemoteKind.Simulated, FirmwareImage = _image }),
             Throws.TypeOf<BoardException>().With.Message.Contains("firmware").And.Message.Contains("0x40000000"));
+    }
+
+    // The layout check looks where the image put the table, not at resourceTable.offset.
+    [Test]
+    public void ATableTheImagePutsInTheBufferPoolIsRefusedWhereItIs()
+    {
+        BoardDescriptor board = Sim();
+        WriteImage(board, queueSize: 64, tableAt: Window + board.Rpmsg.BufferPoolOffset);
+        Assert.That(() => BoardHost.Start(board, new BoardHostOptions { Remote = RemoteKind.Simulated, FirmwareImage = _image }),
+            Throws.TypeOf<BoardException>().With.Message.Contains("the resource table").And.Message.Contains("0x30010000").And.Message.Contains("overlaps"));
     }
 }

@@ -53,7 +53,8 @@ public static class BoardLayout
         ulong window = board.SharedMemory.DeviceAddress;
         var areas = new List<Area>
         {
-            new("the resource table", window + board.ResourceTable.Offset, board.ResourceTable.Size),
+            // Where the table really is (a loaded image may have put it elsewhere than resourceTable.offset says).
+            new("the resource table", table.Window.DeviceAddress, table.Window.Length),
             new("the host's rpmsg buffer pool", window + board.Rpmsg.BufferPoolOffset, poolSize),
         };
         if (board.EffectiveCore.Heartbeat is ulong beat) areas.Add(new("the heartbeat word (core.heartbeat)", beat, 4));
