@@ -127,7 +127,7 @@ public sealed class BoardHost : IDisposable
 
         SharedMemory = Own(m.Kind switch
         {
-            SharedMemoryKind.Memfd => MappedRegion.CreateMemfd($"ampcan-{Board.Name.Replace('/', '-')}", m.Size, m.DeviceAddress),
+            SharedMemoryKind.Memfd => MappedRegion.CreateMemfd($"ampcan-{RemoteFileNames.Safe(Board.Name)}", m.Size, m.DeviceAddress),
             SharedMemoryKind.File => remoteCreatesFile ? WaitForFile(m, timeout, cancellation)
                 : MappedRegion.MapFile(m.Path!, m.Size, BoardInstanceLock.CreateFileOptions(m), m.DeviceAddress),
             SharedMemoryKind.DevMem => MappedRegion.MapPhysical(m.PhysicalAddress, m.Size, m.DeviceAddress),
@@ -209,7 +209,7 @@ public sealed class BoardHost : IDisposable
 
         RpmsgHostOptions opts = HostOptions((int)vdev.Vring(0).QueueSize, (int)vdev.Vring(1).QueueSize);
         BoardLayout.Check(Board, ResourceTable, opts.PoolSize);
-        Loop = Own(new NotificationLoop($"ampcan-{Board.Name.Replace('/', '-')}", mode, TimeSpan.FromMicroseconds(Board.Notification.SpinMicroseconds), loggers.CreateLogger("AmpCan.Loop")));
+        Loop = Own(new NotificationLoop($"ampcan-{RemoteFileNames.Safe(Board.Name)}", mode, TimeSpan.FromMicroseconds(Board.Notification.SpinMicroseconds), loggers.CreateLogger("AmpCan.Loop")));
         // The remote left (its socket closed): an ordinary event, said once by the device; anything else is an error.
         Loop.DoorbellFailed += (d, e) => { if (e is not DoorbellClosedException) _logger.LogError("board {Board}: doorbell {Doorbell} lost: {Reason}", Board.Name, d, e.Message); };
         IoRegion pool = SharedMemory.Io.Slice(Board.Rpmsg.BufferPoolOffset, opts.PoolSize);

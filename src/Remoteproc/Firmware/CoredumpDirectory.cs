@@ -136,8 +136,7 @@ public sealed partial class CoredumpDirectory
     }
 
     /// <summary>The remote's name made safe for a file name: no separators, no leading dot, not empty.</summary>
-    // The same file-name rule as the trace files: no separator, no hidden file, no "..".
-    private static string SafeName(string remoteName) => Trace.TraceFileNames.Safe(remoteName ?? "") is { Length: > 0 } s ? s : "remote";
+    private static string SafeName(string remoteName) => RemoteFileNames.Safe(remoteName ?? "") is { Length: > 0 } s ? s : "remote";
 
     [GeneratedRegex(@"^[A-Za-z0-9_.\-]+-(?<stamp>\d{8}T\d{6}\.\d{7}Z)(-(?<n>\d{1,2}))?\.core$", RegexOptions.CultureInvariant)]
     private static partial Regex DumpName();

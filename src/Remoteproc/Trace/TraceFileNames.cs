@@ -12,29 +12,15 @@ public static class TraceFileNames
     /// <summary>What the rotated (older) file adds to the name.</summary>
     public const string RotatedSuffix = ".1";
 
-    /// <summary>
-    /// <paramref name="name"/> with every character other than ASCII letters, digits, '_', '-' and '.' made '_' and a
-    /// leading '.' made '_': no separator, no hidden file, no "..". Empty stays empty.
-    /// </summary>
-    public static string Safe(string name)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        string s = string.Create(name.Length, name, static (span, n) =>
-        {
-            for (int i = 0; i < n.Length; i++) span[i] = char.IsAsciiLetterOrDigit(n[i]) || n[i] is '_' or '-' or '.' ? n[i] : '_';
-        });
-        return s.Length > 0 && s[0] == '.' ? "_" + s[1..] : s;
-    }
-
     /// <summary>The file name of trace <paramref name="trace"/> of core <paramref name="core"/> (a board's name, "board/core" for a core of a multi-core board).</summary>
-    public static string FileName(string core, string trace) => $"{Safe(core)}-{Safe(trace)}{Extension}";
+    public static string FileName(string core, string trace) => $"{RemoteFileNames.Safe(core)}-{RemoteFileNames.Safe(trace)}{Extension}";
 
     /// <summary>The path of trace <paramref name="trace"/> of core <paramref name="core"/> in <paramref name="directory"/>.</summary>
     public static string PathFor(string directory, string core, string trace) => Path.Combine(directory, FileName(core, trace));
 
     /// <summary>The pattern (for <see cref="Directory.EnumerateFiles(string, string)"/>) matching every current trace file of <paramref name="core"/>.</summary>
     /// <remarks>A core whose safe name is this one's followed by '-' and more (board "sim" and board "sim-2") matches too.</remarks>
-    public static string Pattern(string core) => $"{Safe(core)}-*{Extension}";
+    public static string Pattern(string core) => $"{RemoteFileNames.Safe(core)}-*{Extension}";
 
     /// <summary>The path the older half of <paramref name="path"/> is kept under after a rotation.</summary>
     public static string Rotated(string path) => path + RotatedSuffix;

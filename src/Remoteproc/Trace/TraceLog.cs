@@ -51,12 +51,12 @@ public sealed class TraceLog : IDisposable
         var traces = new List<Followed>();
         foreach (TraceBuffer buffer in buffers)
         {
-            string name = TraceFileNames.Safe(buffer.Name);
+            string name = RemoteFileNames.Safe(buffer.Name);
             string shown = PeerText.Escape(buffer.Name);
             if (name.Length == 0) name = shown = $"trace{buffer.Index}"; // Linux's debugfs name for it
             for (int k = 0; !names.Add(name); k++) name = k == 0 ? $"{name}-{buffer.Index}" : $"{name}-{k}"; // two entries, one name
             string path = TraceFileNames.PathFor(options.Directory, core, name);
-            var file = new TraceFile(path, options.MaxFileBytes, $"core {TraceFileNames.Safe(core)}, trace \"{shown}\"", _time);
+            var file = new TraceFile(path, options.MaxFileBytes, $"core {RemoteFileNames.Safe(core)}, trace \"{shown}\"", _time);
             traces.Add(new Followed(new TraceFollower(buffer, options.MaxLineBytes), file, shown,
                 new RateLimitedLog(options.LogBurst, options.LogInterval), new RateLimitedLog(1, TimeSpan.FromMinutes(1))));
         }

@@ -1,3 +1,4 @@
+using AmpCan.Remoteproc;
 using AmpCan.Remoteproc.Trace;
 
 namespace AmpCan.Tests.Remoteproc.Trace;
@@ -25,9 +26,9 @@ public class TraceFileTests
     [Test]
     public void NamesAreMadeSafeForAFileName()
     {
-        Assert.That(TraceFileNames.Safe("../etc/passwd"), Is.EqualTo("_._etc_passwd"));
-        Assert.That(TraceFileNames.Safe("trace:c66x_1"), Is.EqualTo("trace_c66x_1"));
-        Assert.That(TraceFileNames.Safe(".hidden"), Is.EqualTo("_hidden"));
+        Assert.That(RemoteFileNames.Safe("../etc/passwd"), Is.EqualTo("_._etc_passwd"));
+        Assert.That(RemoteFileNames.Safe("trace:c66x_1"), Is.EqualTo("trace_c66x_1"));
+        Assert.That(RemoteFileNames.Safe(".hidden"), Is.EqualTo("_hidden"));
         Assert.That(TraceFileNames.FileName("zcu102/r5f0", "Zephyr_log"), Is.EqualTo("zcu102_r5f0-Zephyr_log.log"));
         Assert.That(TraceFileNames.Pattern("zcu102/r5f0"), Is.EqualTo("zcu102_r5f0-*.log"));
     }
