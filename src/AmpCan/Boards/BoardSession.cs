@@ -82,8 +82,8 @@ public sealed class BoardSession : IRemoteCoreSession
     }
 
     /// <inheritdoc/>
-    /// <remarks>The simulated remote lives and dies with the host's session: there is nothing to leave running.</remarks>
-    public void Detach() => throw new InvalidOperationException($"board '{Host.Board.Name}': its remote cannot be left running without AmpCan (it is simulated or started by AmpCan)");
+    /// <remarks>Not served yet: it needs attach (rings resynchronised) on the way back.</remarks>
+    public void Detach() => throw new InvalidOperationException($"board '{Host.Board.Name}': detaching is not served yet (a simulated remote lives in this session; an external one would need its rings handed back as they are)");
 
     /// <summary>
     /// Writes an ELF core file of the remote's memory as this host maps it (one PT_LOAD at its device address; the
