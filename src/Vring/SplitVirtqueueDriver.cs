@@ -23,9 +23,9 @@ public readonly record struct UsedBuffer(int Token, ushort Head, uint Length);
 /// back from shared memory. A used element that names anything but an outstanding chain throws
 /// <see cref="VirtqueueException"/> and breaks the queue.
 /// </remarks>
-public sealed class SplitVirtqueueDriver : IVirtqueueNotifications
+public sealed partial class SplitVirtqueueDriver : IVirtqueueNotifications
 {
-    private const byte HeadFree = 0, HeadStaged = 1, HeadOutstanding = 2;
+    private const byte HeadFree = 0, HeadStaged = 1, HeadOutstanding = 2, HeadCandidate = 3;
 
     private readonly SplitRing _ring;
     private readonly int _size;
@@ -58,7 +58,13 @@ public sealed class SplitVirtqueueDriver : IVirtqueueNotifications
     /// (a fresh queue); otherwise the queue attaches to the ring as it is, treating the chains between the used and
     /// available indices as outstanding with their head as token.
     /// </summary>
-    public SplitVirtqueueDriver(SplitRing ring, bool eventIndex, bool clearRing = true)
+    public SplitVirtqueueDriver(SplitRing ring, bool eventIndex, bool clearRing = true) : this(ring, eventIndex)
+    {
+        if (clearRing) ring.Clear();
+        Attach();
+    }
+
+    private SplitVirtqueueDriver(SplitRing ring, bool eventIndex)
     {
         _ring = ring;
         _size = ring.QueueSize;
@@ -73,8 +79,6 @@ public sealed class SplitVirtqueueDriver : IVirtqueueNotifications
         _headState = new byte[_size];
         _availShadow = new ushort[_size];
         _descShadow = new VirtqDescriptor[_size];
-        if (clearRing) ring.Clear();
-        Attach();
     }
 
     /// <summary>The ring this queue works on.</summary>
@@ -330,12 +334,18 @@ public sealed class SplitVirtqueueDriver : IVirtqueueNotifications
         VirtqUsedElement e = _ring.Used.Read<VirtqUsedElement>(SplitRingOffsets.UsedEntry(_lastUsed & _mask));
         uint id = e.Id;
         if (id >= (uint)_size) _fault.Break(VirtqueueError.UsedIdOutOfRange, $"used entry {_lastUsed} names id {id}, beyond the queue size {_size}");
-        if (_headState[id] != HeadOutstanding) _fault.Break(VirtqueueError.UsedIdNotAvailable, $"used entry {_lastUsed} names id {id}, which is not an outstanding chain");
+        byte state = _headState[id];
+        if (state != HeadOutstanding && state != HeadCandidate) _fault.Break(VirtqueueError.UsedIdNotAvailable, $"used entry {_lastUsed} names id {id}, which is not an outstanding chain");
         ushort head = (ushort)id;
         uint len = Math.Min(e.Length, _writableBytes[head]);
         int token = _tokens[head];
         ReleaseChain(head);
         _lastUsed++;
+        if (state == HeadCandidate)
+        {
+            DropStaleCopies(head);
+            if (--_owed == 0) Settle();
+        }
         if (EventIndex && !_callbacksDisabled)
         {
             // As Linux's virtio_store_mb: the event index must be visible before we next read the used index, or the
@@ -349,8 +359,13 @@ public sealed class SplitVirtqueueDriver : IVirtqueueNotifications
 
     private void ReleaseChain(ushort head)
     {
-        _headState[head] = HeadFree;
         _outstanding--;
+        FreeChain(head);
+    }
+
+    private void FreeChain(ushort head)
+    {
+        _headState[head] = HeadFree;
         int n = _chainLength[head];
         ushort last = head;
         for (int i = 1; i < n; i++) last = _nextFree[last];

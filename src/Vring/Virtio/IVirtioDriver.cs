@@ -19,4 +19,11 @@ public interface IVirtioDriver
 
     /// <summary>Takes the device over: its queues, its negotiated features, its loop.</summary>
     void Probe(VirtioDriverContext context);
+
+    /// <summary>
+    /// Takes over a device another driver left running (DRIVER_OK set, queues live): adopts the queues where they stand
+    /// (<see cref="VirtioDriverContext.AdoptQueue"/>), never resetting or clearing them. Drivers that cannot say so.
+    /// </summary>
+    /// <exception cref="VirtioException">This driver cannot take over a running device.</exception>
+    void Adopt(VirtioDriverContext context) => throw new VirtioException($"the driver for device id {DeviceId} cannot take over a running device");
 }

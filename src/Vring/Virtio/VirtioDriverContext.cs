@@ -31,6 +31,13 @@ public sealed class VirtioDriverContext(IVirtioConfig registers, ulong features,
     /// <summary>The driver side of queue <paramref name="index"/>, with the negotiated ring features, its ring cleared.</summary>
     public SplitVirtqueueDriver CreateQueue(int index) => new(Queues[index].Ring, Has(VirtioRingFeatures.EventIndex), clearRing: true);
 
+    /// <summary>
+    /// The driver side of queue <paramref name="index"/> taken over as the driver before left it (attach): never cleared;
+    /// see <see cref="SplitVirtqueueDriver.Adopt"/>.
+    /// </summary>
+    public SplitVirtqueueDriver AdoptQueue(int index, DriverQueueSnapshot? saved, DescriptorOwner owner, int tokens) =>
+        SplitVirtqueueDriver.Adopt(Queues[index].Ring, Has(VirtioRingFeatures.EventIndex), saved, owner, tokens);
+
     /// <summary>The driver is ready: sets DRIVER_OK (before the first kick, as Linux's <c>virtio_device_ready</c>).</summary>
     public void SetDriverOk() => registers.Status |= VirtioStatus.DriverOk;
 

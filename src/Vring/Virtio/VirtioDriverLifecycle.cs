@@ -40,4 +40,30 @@ public static class VirtioDriverLifecycle
         if ((registers.Status & VirtioStatus.DriverOk) == 0) registers.Status |= VirtioStatus.DriverOk;
         return features;
     }
+
+    /// <summary>
+    /// Attaches <paramref name="driver"/> to a device that may already be running, as Linux's remoteproc attaches to a
+    /// core a bootloader or an earlier host started: a device no driver has brought up (status 0, or a bring-up that
+    /// never reached DRIVER_OK) is probed as usual; one with DRIVER_OK is taken over as it is (<see cref="IVirtioDriver.Adopt"/>),
+    /// with the features the driver before accepted, status and queues untouched. Returns the features and whether it
+    /// was taken over.
+    /// </summary>
+    /// <exception cref="VirtioException">The device is not the driver's, needs a reset or failed, or the driver before
+    /// accepted features this one does not support.</exception>
+    public static (ulong Features, bool TakenOver) Attach(IVirtioDriver driver, IVirtioConfig registers, Func<ulong, VirtioDriverContext> bind)
+    {
+        if (registers.DeviceId != driver.DeviceId)
+            throw new VirtioException($"virtio device id {registers.DeviceId} is not the driver's ({driver.DeviceId})");
+        VirtioStatus status = registers.Status;
+        if ((status & (VirtioStatus.Failed | VirtioStatus.DeviceNeedsReset)) != 0)
+            throw new VirtioException($"the device's status is 0x{(byte)status:x2} ({((status & VirtioStatus.Failed) != 0 ? "FAILED" : "DEVICE_NEEDS_RESET")}): it cannot be taken over, only reset with its core");
+        if ((status & (VirtioStatus.DriverOk | VirtioStatus.FeaturesOk)) != (VirtioStatus.DriverOk | VirtioStatus.FeaturesOk))
+            return (Probe(driver, registers, bind), false);
+        ulong accepted = registers.DriverFeatures;
+        ulong features = accepted & registers.DeviceFeatures;
+        if ((features & ~driver.SupportedFeatures) != 0)
+            throw new VirtioException($"the driver before accepted features 0x{features:x}; this one supports 0x{driver.SupportedFeatures:x} (0x{features & ~driver.SupportedFeatures:x} unknown to it)");
+        driver.Adopt(bind(features));
+        return (features, true);
+    }
 }
