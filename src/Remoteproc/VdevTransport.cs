@@ -55,6 +55,14 @@ public sealed class VdevTransport
         VirtioDriverLifecycle.Probe(driver, _vdev, features => new VirtioDriverContext(_vdev, features, Queues, bufferMemory, loop, [_doorbell]));
 
     /// <summary>
+    /// The host role on a remote that may be running already (attach): a vdev no host brought up is probed as by
+    /// <see cref="ProbeDriver"/>; one with DRIVER_OK is taken over as it stands (<see cref="VirtioDriverLifecycle.Attach"/>),
+    /// its status, features and vrings untouched. Returns the features and whether it was taken over.
+    /// </summary>
+    public (ulong Features, bool TakenOver) AttachDriver(IVirtioDriver driver, NotificationLoop loop, IoRegion? bufferMemory) =>
+        VirtioDriverLifecycle.Attach(driver, _vdev, features => new VirtioDriverContext(_vdev, features, Queues, bufferMemory, loop, [_doorbell]));
+
+    /// <summary>
     /// The remote role: waits for the host's DRIVER_OK (polling the status byte, as OpenAMP's remote does; there is no
     /// notification for it), then activates <paramref name="device"/> with what both sides agreed on. False if DRIVER_OK
     /// did not come in time or the wait was cancelled.

@@ -137,6 +137,37 @@ public abstract class RpmsgBus : IDisposable
         return ep;
     }
 
+    /// <summary>
+    /// The endpoint of a driver bound to <paramref name="channel"/>, as Linux's <c>rpmsg_dev_probe</c> makes it: named after the
+    /// channel, on the channel's local address (ANY: the lowest free), sending to the peer's address.
+    /// </summary>
+    public RpmsgEndpoint CreateEndpoint(RpmsgChannel channel, RpmsgReceiveCallback? callback)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        return CreateEndpoint(channel.Name, callback, channel.LocalAddress, channel.RemoteAddress);
+    }
+
+    /// <summary>
+    /// Channels carried over from a detached host: each is listed as if just announced, its driver's endpoint to take
+    /// the local address it had, so the peer's endpoints, still bound to those addresses, reach it again.
+    /// </summary>
+    protected void RestoreChannels(IEnumerable<RpmsgChannelRecord> channels)
+    {
+        foreach (RpmsgChannelRecord c in channels)
+        {
+            if (ChannelTable.Add(c.Name, c.RemoteAddress, out RpmsgChannel? ch, out Func<RpmsgChannel, RpmsgEndpoint?>? driver, c.LocalAddress) != ChannelAddResult.Created)
+            {
+                Logger.LogWarning("{Device}: channel '{Name}' at 0x{Address:x} from the detach record not restored (a duplicate, or too many)", Name, PeerText.Escape(c.Name), c.RemoteAddress);
+                continue;
+            }
+            OnChannelCreated(ch!, driver);
+        }
+    }
+
+    /// <summary>The channels as a detach record keeps them: name, the peer's address, our endpoint's address (or the one reserved for it).</summary>
+    protected List<RpmsgChannelRecord> ChannelRecords() =>
+        [.. ChannelTable.Snapshot.Select(c => new RpmsgChannelRecord(c.Name, c.RemoteAddress, c.Endpoint is { IsDestroyed: false } ep ? ep.Address : c.LocalAddress))];
+
     /// <summary>An endpoint on a reserved address (the name service's 53).</summary>
     internal RpmsgEndpoint CreateReservedEndpoint(string name, uint address, RpmsgReceiveCallback callback) =>
         Register(name, address, RpmsgAddress.Any, callback, announce: false);
@@ -469,7 +500,23 @@ public abstract class RpmsgBus : IDisposable
         else Shutdown(reason, reason is ObjectDisposedException ? ShutdownKind.Stopped : ShutdownKind.Failed);
     }
 
-    private enum ShutdownKind { Failed, PeerLeft, Stopped }
+    private enum ShutdownKind { Failed, PeerLeft, Stopped, Detached }
+
+    /// <summary>
+    /// Stops serving the device without telling the peer (no reset): endpoints and channels go as in a stop, users get
+    /// errors, and once this returns the loop no longer touches the queues, which stay exactly as they are for the next
+    /// driver to take over.
+    /// </summary>
+    protected void DetachFromDevice()
+    {
+        Shutdown(new ObjectDisposedException(Name, $"{Name} was detached"), ShutdownKind.Detached);
+        NotificationLoop? loop = Volatile.Read(ref _loop);
+        if (loop is not null)
+        {
+            loop.DoorbellFailed -= OnDoorbellFailed;
+            if (_handler is not null) loop.RemoveAndWait(_handler);
+        }
+    }
 
     private void Shutdown(Exception reason, ShutdownKind kind)
     {
@@ -488,6 +535,9 @@ public abstract class RpmsgBus : IDisposable
             case ShutdownKind.PeerLeft:
                 Logger.LogInformation("{Device}: {Reason}", Name, reason.Message);
                 OnStopped();
+                break;
+            case ShutdownKind.Detached:
+                Logger.LogInformation("{Device}: detached; the device is left running as it is", Name);
                 break;
             default:
                 Logger.LogInformation("{Device}: stopped", Name);

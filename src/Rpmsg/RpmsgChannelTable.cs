@@ -30,8 +30,8 @@ internal sealed class RpmsgChannelTable
         return null;
     }
 
-    /// <summary>Adds a channel; <paramref name="driver"/> is the probe bound to its name, if any.</summary>
-    public ChannelAddResult Add(string name, uint address, out RpmsgChannel? channel, out Func<RpmsgChannel, RpmsgEndpoint?>? driver)
+    /// <summary>Adds a channel (its driver's endpoint to take <paramref name="localAddress"/>); <paramref name="driver"/> is the probe bound to its name, if any.</summary>
+    public ChannelAddResult Add(string name, uint address, out RpmsgChannel? channel, out Func<RpmsgChannel, RpmsgEndpoint?>? driver, uint localAddress = RpmsgAddress.Any)
     {
         channel = null;
         driver = null;
@@ -39,7 +39,7 @@ internal sealed class RpmsgChannelTable
         {
             if (_channels.Exists(c => c.Name == name && c.RemoteAddress == address)) return ChannelAddResult.Duplicate;
             if (_channels.Count >= RpmsgBus.MaxChannels) return ChannelAddResult.TooMany;
-            channel = new RpmsgChannel(name, address);
+            channel = new RpmsgChannel(name, address) { LocalAddress = localAddress };
             _channels.Add(channel);
             _drivers.TryGetValue(name, out driver);
             return ChannelAddResult.Created;

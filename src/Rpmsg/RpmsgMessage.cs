@@ -127,6 +127,13 @@ public readonly struct RpmsgTxBuffer
 /// <param name="RemoteAddress">The peer's endpoint address for the service.</param>
 public sealed record RpmsgChannel(string Name, uint RemoteAddress)
 {
+    /// <summary>
+    /// The local address a driver's endpoint for the channel takes (Linux's <c>rpdev->src</c>): ANY for a channel the
+    /// peer just announced; the address the endpoint had before for a channel carried over a detach, since the peer's
+    /// endpoint stays bound to it (OpenAMP binds its destination to the first source it hears from).
+    /// </summary>
+    public uint LocalAddress { get; init; } = RpmsgAddress.Any;
+
     /// <summary>The local endpoint a driver created for the channel, if any.</summary>
     public RpmsgEndpoint? Endpoint { get; internal set; }
 }

@@ -74,6 +74,7 @@ public sealed class VirtioRpmsgHost : RpmsgBus
     private readonly Stack<int> _txSpare = new();
     private SplitVirtqueueDriver? _rxq, _txq;
     private int _txFresh;
+    private bool _txSettledPending; // a take-over's transmit buffers may still be found free
     private readonly int _reclaimBelow;
     private readonly int _rxCount, _txCount;
     private readonly int[] _rxIdle;    // receive buffers consumed and not yet given back to the remote
@@ -156,6 +157,68 @@ public sealed class VirtioRpmsgHost : RpmsgBus
         AttachToLoop(_context.Loop, _context.Incoming, _rxq, ProcessRx, _txq, ProcessTx);
     }
 
+    /// <summary>
+    /// Takes over a device another host left running (its DRIVER_OK set, its rings live), instead of <see cref="Start"/>:
+    /// nothing is reset or cleared. With <paramref name="resume"/> from a detach the queues continue exactly and the
+    /// channels come back at their addresses; without, the remote's returns are awaited before a buffer it may hold is
+    /// reused (<see cref="SplitVirtqueueDriver.Adopt"/>), and channels appear as the remote announces them.
+    /// </summary>
+    /// <exception cref="VirtqueueException">The rings cannot be ones this pool's buffers made.</exception>
+    public void Adopt(RpmsgHostResume? resume)
+    {
+        if (_rxq is not null) throw new InvalidOperationException($"{Name} already started");
+        _rxq = _context.AdoptQueue(0, resume?.Rx, RxOwner, _rxCount);
+        _txq = _context.AdoptQueue(1, resume?.Tx, TxOwner, _txCount);
+        _txFresh = _txCount;
+        TakeSettled();
+        _txq.DisableCallbacks();
+        if (resume is not null) RestoreChannels(resume.Channels);
+        Logger.LogInformation("{Device}: took over a running device, features 0x{Features:x}; receive queue {Rx}; transmit queue {Tx}; {Channels} channels carried over",
+            Name, NegotiatedFeatures, _rxq.AdoptionNote, _txq.AdoptionNote, resume?.Channels.Count ?? 0);
+        MarkReady();
+        if (_rxq.KickPrepare()) _rxNotifier.Notify();
+        AttachToLoop(_context.Loop, _context.Incoming, _rxq, ProcessRx, _txq, ProcessTx);
+    }
+
+    /// <summary>
+    /// Stops serving the device and leaves it running as it is (no reset): users see their endpoints and channels go,
+    /// and the returned record lets the next host take over exactly (<see cref="Adopt"/>).
+    /// </summary>
+    public RpmsgHostResume Detach()
+    {
+        if (_rxq is null || _txq is null) throw new InvalidOperationException($"{Name} has not started");
+        List<RpmsgChannelRecord> channels = ChannelRecords();
+        DetachFromDevice();
+        lock (TxLock) return new RpmsgHostResume(_rxq.Snapshot(), _txq.Snapshot(), channels);
+    }
+
+    // Buffers an adoption found free: receive buffers go back to the remote, transmit buffers to the spares.
+    private void TakeSettled()
+    {
+        while (_rxq!.TryTakeSettled(out int rx)) PostRx(rx);
+        lock (TxLock)
+        {
+            while (_txq!.TryTakeSettled(out int tx)) _txSpare.Push(tx);
+            _txSettledPending = !_txq.AdoptionSettled;
+        }
+    }
+
+    // Descriptors a host with this pool writes: a whole receive buffer, device-writable; a transmit buffer, read-only,
+    // at most its size. Anything else in an adopted ring is not ours.
+    private int RxOwner(ushort head, in Vring.Wire.VirtqDescriptor d)
+    {
+        if (d.Flags != VirtqDescFlags.Write || d.Length != (uint)_options.RxBufferSize) return -1;
+        ulong off = d.Address - _pool.DeviceAddress;
+        return off % (ulong)_options.RxBufferSize == 0 && off / (ulong)_options.RxBufferSize < (ulong)_rxCount ? (int)(off / (ulong)_options.RxBufferSize) : -1;
+    }
+
+    private int TxOwner(ushort head, in Vring.Wire.VirtqDescriptor d)
+    {
+        if (d.Flags != VirtqDescFlags.None || d.Length < Wire.RpmsgHeader.Size || d.Length > (uint)_options.TxBufferSize) return -1;
+        ulong off = d.Address - _pool.DeviceAddress - _txBase;
+        return off % (ulong)_options.TxBufferSize == 0 && off / (ulong)_options.TxBufferSize < (ulong)_txCount ? (int)(off / (ulong)_options.TxBufferSize) : -1;
+    }
+
     private void PostRx(int id) =>
         _rxq!.TryAdd(new VirtqBuffer(_pool.DeviceAddress + (ulong)id * (ulong)_options.RxBufferSize, (uint)_options.RxBufferSize), deviceWritable: true, id);
 
@@ -178,6 +241,8 @@ public sealed class VirtioRpmsgHost : RpmsgBus
                 if (!Deliver(RxSpan(u.Token)[..(int)u.Length], u.Token)) _rxIdle[_rxIdleCount++] = u.Token;
                 n++;
             }
+            // Buffers a take-over found free once the remote returned what it owed (nothing, normally).
+            while (_rxq!.TryTakeSettled(out int settled)) _rxIdle[_rxIdleCount++] = settled;
             if (_rxIdleCount > 0 && _rxq!.Outstanding < _repostBelow)
             {
                 while (_rxIdleCount > 0) PostRx(_rxIdle[--_rxIdleCount]);
@@ -202,6 +267,12 @@ public sealed class VirtioRpmsgHost : RpmsgBus
         {
             if (_txFresh == _txCount && _txSpare.Count < _reclaimBelow && _txq!.HasUsed)
                 lock (TxLock) while (_txq.TryGetUsed(out UsedBuffer u)) _txSpare.Push(u.Token);
+            if (_txSettledPending)
+                lock (TxLock)
+                {
+                    while (_txq!.TryTakeSettled(out int settled)) _txSpare.Push(settled);
+                    _txSettledPending = !_txq.AdoptionSettled;
+                }
         }
         catch (VirtqueueException e)
         {

@@ -38,8 +38,8 @@ public sealed class RpmsgClientSample(RpmsgBus bus, ILogger logger)
 
     private RpmsgEndpoint Probe(RpmsgChannel channel)
     {
-        logger.LogInformation("new channel: 0x{Src:x} -> 0x{Dst:x}", RpmsgAddress.Any, channel.RemoteAddress);
-        RpmsgEndpoint ep = bus.CreateEndpoint(channel.Name, OnMessage, destination: channel.RemoteAddress);
+        logger.LogInformation("new channel: 0x{Src:x} -> 0x{Dst:x}", channel.LocalAddress, channel.RemoteAddress);
+        RpmsgEndpoint ep = bus.CreateEndpoint(channel, OnMessage);
         Reply(ep, channel.RemoteAddress);
         return ep;
     }
