@@ -165,7 +165,7 @@ public abstract class RpmsgBus : IDisposable
     }
 
     /// <summary>The channels as a detach record keeps them: name, the peer's address, our endpoint's address (or the one reserved for it).</summary>
-    protected List<RpmsgChannelRecord> ChannelRecords() =>
+    public List<RpmsgChannelRecord> ChannelRecords() =>
         [.. ChannelTable.Snapshot.Select(c => new RpmsgChannelRecord(c.Name, c.RemoteAddress, c.Endpoint is { IsDestroyed: false } ep ? ep.Address : c.LocalAddress))];
 
     /// <summary>An endpoint on a reserved address (the name service's 53).</summary>

@@ -35,6 +35,15 @@ public sealed record BoardHostOptions
     /// reads its resource table from where the image's <c>.resource_table</c> put it, as a real core would.
     /// </summary>
     public string? FirmwareImage { get; init; }
+    /// <summary>
+    /// Attach to a remote that already runs instead of starting one: its vdevs are taken over as they stand (never reset or
+    /// zeroed), with the attach record from <see cref="StateDirectory"/> when the host before left one.
+    /// </summary>
+    public bool Attach { get; init; }
+    /// <summary>Where each core's attach record is kept (channels always, rings at a detach); null: none kept.</summary>
+    public string? StateDirectory { get; init; }
+    /// <summary>Binds the service's rpmsg drivers on the new bus before it receives anything (so a take-over loses nothing meant for them).</summary>
+    public Action<VirtioRpmsgHost>? BindRpmsg { get; init; }
 }
 
 /// <summary>
@@ -47,6 +56,8 @@ public sealed class BoardHost : IDisposable
     private readonly DisposalStack _owned;
     private readonly ILogger _logger;
     private ulong _tableOffset;
+    private AttachRecordFile? _record;
+    private int _rpmsgVdev;
 
     private BoardHost(BoardDescriptor board, ILogger logger)
     {
@@ -78,6 +89,9 @@ public sealed class BoardHost : IDisposable
 
     /// <summary>The board's event loop.</summary>
     public NotificationLoop Loop { get; private set; } = null!;
+
+    /// <summary>True when the remote was found running and its rpmsg device taken over (attach), false when it was brought up.</summary>
+    public bool TakenOver { get; private set; }
 
     /// <summary>The in-process simulated remote, if that is what runs.</summary>
     public SimulatedRemote? SimulatedRemote { get; private set; }
@@ -113,6 +127,9 @@ public sealed class BoardHost : IDisposable
         if (remote == RemoteKind.External && m.Kind == SharedMemoryKind.Memfd)
             throw new BoardException($"board '{Board.Name}': an external remote cannot reach memfd shared memory (only a process of ours can be handed it, so nobody " +
                 "would ever write the resource table); use a board with file, devmem or uio shared memory, or --remote simulated / simulated-process");
+        if (options.Attach && remote != RemoteKind.External)
+            throw new BoardException($"board '{Board.Name}': attaching needs a remote that runs on its own (external, or a core a bootloader or the kernel started); " +
+                $"this one is {remote}, which this host would start itself");
         bool remoteCreatesFile = m.Kind == SharedMemoryKind.File && remote != RemoteKind.Simulated;
         // One host per board (and, for an in-process simulated remote, one remote): refused at once, naming the holder.
         if (BoardInstanceLock.Acquire(Board, BoardInstanceLock.Role.Host) is InstanceLock hostLock) Own(hostLock);
@@ -215,10 +232,20 @@ public sealed class BoardHost : IDisposable
         IoRegion pool = SharedMemory.Io.Slice(Board.Rpmsg.BufferPoolOffset, opts.PoolSize);
         var memory = Memory = new MemoryMap(SharedMemory.Io);
         var transport = new VdevTransport(vdev, memory, bell);
-        var driver = new VirtioRpmsgDriver("rpmsg0", opts, loggers.CreateLogger("AmpCan.Rpmsg"));
+        var driver = new VirtioRpmsgDriver("rpmsg0", opts, loggers.CreateLogger("AmpCan.Rpmsg")) { BeforeStart = options.BindRpmsg };
+        _rpmsgVdev = vdev.Index;
+        // Only a remote that can outlive this host needs a record for the next one.
+        if (options.StateDirectory is string states && remote == RemoteKind.External) _record = Own(new AttachRecordFile(states, Board.Name, _logger));
         Loop.Start(options.PinLoops ? 0 : -1);
-        transport.ProbeDriver(driver, Loop, pool);
+        if (options.Attach)
+        {
+            driver.Resume = _record?.Read(vdev.Index);
+            TakenOver = transport.AttachDriver(driver, Loop, pool).TakenOver;
+        }
+        else transport.ProbeDriver(driver, Loop, pool);
         Rpmsg = Own(driver.Bus!);
+        // From now on the record says what the remote offers (and no longer where the rings stood: they move on).
+        _record?.Track(Rpmsg, vdev.Index);
         // The remote drives these: each device waits in the background for its driver's DRIVER_OK.
         Can = Own(BoardCanControllers.Start(Board, ResourceTable, memory, bell, Loop, timeout, loggers));
     }
@@ -294,6 +321,25 @@ public sealed class BoardHost : IDisposable
             }
             catch (ResourceTableException e) { return (null, e.Message); }
         });
+    }
+
+    /// <summary>Why <see cref="Detach"/> cannot leave this remote running; null when it can.</summary>
+    public string? CannotDetach => SimulatedRemote is not null || RemoteProcess is not null
+        ? "the remote was started by this host and stops with it; only a remote that runs on its own (external, attach-only) can be left running" : null;
+
+    /// <summary>
+    /// Stops serving and leaves the remote running as it is: the rpmsg device is detached (not reset), its rings and
+    /// channels written to the attach record for the next host, and then everything here is torn down; a device the
+    /// remote drives (CAN) is left with its status as it was.
+    /// </summary>
+    /// <exception cref="BoardException">The remote lives in this process or is a process of this host's (it would die with it).</exception>
+    public void Detach()
+    {
+        if (CannotDetach is string why) throw new BoardException($"board '{Board.Name}': {why}");
+        RpmsgHostResume resume = Rpmsg.Detach();
+        _record?.Write(_rpmsgVdev, resume);
+        _logger.LogInformation("board {Board}: detached; the remote runs on{Record}", Board.Name, _record is null ? " (no state directory: the next host waits for what the rings owe)" : $", its state in {_record.Path}");
+        Dispose();
     }
 
     /// <summary>Stops everything in reverse order of start.</summary>

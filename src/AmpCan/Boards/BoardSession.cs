@@ -64,12 +64,10 @@ public sealed class BoardSession : IRemoteCoreSession
     /// <inheritdoc/>
     public Task<string> Crashed => _watch.Crashed;
 
-    /// <summary>Boots the board's remote and serves it; attaching to one already running is refused (not served yet), naming the board.</summary>
+    /// <summary>Boots the board's remote and serves it, or (<paramref name="mode"/> attach) serves one that already runs, taking its devices over as they stand.</summary>
     public static BoardSession Start(BoardDescriptor board, BoardHostOptions host, BoardSessionOptions? options, CoreStartMode mode, CancellationToken cancellation)
     {
-        if (mode == CoreStartMode.Attach)
-            throw new BoardException($"board '{board.Name}': attaching to a remote that is already running is not served yet; start it instead");
-        BoardHost started = BoardHost.Start(board, host, cancellation);
+        BoardHost started = BoardHost.Start(board, host with { Attach = mode == CoreStartMode.Attach }, cancellation);
         try
         {
             return new BoardSession(started, options ?? new BoardSessionOptions());
@@ -82,8 +80,16 @@ public sealed class BoardSession : IRemoteCoreSession
     }
 
     /// <inheritdoc/>
-    /// <remarks>Not served yet: it needs attach (rings resynchronised) on the way back.</remarks>
-    public void Detach() => throw new InvalidOperationException($"board '{Host.Board.Name}': detaching is not served yet (a simulated remote lives in this session; an external one would need its rings handed back as they are)");
+    public string? CannotDetach => Host.CannotDetach;
+
+    /// <inheritdoc/>
+    /// <remarks>The remote must run on its own (<see cref="BoardHost.Detach"/>); its rings and channels go to the attach record.</remarks>
+    public void Detach()
+    {
+        _watch.Dispose();
+        _trace?.Dispose();
+        Host.Detach();
+    }
 
     /// <summary>
     /// Writes an ELF core file of the remote's memory as this host maps it (one PT_LOAD at its device address; the

@@ -18,6 +18,11 @@ public sealed class AmpCanOptions
     public AmpCan.SharedMem.Doorbells.NotificationMode? Mode { get; set; }
     /// <summary>Where each remote's trace buffers are written as text files (<c>ampcan trace</c> reads them); default: the working directory.</summary>
     public string TraceDirectory { get; set; } = ".";
+    /// <summary>
+    /// Where each core's attach record is kept, so that a service restarted under a remote that runs on its own takes it
+    /// over where it stood; default: systemd's <c>$RUNTIME_DIRECTORY</c>, else the working directory.
+    /// </summary>
+    public string? StateDirectory { get; set; }
 }
 
 /// <summary>
@@ -65,12 +70,17 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
                 Remote = options.Value.Remote,
                 Mode = options.Value.Mode,
                 Loggers = loggers,
+                StateDirectory = options.Value.StateDirectory ?? Environment.GetEnvironmentVariable("RUNTIME_DIRECTORY") ?? ".",
+                BindRpmsg = BindDrivers,
             };
             foreach (BoardDescriptor core in file.Cores)
             {
-                RemoteCoreLifecycle lifecycle = BoardLifecycle.Create(core, host, new BoardSessionOptions { TraceDirectory = options.Value.TraceDirectory }, serve: Serve);
+                RemoteCoreLifecycle lifecycle = BoardLifecycle.Create(core, host, new BoardSessionOptions { TraceDirectory = options.Value.TraceDirectory });
                 _cores.Add(lifecycle);
-                lifecycle.Start(stoppingToken);
+                // A remote that runs on its own is attached to, as Linux's remoteproc does with a core it finds running:
+                // one nobody drives yet is brought up, one an earlier service left is taken over where it stands.
+                if ((options.Value.Remote ?? core.Remote.Kind) == RemoteKind.External) lifecycle.Attach(stoppingToken);
+                else lifecycle.Start(stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -90,20 +100,27 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
         return Task.Delay(Timeout.Infinite, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
-    private BoardSession Serve(BoardSession session)
-    {
-        var rpmsg = session.Host.Rpmsg;
-        // Channels coming and going are logged by the bus's name service, rate-limited (a peer decides how many); the
-        // remote leaving or the device failing is the session's crash watch's to report.
+    // Bound before the bus receives anything: on a take-over, what the remote sent meanwhile reaches them. Channels
+    // coming and going are logged by the bus's name service, rate-limited (a peer decides how many); the remote leaving
+    // or the device failing is the session's crash watch's to report.
+    private void BindDrivers(AmpCan.Rpmsg.VirtioRpmsgHost rpmsg) =>
         new RpmsgClientSample(rpmsg, loggers.CreateLogger("rpmsg_client_sample")).Register();
-        return session;
-    }
 
     /// <inheritdoc/>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        foreach (RemoteCoreLifecycle core in Enumerable.Reverse(_cores)) core.Dispose();
+        foreach (RemoteCoreLifecycle core in Enumerable.Reverse(_cores))
+        {
+            // A remote that runs on its own is left running, as Linux detaches from a core it attached to; the next
+            // service takes it over from the attach record instead of resetting it.
+            if (core.State is RemoteCoreState.Running or RemoteCoreState.Attached && core.Session?.CannotDetach is null)
+            {
+                try { core.Detach(); }
+                catch (Exception e) { _logger.LogWarning("could not detach: {Reason}", e.Message); }
+            }
+            core.Dispose();
+        }
     }
 
     /// <summary>The path to start this program again (for the remote process).</summary>

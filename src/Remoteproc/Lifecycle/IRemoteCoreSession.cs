@@ -10,6 +10,9 @@ public interface IRemoteCoreSession : IDisposable
     /// <summary>Completes, with what was seen, when the session sees the remote crash; never completes otherwise.</summary>
     Task<string> Crashed { get; }
 
+    /// <summary>Why the core could not be left running without this host (it lives in this process, say); null when it can.</summary>
+    string? CannotDetach => null;
+
     /// <summary>Tears the devices down and leaves the core running.</summary>
     void Detach();
 }

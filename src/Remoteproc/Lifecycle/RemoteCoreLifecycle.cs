@@ -108,11 +108,12 @@ public sealed class RemoteCoreLifecycle : IDisposable
     }
 
     /// <summary>Tears down the session and leaves the core running.</summary>
-    /// <exception cref="InvalidOperationException">It is not running or attached.</exception>
+    /// <exception cref="InvalidOperationException">It is not running or attached, or its session cannot leave it running (<see cref="IRemoteCoreSession.CannotDetach"/>).</exception>
     public void Detach() =>
         Transition(() =>
         {
             Require("detach from", RemoteCoreState.Running, RemoteCoreState.Attached);
+            if (Session?.CannotDetach is string why) throw new InvalidOperationException($"remote {_name}: cannot detach: {why}");
             IRemoteCoreSession s = TakeSession()!;
             try { s.Detach(); }
             catch (Exception e) { _logger.LogWarning("remote {Core}: detaching: {Reason}", _name, e.Message); }
