@@ -70,6 +70,14 @@ public sealed class ResourceTable
         if (table.Length < HeaderSize) throw new ResourceTableException($"resource table of 0x{table.Length:x} bytes is shorter than its {HeaderSize}-byte header");
         uint ver = table.ReadU32(0);
         if (ver != TableVersion) throw new ResourceTableException($"resource table version {ver} is not supported (expected {TableVersion})");
+        // As Linux's find_table (drivers/remoteproc/remoteproc_elf_loader.c, torvalds/linux at 03ab8e62: "non zero
+        // reserved bytes") and OpenAMP's handle_rsc_table (lib/remoteproc/rsc_table_parser.c, v2026.04.0:
+        // RPROC_ERR_RSC_TAB_RSVD): the header's two reserved words must be zero; a table that uses them is of a kind
+        // neither knows, so it is refused before anything in it is believed.
+        uint reserved0 = table.ReadU32(HeaderReserved0), reserved1 = table.ReadU32(HeaderReserved1);
+        if (reserved0 != 0 || reserved1 != 0)
+            throw new ResourceTableException(
+                $"resource table header: reserved[0] (+0x{HeaderReserved0:x}) is 0x{reserved0:x} and reserved[1] (+0x{HeaderReserved1:x}) is 0x{reserved1:x}; both must be 0 (Linux and OpenAMP refuse the table too)");
         uint num = table.ReadU32(4);
         if (num > (table.Length - HeaderSize) / 4 || num > int.MaxValue)
             throw new ResourceTableException($"resource table claims {num} entries; its offset array does not fit in 0x{table.Length:x} bytes");

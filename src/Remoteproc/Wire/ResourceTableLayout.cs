@@ -30,6 +30,8 @@ public static class ResourceTableLayout
     public const uint TableVersion = 1;
     /// <summary>Bytes before the offset array.</summary>
     public const int HeaderSize = 16;
+    /// <summary>Offsets of the header's two reserved words, which must be zero.</summary>
+    public const int HeaderReserved0 = 8, HeaderReserved1 = 12;
     /// <summary>FW_RSC_ADDR_ANY: "allocate it for me".</summary>
     public const uint AddressAny = 0xFFFF_FFFF;
     /// <summary>Length of the name fields.</summary>
