@@ -86,6 +86,7 @@ public sealed class ResourceTable
         var traces = new List<TraceResource>();
         var vdevs = new List<VdevResource>();
         var skipped = new List<SkippedResource>();
+        var featuresHigh = new List<(int Index, ulong Offset, uint VdevIndex)>();
         for (int i = 0; i < (int)num; i++)
         {
             uint off = table.ReadU32(HeaderSize + 4 * (ulong)i);
@@ -109,12 +110,37 @@ public sealed class ResourceTable
                 case (uint)ResourceType.Vdev:
                     vdevs.Add(VdevResource.Parse(table, i, off));
                     break;
+                case FeaturesHighType:
+                    featuresHigh.Add((i, off, FeaturesHighEntry(table, i, off)));
+                    break;
                 default:
                     skipped.Add(new SkippedResource(i, type, off));
                     break;
             }
         }
+        foreach (var (index, off, vdevIndex) in featuresHigh)
+        {
+            VdevResource? vdev = vdevs.Find(v => v.Index == vdevIndex);
+            if (vdev is null)
+                throw new ResourceTableException($"resource entry {index} (vdev feature bits 32-63) at 0x{off:x}: names entry {vdevIndex}, which is not a vdev");
+            if (vdev.FeaturesHighIndex is int other)
+                throw new ResourceTableException($"resource entry {index} (vdev feature bits 32-63) at 0x{off:x}: vdev entry {vdevIndex} already has its high feature word in entry {other}");
+            vdev.AttachFeaturesHigh(table.Slice(off, FeaturesHighSize), index);
+        }
         return new ResourceTable(table, carveouts, traces, vdevs, skipped);
+    }
+
+    // AmpCan's own vendor entry: checked like a standard one (it fits, len says its size, the reserved word is zero),
+    // since a malformed one would otherwise change what features a vdev offers.
+    private static uint FeaturesHighEntry(IoRegion table, int index, ulong off)
+    {
+        const string what = "vdev feature bits 32-63";
+        Need(table, index, off, FeaturesHighSize, what);
+        uint len = table.ReadU32(off + FeaturesHighLength);
+        if (len != FeaturesHighSize)
+            throw new ResourceTableException($"resource entry {index} ({what}) at 0x{off:x}: len is {len}, not {FeaturesHighSize}");
+        Reserved(table, index, off, off + FeaturesHighReserved, what);
+        return table.ReadU32(off + FeaturesHighVdevIndex);
     }
 
     internal static void Need(IoRegion table, int index, ulong off, ulong size, string what)
@@ -149,6 +175,7 @@ public sealed record VringResource(int Index, uint DeviceAddress, uint Align, ui
 public sealed class VdevResource : IVirtioConfig
 {
     private readonly IoRegion _entry;
+    private IoRegion? _featuresHigh; // AmpCan's vendor entry with feature bits 32-63, when the table has one for this vdev
 
     private VdevResource(IoRegion entry, int index, ulong offset, int vrings, int configLength)
     {
@@ -199,17 +226,31 @@ public sealed class VdevResource : IVirtioConfig
     /// <summary>Notify id of the vdev itself (config changes).</summary>
     public uint NotifyId => _entry.ReadU32(VdevNotifyId);
 
-    /// <inheritdoc/>
-    public ulong DeviceFeatures => _entry.ReadU32(VdevDeviceFeatures);
+    /// <summary>Table index of the entry holding this vdev's feature bits 32 to 63, or null when the table has none for it.</summary>
+    public int? FeaturesHighIndex { get; private set; }
+
+    internal void AttachFeaturesHigh(IoRegion entry, int index)
+    {
+        _featuresHigh = entry;
+        FeaturesHighIndex = index;
+    }
 
     /// <inheritdoc/>
+    /// <remarks>dfeatures, with bits 32 to 63 from the table's high-feature-word entry when it has one for this vdev.</remarks>
+    public ulong DeviceFeatures => _entry.ReadU32(VdevDeviceFeatures) | (_featuresHigh is { } hi ? (ulong)hi.ReadU32(FeaturesHighDevice) << 32 : 0);
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// gfeatures, with bits 32 to 63 in the high-feature-word entry. A vdev without that entry has nowhere to keep
+    /// bits 32 to 63: they are dropped and read back as 0. It offers none of them either (its dfeatures are 32 bits),
+    /// so a driver that accepts only what is offered loses nothing, and what reads back is what the remote will see.
+    /// </remarks>
     public ulong DriverFeatures
     {
-        get => _entry.ReadU32(VdevDriverFeatures);
+        get => _entry.ReadU32(VdevDriverFeatures) | (_featuresHigh is { } hi ? (ulong)hi.ReadU32(FeaturesHighDriver) << 32 : 0);
         set
         {
-            if (value > uint.MaxValue)
-                throw new ArgumentOutOfRangeException(nameof(value), $"a resource-table vdev holds 32 feature bits; 0x{value:x} does not fit");
+            _featuresHigh?.WriteU32(FeaturesHighDriver, (uint)(value >> 32));
             _entry.WriteU32(VdevDriverFeatures, (uint)value);
         }
     }
