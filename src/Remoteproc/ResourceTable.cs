@@ -34,9 +34,12 @@ public sealed record SkippedResource(int Index, uint Type, ulong Offset)
 /// </summary>
 public sealed class ResourceTable
 {
+    private readonly ulong[] _offsets;
+
     private ResourceTable(IoRegion table, IReadOnlyList<CarveoutResource> carveouts, IReadOnlyList<TraceResource> traces, IReadOnlyList<VdevResource> vdevs,
-        IReadOnlyList<SkippedResource> skipped)
+        IReadOnlyList<SkippedResource> skipped, ulong[] offsets)
     {
+        _offsets = offsets;
         Window = table;
         Carveouts = carveouts;
         Traces = traces;
@@ -58,6 +61,12 @@ public sealed class ResourceTable
 
     /// <summary>Entries of a type this host does not handle, in table order; Linux warns once for each and goes on.</summary>
     public IReadOnlyList<SkippedResource> Skipped { get; }
+
+    /// <summary>
+    /// Offset of entry <paramref name="index"/> as it was when the table was parsed: write-backs go there, not to
+    /// wherever the live offset array (which the remote can rewrite) points now.
+    /// </summary>
+    internal ulong EntryOffset(int index) => _offsets[index];
 
     /// <summary>Parses the table in <paramref name="table"/> (the window bounds every offset and length in it).</summary>
     /// <remarks>
@@ -87,9 +96,11 @@ public sealed class ResourceTable
         var vdevs = new List<VdevResource>();
         var skipped = new List<SkippedResource>();
         var featuresHigh = new List<(int Index, ulong Offset, uint VdevIndex)>();
+        ulong[] offsets = new ulong[num];
         for (int i = 0; i < (int)num; i++)
         {
             uint off = table.ReadU32(HeaderSize + 4 * (ulong)i);
+            offsets[i] = off;
             if (off < entriesStart || off > table.Length - 4)
                 throw new ResourceTableException($"resource entry {i}: offset 0x{off:x} is outside the table (0x{table.Length:x} bytes) or inside its header");
             uint type = table.ReadU32(off);
@@ -127,7 +138,7 @@ public sealed class ResourceTable
                 throw new ResourceTableException($"resource entry {index} (vdev feature bits 32-63) at 0x{off:x}: vdev entry {vdevIndex} already has its high feature word in entry {other}");
             vdev.AttachFeaturesHigh(table.Slice(off, FeaturesHighSize), index);
         }
-        return new ResourceTable(table, carveouts, traces, vdevs, skipped);
+        return new ResourceTable(table, carveouts, traces, vdevs, skipped, offsets);
     }
 
     // AmpCan's own vendor entry: checked like a standard one (it fits, len says its size, the reserved word is zero),
