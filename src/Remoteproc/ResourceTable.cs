@@ -34,9 +34,12 @@ public sealed record SkippedResource(int Index, uint Type, ulong Offset)
 /// </summary>
 public sealed class ResourceTable
 {
+    private readonly ulong[] _offsets;
+
     private ResourceTable(IoRegion table, IReadOnlyList<CarveoutResource> carveouts, IReadOnlyList<TraceResource> traces, IReadOnlyList<VdevResource> vdevs,
-        IReadOnlyList<SkippedResource> skipped)
+        IReadOnlyList<SkippedResource> skipped, ulong[] offsets)
     {
+        _offsets = offsets;
         Window = table;
         Carveouts = carveouts;
         Traces = traces;
@@ -59,6 +62,12 @@ public sealed class ResourceTable
     /// <summary>Entries of a type this host does not handle, in table order; Linux warns once for each and goes on.</summary>
     public IReadOnlyList<SkippedResource> Skipped { get; }
 
+    /// <summary>
+    /// Offset of entry <paramref name="index"/> as it was when the table was parsed: write-backs go there, not to
+    /// wherever the live offset array (which the remote can rewrite) points now.
+    /// </summary>
+    internal ulong EntryOffset(int index) => _offsets[index];
+
     /// <summary>Parses the table in <paramref name="table"/> (the window bounds every offset and length in it).</summary>
     /// <remarks>
     /// As Linux's <c>rproc_handle_resources</c>: an entry whose 4-byte type does not fit is an error; an unknown or
@@ -70,6 +79,14 @@ public sealed class ResourceTable
         if (table.Length < HeaderSize) throw new ResourceTableException($"resource table of 0x{table.Length:x} bytes is shorter than its {HeaderSize}-byte header");
         uint ver = table.ReadU32(0);
         if (ver != TableVersion) throw new ResourceTableException($"resource table version {ver} is not supported (expected {TableVersion})");
+        // As Linux's find_table (drivers/remoteproc/remoteproc_elf_loader.c, torvalds/linux at 03ab8e62: "non zero
+        // reserved bytes") and OpenAMP's handle_rsc_table (lib/remoteproc/rsc_table_parser.c, v2026.04.0:
+        // RPROC_ERR_RSC_TAB_RSVD): the header's two reserved words must be zero; a table that uses them is of a kind
+        // neither knows, so it is refused before anything in it is believed.
+        uint reserved0 = table.ReadU32(HeaderReserved0), reserved1 = table.ReadU32(HeaderReserved1);
+        if (reserved0 != 0 || reserved1 != 0)
+            throw new ResourceTableException(
+                $"resource table header: reserved[0] (+0x{HeaderReserved0:x}) is 0x{reserved0:x} and reserved[1] (+0x{HeaderReserved1:x}) is 0x{reserved1:x}; both must be 0 (Linux and OpenAMP refuse the table too)");
         uint num = table.ReadU32(4);
         if (num > (table.Length - HeaderSize) / 4 || num > int.MaxValue)
             throw new ResourceTableException($"resource table claims {num} entries; its offset array does not fit in 0x{table.Length:x} bytes");
@@ -78,9 +95,12 @@ public sealed class ResourceTable
         var traces = new List<TraceResource>();
         var vdevs = new List<VdevResource>();
         var skipped = new List<SkippedResource>();
+        var featuresHigh = new List<(int Index, ulong Offset, uint VdevIndex)>();
+        ulong[] offsets = new ulong[num];
         for (int i = 0; i < (int)num; i++)
         {
             uint off = table.ReadU32(HeaderSize + 4 * (ulong)i);
+            offsets[i] = off;
             if (off < entriesStart || off > table.Length - 4)
                 throw new ResourceTableException($"resource entry {i}: offset 0x{off:x} is outside the table (0x{table.Length:x} bytes) or inside its header");
             uint type = table.ReadU32(off);
@@ -101,12 +121,37 @@ public sealed class ResourceTable
                 case (uint)ResourceType.Vdev:
                     vdevs.Add(VdevResource.Parse(table, i, off));
                     break;
+                case FeaturesHighType:
+                    featuresHigh.Add((i, off, FeaturesHighEntry(table, i, off)));
+                    break;
                 default:
                     skipped.Add(new SkippedResource(i, type, off));
                     break;
             }
         }
-        return new ResourceTable(table, carveouts, traces, vdevs, skipped);
+        foreach (var (index, off, vdevIndex) in featuresHigh)
+        {
+            VdevResource? vdev = vdevs.Find(v => v.Index == vdevIndex);
+            if (vdev is null)
+                throw new ResourceTableException($"resource entry {index} (vdev feature bits 32-63) at 0x{off:x}: names entry {vdevIndex}, which is not a vdev");
+            if (vdev.FeaturesHighIndex is int other)
+                throw new ResourceTableException($"resource entry {index} (vdev feature bits 32-63) at 0x{off:x}: vdev entry {vdevIndex} already has its high feature word in entry {other}");
+            vdev.AttachFeaturesHigh(table.Slice(off, FeaturesHighSize), index);
+        }
+        return new ResourceTable(table, carveouts, traces, vdevs, skipped, offsets);
+    }
+
+    // AmpCan's own vendor entry: checked like a standard one (it fits, len says its size, the reserved word is zero),
+    // since a malformed one would otherwise change what features a vdev offers.
+    private static uint FeaturesHighEntry(IoRegion table, int index, ulong off)
+    {
+        const string what = "vdev feature bits 32-63";
+        Need(table, index, off, FeaturesHighSize, what);
+        uint len = table.ReadU32(off + FeaturesHighLength);
+        if (len != FeaturesHighSize)
+            throw new ResourceTableException($"resource entry {index} ({what}) at 0x{off:x}: len is {len}, not {FeaturesHighSize}");
+        Reserved(table, index, off, off + FeaturesHighReserved, what);
+        return table.ReadU32(off + FeaturesHighVdevIndex);
     }
 
     internal static void Need(IoRegion table, int index, ulong off, ulong size, string what)
@@ -141,6 +186,7 @@ public sealed record VringResource(int Index, uint DeviceAddress, uint Align, ui
 public sealed class VdevResource : IVirtioConfig
 {
     private readonly IoRegion _entry;
+    private IoRegion? _featuresHigh; // AmpCan's vendor entry with feature bits 32-63, when the table has one for this vdev
 
     private VdevResource(IoRegion entry, int index, ulong offset, int vrings, int configLength)
     {
@@ -191,17 +237,31 @@ public sealed class VdevResource : IVirtioConfig
     /// <summary>Notify id of the vdev itself (config changes).</summary>
     public uint NotifyId => _entry.ReadU32(VdevNotifyId);
 
-    /// <inheritdoc/>
-    public ulong DeviceFeatures => _entry.ReadU32(VdevDeviceFeatures);
+    /// <summary>Table index of the entry holding this vdev's feature bits 32 to 63, or null when the table has none for it.</summary>
+    public int? FeaturesHighIndex { get; private set; }
+
+    internal void AttachFeaturesHigh(IoRegion entry, int index)
+    {
+        _featuresHigh = entry;
+        FeaturesHighIndex = index;
+    }
 
     /// <inheritdoc/>
+    /// <remarks>dfeatures, with bits 32 to 63 from the table's high-feature-word entry when it has one for this vdev.</remarks>
+    public ulong DeviceFeatures => _entry.ReadU32(VdevDeviceFeatures) | (_featuresHigh is { } hi ? (ulong)hi.ReadU32(FeaturesHighDevice) << 32 : 0);
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// gfeatures, with bits 32 to 63 in the high-feature-word entry. A vdev without that entry has nowhere to keep
+    /// bits 32 to 63: they are dropped and read back as 0. It offers none of them either (its dfeatures are 32 bits),
+    /// so a driver that accepts only what is offered loses nothing, and what reads back is what the remote will see.
+    /// </remarks>
     public ulong DriverFeatures
     {
-        get => _entry.ReadU32(VdevDriverFeatures);
+        get => _entry.ReadU32(VdevDriverFeatures) | (_featuresHigh is { } hi ? (ulong)hi.ReadU32(FeaturesHighDriver) << 32 : 0);
         set
         {
-            if (value > uint.MaxValue)
-                throw new ArgumentOutOfRangeException(nameof(value), $"a resource-table vdev holds 32 feature bits; 0x{value:x} does not fit");
+            _featuresHigh?.WriteU32(FeaturesHighDriver, (uint)(value >> 32));
             _entry.WriteU32(VdevDriverFeatures, (uint)value);
         }
     }

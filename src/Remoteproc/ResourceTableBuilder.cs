@@ -31,8 +31,34 @@ public sealed class ResourceTableBuilder
         return Add(e);
     }
 
-    /// <summary>Adds a vdev entry with its vrings and config space.</summary>
-    public ResourceTableBuilder Vdev(uint id, uint notifyId, uint deviceFeatures, IReadOnlyList<VringSpec> vrings, ReadOnlySpan<byte> config = default)
+    /// <summary>
+    /// Adds a vdev entry with its vrings and config space; when <paramref name="deviceFeatures"/> has bits above 31,
+    /// the high-feature-word entry that carries them follows it (<see cref="FeaturesHigh"/>).
+    /// </summary>
+    public ResourceTableBuilder Vdev(uint id, uint notifyId, ulong deviceFeatures, IReadOnlyList<VringSpec> vrings, ReadOnlySpan<byte> config = default)
+    {
+        int index = _entries.Count;
+        Vdev32(id, notifyId, (uint)deviceFeatures, vrings, config);
+        return deviceFeatures > uint.MaxValue ? FeaturesHigh(index, (uint)(deviceFeatures >> 32)) : this;
+    }
+
+    /// <summary>
+    /// Adds AmpCan's vendor entry holding feature bits 32 to 63 of the vdev at table index <paramref name="vdevIndex"/>
+    /// (<see cref="ResourceTableLayout.FeaturesHighType"/>): <paramref name="deviceHigh"/> offered, <paramref name="driverHigh"/> accepted.
+    /// </summary>
+    public ResourceTableBuilder FeaturesHigh(int vdevIndex, uint deviceHigh, uint driverHigh = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(vdevIndex);
+        byte[] e = new byte[FeaturesHighSize];
+        W(e, 0, FeaturesHighType);
+        W(e, FeaturesHighLength, FeaturesHighSize);
+        W(e, FeaturesHighVdevIndex, (uint)vdevIndex);
+        W(e, FeaturesHighDevice, deviceHigh);
+        W(e, FeaturesHighDriver, driverHigh);
+        return Add(e);
+    }
+
+    private void Vdev32(uint id, uint notifyId, uint deviceFeatures, IReadOnlyList<VringSpec> vrings, ReadOnlySpan<byte> config)
     {
         if (vrings.Count > 255) throw new ArgumentException("a vdev entry holds at most 255 vrings");
         byte[] e = new byte[VdevSize + vrings.Count * VringSize + config.Length];
@@ -51,7 +77,7 @@ public sealed class ResourceTableBuilder
             W(e, o + VringNotifyId, vrings[i].NotifyId);
         }
         config.CopyTo(e.AsSpan(VdevVrings + vrings.Count * VringSize));
-        return Add(e);
+        Add(e);
     }
 
     private ResourceTableBuilder Add(byte[] entry)

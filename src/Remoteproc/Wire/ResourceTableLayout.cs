@@ -11,6 +11,8 @@ public enum ResourceType : uint
     Trace = 2,
     /// <summary>RSC_VDEV: a virtio device with its vrings and config space.</summary>
     Vdev = 3,
+    /// <summary>AmpCan's vendor entry holding feature bits 32 to 63 of one vdev (<see cref="ResourceTableLayout.FeaturesHighType"/>).</summary>
+    FeaturesHigh = ResourceTableLayout.FeaturesHighType,
 }
 
 /// <summary>
@@ -22,7 +24,16 @@ public enum ResourceType : uint
 /// fw_rsc_vdev    { type @0; id @4; notifyid @8; dfeatures @12; gfeatures @16; config_len @20;
 ///                  u8 status @24; u8 num_of_vrings @25; u8 reserved[2] @26; vring[n] @28 (20 bytes each); config }
 /// fw_rsc_vdev_vring { da @0; align @4; num @8; notifyid @12; pa (OpenAMP: reserved) @16 }                20 bytes
+/// ampcan_rsc_features_hi { type 0x1AC @0; len 24 @4; vdev_index @8; reserved 0 @12;
+///                          dfeatures_hi @16; gfeatures_hi @20 }                                          24 bytes
 /// </code>
+/// The last is AmpCan's own entry: virtio feature bits 32 to 63 (VIRTIO_F_VERSION_1 is bit 32, RING_RESET bit 40)
+/// of the vdev at offset-array position <c>vdev_index</c>, whose 32-bit dfeatures/gfeatures hold bits 0 to 31. Its
+/// type is in the vendor range (RSC_VENDOR_START..RSC_VENDOR_END) and its first two words are OpenAMP's
+/// <c>fw_rsc_vendor { type; len }</c> with len the whole entry's size, so a reader that does not know it steps over it:
+/// Linux's rproc_handle_resources warns "unsupported vendor resource" and goes on, OpenAMP's handle_rsc_table gets
+/// RPROC_ERR_RSC_TAB_NS from handle_vendor_rsc (no platform handle_rsc hook) and goes on. Such a reader sees the
+/// 32 low bits only. See docs/resource-table.md.
 /// </summary>
 public static class ResourceTableLayout
 {
@@ -30,6 +41,8 @@ public static class ResourceTableLayout
     public const uint TableVersion = 1;
     /// <summary>Bytes before the offset array.</summary>
     public const int HeaderSize = 16;
+    /// <summary>Offsets of the header's two reserved words, which must be zero.</summary>
+    public const int HeaderReserved0 = 8, HeaderReserved1 = 12;
     /// <summary>FW_RSC_ADDR_ANY: "allocate it for me".</summary>
     public const uint AddressAny = 0xFFFF_FFFF;
     /// <summary>Length of the name fields.</summary>
@@ -68,4 +81,11 @@ public static class ResourceTableLayout
     /// platform hook may handle them; without one both skip them, Linux with "unsupported vendor resource".
     /// </summary>
     public const uint VendorStart = 128, VendorEnd = 512;
+
+    /// <summary>Type of AmpCan's high-feature-word entry: a vendor type (428), chosen away from the range's ends where vendors start counting.</summary>
+    public const uint FeaturesHighType = 0x1AC;
+    /// <summary>Size of the high-feature-word entry including its type, and the value of its len word.</summary>
+    public const int FeaturesHighSize = 24;
+    /// <summary>Offsets inside the high-feature-word entry.</summary>
+    public const int FeaturesHighLength = 4, FeaturesHighVdevIndex = 8, FeaturesHighReserved = 12, FeaturesHighDevice = 16, FeaturesHighDriver = 20;
 }
