@@ -301,6 +301,10 @@ public class ControlSocketTests
         Assert.That(() => ControlSocketSettings.ForService(badMode, systemd), Throws.TypeOf<ConfigurationValueException>()
             .With.Message.EqualTo("configuration AmpCan:ControlSocketMode (environment AmpCan__ControlSocketMode): 'rw-rw----' is not a permission in octal, 0000 to 0777 (such as 0660)"));
 
+        var off = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["AmpCan:ControlSocket"] = "none" }).Build();
+        s = ControlSocketSettings.ForService(off, systemd);
+        Assert.That((s.Path, s.Off), Is.EqualTo(((string?)null, true)));
+
         Func<string, string?> user = k => k == "XDG_RUNTIME_DIR" ? "/run/user/1000" : null;
         s = ControlSocketSettings.ForService(empty, user);
         string expected = Environment.UserName == "root" ? "/run/ampcan/ampcan.sock" : "/run/user/1000/ampcan.sock";

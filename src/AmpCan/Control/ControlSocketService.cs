@@ -26,7 +26,8 @@ public sealed class ControlSocketService(ControlSocketSettings settings, BoardSe
     {
         if (settings.Path is null)
         {
-            _logger.LogWarning("no control socket ({Why}): ampcan status, start, stop and recover cannot reach this service", settings.Why);
+            _logger.Log(settings.Off ? LogLevel.Information : LogLevel.Warning,
+                "no control socket ({Why}): ampcan status, start, stop and recover cannot reach this service", settings.Why);
             return Task.CompletedTask;
         }
         try

@@ -33,6 +33,8 @@ public sealed record ControlSocketSettings
     public string? Path { get; init; }
     /// <summary>True when the path was asked for, so that failing to bind it stops the service.</summary>
     public bool Required { get; init; }
+    /// <summary>True when the configuration turned the socket off (<c>none</c>).</summary>
+    public bool Off { get; init; }
     /// <summary>Why there is no path, when <see cref="Path"/> is null.</summary>
     public string? Why { get; init; }
     /// <summary>The socket file's permissions (connecting needs write permission).</summary>
@@ -55,7 +57,7 @@ public sealed record ControlSocketSettings
         };
         string? configured = NonEmpty(configuration[PathKey]);
         if (configured is not null)
-            return configured == "none" ? settings with { Why = $"{PathKey} is none" } : settings with { Path = configured, Required = true };
+            return configured == "none" ? settings with { Off = true, Why = $"{PathKey} is none" } : settings with { Path = configured, Required = true };
         if (RuntimeDirectory(environment) is string runtime) return settings with { Path = System.IO.Path.Combine(runtime, FileName), Required = true };
         if (SystemDirectoryUsable()) return settings with { Path = System.IO.Path.Combine(SystemDirectory, FileName) };
         if (NonEmpty(environment("XDG_RUNTIME_DIR")) is string user) return settings with { Path = System.IO.Path.Combine(user, FileName) };
