@@ -46,6 +46,7 @@ public static class Program
         root.Subcommands.Add(VhostUserCommand.Create());
         root.Subcommands.Add(FirmwareCommand.Create());
         root.Subcommands.Add(TraceCommand.Create());
+        foreach (System.CommandLine.Command control in ControlCommands.Create()) root.Subcommands.Add(control);
 
         var socket = new Option<string>("--socket") { Description = "UNIX socket to receive the memfd and doorbells from", Required = true };
         var peer = new Command("vring-peer", "Serve one virtqueue as an echo or sink device in this process (used by tests and benchmarks)") { socket };

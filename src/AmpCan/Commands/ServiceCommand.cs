@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AmpCan.Host.Control;
 using AmpCan.Host.Service;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -32,9 +33,14 @@ internal static class ServiceCommand
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton<BoardService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BoardService>());
+        // After the board: started with it (the socket answers while the cores come up), stopped before it.
+        builder.Services.AddSingleton(ControlSocketSettings.ForService(builder.Configuration));
+        builder.Services.AddSingleton<ControlSocketService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ControlSocketService>());
         using IHost host = builder.Build();
         BoardService service = host.Services.GetRequiredService<BoardService>();
+        ControlSocketService control = host.Services.GetRequiredService<ControlSocketService>();
         await host.RunAsync(ct).ConfigureAwait(false);
-        return service.ExitCode;
+        return Math.Max(service.ExitCode, control.ExitCode);
     }
 }

@@ -62,6 +62,9 @@ public sealed class RemoteCoreLifecycle : IDisposable
     /// </summary>
     public event Action<IRemoteCoreSession, string>? Crashing;
 
+    /// <summary>The core's name (a board's core: its board name, "board/core" on a multi-core board); not <c>Name</c>, which names states.</summary>
+    public string CoreName => _name;
+
     /// <summary>The current state.</summary>
     public RemoteCoreState State { get { lock (_gate) return _state; } }
 
