@@ -150,10 +150,16 @@ public class ControlSocketTests
         Assert.That(response.GetProperty("error").GetString(), Is.EqualTo("cannot attach to remote sim: it is running"));
         Assert.That(response.GetProperty("cores")[0].GetProperty("state").GetString(), Is.EqualTo("running"), "and what the core is");
 
+        (code, _, error) = Cli("detach");
+        Assert.That(code, Is.EqualTo(ControlCommands.Refused));
+        Assert.That(error, Does.Contain("cannot detach: the remote was started by this host and stops with it"), "a remote in this process cannot be left running");
+        Assert.That(core.State, Is.EqualTo(RemoteCoreState.Running), "and nothing was torn down");
+
         Assert.That(Cli("stop").Code, Is.Zero);
         (code, output, error) = Cli("attach");
         Assert.That(code, Is.EqualTo(ControlCommands.Refused));
-        Assert.That(error, Is.EqualTo("ampcan: board 'sim': attaching to a remote that is already running is not served yet; start it instead\n"), "a session that cannot attach says why");
+        Assert.That(error, Does.StartWith("ampcan: board 'sim': attaching needs a remote that runs on its own").And.EndWith("which this host would start itself\n"),
+            "a session that cannot attach says why");
         Assert.That(core.State, Is.EqualTo(RemoteCoreState.Offline));
     }
 

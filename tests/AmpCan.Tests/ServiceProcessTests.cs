@@ -47,6 +47,7 @@ public class ServiceProcessTests
     {
         ProcessStartInfo psi = ProgramLauncher.StartInfo(CrossProcessVringTests.AmpcanDll, args);
         psi.WorkingDirectory = workDir;
+        psi.Environment["AmpCan__ControlSocket"] = "none"; // not /run/ampcan's: tests run side by side; a test may give its own
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         var output = new StringBuilder();
         var p = Process.Start(psi)!;
