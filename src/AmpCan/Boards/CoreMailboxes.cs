@@ -38,6 +38,9 @@ public sealed class CoreMailboxes : IDisposable
     /// <summary>The host's doorbell of channel <paramref name="index"/> (null: a socket not connected yet).</summary>
     public Doorbell? Channel(int index) => _host[index];
 
+    /// <summary>The other end of channel <paramref name="index"/> (event-fd and polling channels), as a simulated remote holds it; null for others.</summary>
+    public Doorbell? RemoteEndOf(int index) => _remote[index];
+
     /// <summary>Whether kicks go through a <see cref="MailboxRouter"/> (several channels, or one that carries only some notify ids).</summary>
     public bool Routed => _specs.Length > 1 || _specs[0].NotifyIds is not null;
 
