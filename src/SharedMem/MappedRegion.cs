@@ -213,10 +213,11 @@ public sealed unsafe class MappedRegion : IDisposable
     }
 
     /// <summary>
-    /// The whole region as a view whose first byte has another device address: for a transport where one memory has
-    /// two address spaces (vhost-user's guest-physical and front-end-virtual addresses).
+    /// The whole region as a view whose first byte has another device address, named <paramref name="name"/> (default:
+    /// the region's name): for memory with two address spaces (vhost-user's guest-physical and front-end-virtual
+    /// addresses, an SoC's SRAM seen on two buses). The view is as bounded as <see cref="Io"/> and dies with the region.
     /// </summary>
-    public IoRegion ViewAt(ulong deviceAddress) => new(this, _ioBase, Size, deviceAddress, Name, Io.Attributes);
+    public IoRegion ViewAt(ulong deviceAddress, string? name = null) => new(this, _ioBase, Size, deviceAddress, name ?? Name, Io.Attributes);
 
     /// <summary>Maps a whole memfd whose handle the new region takes over (closed here if mapping fails).</summary>
     private static MappedRegion MapOwned(string name, MappingKind kind, FileDescriptorHandle handle, ulong size, ulong deviceAddress)

@@ -160,13 +160,14 @@ public class BoardCoreTests
         AssertRefused(With(Regions, ("core", DevmemCore), ("core.watchdogMs", ms.ToString(System.Globalization.CultureInfo.InvariantCulture))), "core.watchdogMs", "must be 0 (off)");
 
     [Test]
-    public void TheServiceRefusesACoreItCannotStartYet()
+    public void TheServiceServesCoresItStartsAndRefusesATableInAnImageItCannotRead()
     {
-        // BoardFile reads it; the host's loader says it does not serve it rather than waiting for a table that never comes.
-        string sysfs = With(Regions, ("core", SysfsCore));
-        Assert.That(Load(sysfs).EffectiveCore.Mechanism, Is.EqualTo(CoreMechanism.SysfsRemoteproc));
-        Assert.That(Assert.Throws<BoardException>(() => BoardDescriptor.Parse(sysfs, "test.json"))!.Message,
-            Does.Contain("core.mechanism: 'sysfs-remoteproc' needs the host to load and start the core").And.Contain("does not serve this board yet"));
+        // The host starts sysfs-remoteproc and devmem-registers cores now; a table in the image needs an image it can read.
+        Assert.That(BoardDescriptor.Parse(With(Regions, ("core", SysfsCore)), "test.json").EffectiveCore.Mechanism, Is.EqualTo(CoreMechanism.SysfsRemoteproc));
+        Assert.That(BoardDescriptor.Parse(With(Regions, ("core", DevmemCore)), "test.json").EffectiveCore.Mechanism, Is.EqualTo(CoreMechanism.DevmemRegisters));
+        string noImage = With(Regions, ("core", SysfsCore), ("core.firmware", null), ("resourceTable", """{ "inImage": true }"""));
+        Assert.That(Assert.Throws<BoardException>(() => BoardDescriptor.Parse(noImage, "test.json"))!.Message,
+            Does.Contain("resourceTable.inImage").And.Contain("core.firmware must name it").And.Contain("does not serve this board yet"));
     }
 
     [Test]

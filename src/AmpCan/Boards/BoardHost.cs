@@ -2,6 +2,7 @@ using AmpCan.Host.Service;
 using AmpCan.Remoteproc;
 using AmpCan.Remoteproc.Boards;
 using AmpCan.Remoteproc.Firmware;
+using AmpCan.Remoteproc.Lifecycle.Mechanisms;
 using AmpCan.Rpmsg;
 using AmpCan.SharedMem;
 using AmpCan.SharedMem.Doorbells;
@@ -44,18 +45,22 @@ public sealed record BoardHostOptions
     public string? StateDirectory { get; init; }
     /// <summary>Binds the service's rpmsg drivers on the new bus before it receives anything (so a take-over loses nothing meant for them).</summary>
     public Action<VirtioRpmsgHost>? BindRpmsg { get; init; }
+    /// <summary>Where dev-mem regions and register windows are mapped from: /dev/mem, or a file standing in for it (offset = physical address).</summary>
+    public string PhysicalMemoryPath { get; init; } = "/dev/mem";
+    /// <summary>Where a sysfs-remoteproc core's files are; null: the kernel's.</summary>
+    public SysfsRemoteprocOptions? Sysfs { get; init; }
 }
 
 /// <summary>
-/// The host side of one board, running: shared memory mapped, doorbell connected, the remote started (simulated
-/// in-process, as a process, or external), its resource table read and the rpmsg host past DRIVER_OK on the
-/// board's event loop.
+/// The host side of one board's core, running: its regions mapped (<see cref="CoreMemory"/>), its mailbox channels open
+/// (<see cref="CoreMailboxes"/>), the remote started (simulated in-process, as a process, a real core through its
+/// mechanism (<see cref="CoreBoot"/>), or external), its resource table read where the board puts it and the rpmsg host
+/// past DRIVER_OK on the board's event loop.
 /// </summary>
 public sealed class BoardHost : IDisposable
 {
     private readonly DisposalStack _owned;
     private readonly ILogger _logger;
-    private ulong _tableOffset;
     private AttachRecordFile? _record;
     private int _rpmsgVdev;
 
@@ -75,6 +80,15 @@ public sealed class BoardHost : IDisposable
     /// <summary>The host's mapping of the shared memory.</summary>
     public MappedRegion SharedMemory { get; private set; } = null!;
 
+    /// <summary>Every region of the core, mapped.</summary>
+    public CoreMemory Regions { get; private set; } = null!;
+
+    /// <summary>The core's mailbox channels.</summary>
+    public CoreMailboxes Mailboxes { get; private set; } = null!;
+
+    /// <summary>The real core's boot through its mechanism, or null when the remote is simulated or external.</summary>
+    public CoreBoot? Core { get; private set; }
+
     /// <summary>The remote's resource table.</summary>
     public ResourceTable ResourceTable { get; private set; } = null!;
 
@@ -84,7 +98,7 @@ public sealed class BoardHost : IDisposable
     /// <summary>The CAN controllers shared with the remote (virtio-can devices the remote's drivers use).</summary>
     public BoardCanControllers Can { get; private set; } = null!;
 
-    /// <summary>Device addresses of the shared memory, as the remote's table gives them.</summary>
+    /// <summary>The core's regions at their device addresses, as the remote's table gives them.</summary>
     public MemoryMap Memory { get; private set; } = null!;
 
     /// <summary>The board's event loop.</summary>
@@ -130,7 +144,9 @@ public sealed class BoardHost : IDisposable
         if (options.Attach && remote != RemoteKind.External)
             throw new BoardException($"board '{Board.Name}': attaching needs a remote that runs on its own (external, or a core a bootloader or the kernel started); " +
                 $"this one is {remote}, which this host would start itself");
-        bool remoteCreatesFile = m.Kind == SharedMemoryKind.File && remote != RemoteKind.Simulated;
+        if (remote == RemoteKind.Simulated && !Board.ResourceTable.InSharedMemory && options.FirmwareImage is null)
+            throw new BoardException($"board '{Board.Name}': a simulated remote writes its resource table in the shared memory, but the board puts it " +
+                (Board.ResourceTable.InImage ? "where the firmware image's section lands" : $"in region '{Board.ResourceTable.Region}'") + "; give it a firmware image to load");
         // One host per board (and, for an in-process simulated remote, one remote): refused at once, naming the holder.
         if (BoardInstanceLock.Acquire(Board, BoardInstanceLock.Role.Host) is InstanceLock hostLock) Own(hostLock);
         if (remote == RemoteKind.Simulated && BoardInstanceLock.Acquire(Board, BoardInstanceLock.Role.Remote) is InstanceLock remoteLock) Own(remoteLock);
@@ -142,81 +158,40 @@ public sealed class BoardHost : IDisposable
                 Require(options.BoardPath, "the board file path for the remote process"), null, null, timeout, options.RemoteScript));
         }
 
-        SharedMemory = Own(m.Kind switch
-        {
-            SharedMemoryKind.Memfd => MappedRegion.CreateMemfd($"ampcan-{RemoteFileNames.Safe(Board.Name)}", m.Size, m.DeviceAddress),
-            SharedMemoryKind.File => remoteCreatesFile ? WaitForFile(m, timeout, cancellation)
-                : MappedRegion.MapFile(m.Path!, m.Size, BoardInstanceLock.CreateFileOptions(m), m.DeviceAddress),
-            SharedMemoryKind.DevMem => MappedRegion.MapPhysical(m.PhysicalAddress, m.Size, m.DeviceAddress),
-            _ => MappedRegion.MapUio(m.UioDevice, m.UioMap, m.DeviceAddress),
-        });
-        _logger.LogInformation("board {Board}: shared memory {Region}", Board.Name, SharedMemory);
-        if (SharedMemory.ExposureWarning is string exposed) _logger.LogWarning("board {Board}: {Exposure}", Board.Name, exposed);
-
-        Doorbell bell;
-        Doorbell? remoteBell = null;
-        switch (Board.Doorbell.Kind)
-        {
-            case DoorbellKind.EventFd:
-                var (h, r) = EventFdDoorbell.CreatePair();
-                bell = Own(h);
-                remoteBell = Own(r);
-                break;
-            case DoorbellKind.Polling:
-                bell = Own(new PollingDoorbell());
-                remoteBell = Own(new PollingDoorbell());
-                break;
-            case DoorbellKind.Uio:
-                MappedRegion regs = Own(MappedRegion.MapUio(Board.Doorbell.UioDevice, Board.Doorbell.MailboxMap));
-                bell = Own(new UioDoorbell($"/dev/uio{Board.Doorbell.UioDevice}",
-                    new MailboxRegister(regs.Io, Board.Doorbell.MailboxOffset, (uint)Board.Doorbell.MailboxValue, Board.Doorbell.MailboxNotifyIdShift)));
-                break;
-            default:
-                bell = null!;
-                break;
-        }
+        Regions = Own(CoreMemory.Open(Board, new CoreMemoryOptions { OpenExistingFiles = remote != RemoteKind.Simulated, FileWait = timeout, PhysicalMemoryPath = options.PhysicalMemoryPath },
+            _logger, cancellation));
+        SharedMemory = Regions.SharedMemory;
+        Memory = Regions.Map;
+        Mailboxes = Own(CoreMailboxes.Open(Board, _logger));
 
         SimulatedFirmware firmware = (options.Firmware ?? SimulatedFirmware.For(Board)) with { TableOffset = Board.ResourceTable.Offset };
-        bool tableLoaded = false;
+        ResourceTableSection? loadedTable = null;
         if (options.FirmwareImage is string image)
         {
             if (remote != RemoteKind.Simulated)
                 throw new BoardException($"board '{Board.Name}': a firmware image is loaded for the in-process simulated remote only (this one is {remote})");
-            firmware = firmware with { TableOffset = LoadFirmware(image) };
-            tableLoaded = true;
+            loadedTable = LoadFirmware(image);
+            firmware = firmware with { TableOffset = ResourceTablePlace.OffsetInSharedMemory(Board, SharedMemory, loadedTable, image) };
         }
-        _tableOffset = firmware.TableOffset;
         int remoteCpu = options.PinLoops ? 1 : -1;
-        NotificationMode mode = options.Mode ?? Board.Notification.Mode;
+        // A channel the kernel keeps (polled) wakes nobody: the loop must spin to see what the remote announces on it.
+        NotificationMode mode = options.Mode ?? (Board.Mailboxes is not null && Mailboxes.Polled ? NotificationMode.Polling : Board.Notification.Mode);
         if (remote == RemoteKind.Simulated)
-        {
-            MappedRegion remoteView = Own(SharedMemory.MapAgain());
-            if (Board.Doorbell.Kind == DoorbellKind.UnixSocket)
-            {
-                // The simulated remote writes its table, then listens, as OpenAMP's remote does.
-                remoteView.Io.Write(firmware.TableOffset, firmware.ResourceTable(remoteView.DeviceAddress));
-                Task<UnixSocketDoorbell> accept = Task.Run(() => UnixSocketDoorbell.Accept(Board.Doorbell.Path!, timeout, cancellation));
-                bell = Own(ConnectDoorbell(timeout, cancellation));
-                remoteBell = Own(accept.GetAwaiter().GetResult());
-                SimulatedRemote = Own(new SimulatedRemote(remoteView.Io, remoteBell, firmware, mode, loggers.CreateLogger("AmpCan.RemoteSim"), remoteCpu, options.RemoteScript));
-                SimulatedRemote.Boot(timeout, writeTable: false);
-            }
-            else
-            {
-                if (remoteBell is null) throw new BoardException($"board '{Board.Name}': a simulated remote cannot use a {Board.Doorbell.Kind} doorbell");
-                SimulatedRemote = Own(new SimulatedRemote(remoteView.Io, remoteBell, firmware, mode, loggers.CreateLogger("AmpCan.RemoteSim"), remoteCpu, options.RemoteScript));
-                SimulatedRemote.Boot(timeout, writeTable: !tableLoaded);
-            }
-        }
+            StartSimulatedRemote(firmware, mode, remoteCpu, loadedTable is not null, options, loggers, timeout, cancellation);
         else if (remote == RemoteKind.SimulatedProcess && RemoteProcess is null)
         {
             RemoteProcess = Own(SimulatedRemoteProcess.Start(Require(options.AmpcanPath, "an ampcan path to start the remote process"),
-                Require(options.BoardPath, "the board file path for the remote process"), SharedMemory, remoteBell as EventFdDoorbell, timeout, options.RemoteScript));
+                Require(options.BoardPath, "the board file path for the remote process"), SharedMemory, Mailboxes.RemoteEnd as EventFdDoorbell, timeout, options.RemoteScript));
         }
-        if (Board.Doorbell.Kind == DoorbellKind.UnixSocket && bell is null)
-            bell = Own(ConnectDoorbell(timeout, cancellation));
+        else if (remote == RemoteKind.External && Board.EffectiveCore.Mechanism is CoreMechanism.DevmemRegisters or CoreMechanism.SysfsRemoteproc or CoreMechanism.AttachOnly)
+        {
+            Core = Own(CoreBoot.Start(Board, Memory, new CoreBootOptions { PhysicalMemoryPath = options.PhysicalMemoryPath, Sysfs = options.Sysfs }, _logger, cancellation));
+            if (Board.ResourceTable.InImage) loadedTable = Core.TableSection;
+        }
+        Mailboxes.ConnectSockets(s => ConnectDoorbell(s.Path!, timeout, cancellation));
 
-        ResourceTable = WaitForTable(timeout, cancellation);
+        IoRegion tableWindow = ResourceTablePlace.Window(Board, Regions, loadedTable, firmware.TableOffset);
+        ResourceTable = WaitForTable(tableWindow, timeout, cancellation);
         foreach (SkippedResource skipped in ResourceTable.Skipped)
             _logger.LogWarning("board {Board}: resource table: {Skipped}", Board.Name, skipped.Description);
         VdevResource vdev = ResourceTable.Vdevs.FirstOrDefault(v => v.DeviceId == VirtioRpmsg.DeviceId)
@@ -225,13 +200,16 @@ public sealed class BoardHost : IDisposable
             throw new BoardException($"board '{Board.Name}': the remote's rpmsg vdev {vdev.Index} has {vdev.QueueCount} vrings; it needs 2");
 
         RpmsgHostOptions opts = HostOptions((int)vdev.Vring(0).QueueSize, (int)vdev.Vring(1).QueueSize);
-        BoardLayout.Check(Board, ResourceTable, opts.PoolSize);
+        if (Board.Regions is null) BoardLayout.Check(Board, ResourceTable, opts.PoolSize);
+        else CoreLayout.Check(Board, ResourceTable, opts.PoolSize, Memory);
+        Mailboxes.CheckRoutes(ResourceTable);
         Loop = Own(new NotificationLoop($"ampcan-{RemoteFileNames.Safe(Board.Name)}", mode, TimeSpan.FromMicroseconds(Board.Notification.SpinMicroseconds), loggers.CreateLogger("AmpCan.Loop")));
         // The remote left (its socket closed): an ordinary event, said once by the device; anything else is an error.
         Loop.DoorbellFailed += (d, e) => { if (e is not DoorbellClosedException) _logger.LogError("board {Board}: doorbell {Doorbell} lost: {Reason}", Board.Name, d, e.Message); };
+        Mailboxes.Watch(Loop);
         IoRegion pool = SharedMemory.Io.Slice(Board.Rpmsg.BufferPoolOffset, opts.PoolSize);
-        var memory = Memory = new MemoryMap(SharedMemory.Io);
-        var transport = new VdevTransport(vdev, memory, bell);
+        Doorbell bell = Mailboxes.Outgoing;
+        var transport = new VdevTransport(vdev, Memory, bell);
         var driver = new VirtioRpmsgDriver("rpmsg0", opts, loggers.CreateLogger("AmpCan.Rpmsg")) { BeforeStart = options.BindRpmsg };
         _rpmsgVdev = vdev.Index;
         // Only a remote that can outlive this host needs a record for the next one.
@@ -247,7 +225,32 @@ public sealed class BoardHost : IDisposable
         // From now on the record says what the remote offers (and no longer where the rings stood: they move on).
         _record?.Track(Rpmsg, vdev.Index);
         // The remote drives these: each device waits in the background for its driver's DRIVER_OK.
-        Can = Own(BoardCanControllers.Start(Board, ResourceTable, memory, bell, Loop, timeout, loggers));
+        Can = Own(BoardCanControllers.Start(Board, ResourceTable, Memory, bell, Loop, timeout, loggers));
+    }
+
+    private void StartSimulatedRemote(SimulatedFirmware firmware, NotificationMode mode, int cpu, bool tableLoaded, BoardHostOptions options, ILoggerFactory loggers,
+        TimeSpan timeout, CancellationToken cancellation)
+    {
+        MappedRegion remoteView = Own(SharedMemory.MapAgain());
+        Doorbell remoteBell;
+        if (!Mailboxes.Routed && Mailboxes.Channels[0].Kind == DoorbellKind.UnixSocket)
+        {
+            // The simulated remote writes its table, then listens, as OpenAMP's remote does.
+            string path = Mailboxes.Channels[0].Path!;
+            remoteView.Io.Write(firmware.TableOffset, firmware.ResourceTable(remoteView.DeviceAddress));
+            Task<UnixSocketDoorbell> accept = Task.Run(() => UnixSocketDoorbell.Accept(path, timeout, cancellation));
+            Mailboxes.Connected(0, ConnectDoorbell(path, timeout, cancellation));
+            remoteBell = Own(accept.GetAwaiter().GetResult());
+            tableLoaded = true;
+        }
+        else
+        {
+            remoteBell = Mailboxes.RemoteEnd ?? throw new BoardException(Mailboxes.Routed
+                ? $"board '{Board.Name}': a simulated remote has one doorbell, and this board kicks through {Mailboxes.Channels.Count} mailbox channels; give it one channel, or only polling ones"
+                : $"board '{Board.Name}': a simulated remote cannot use a {Board.Doorbell.Kind} doorbell");
+        }
+        SimulatedRemote = Own(new SimulatedRemote(remoteView.Io, remoteBell, firmware, mode, loggers.CreateLogger("AmpCan.RemoteSim"), cpu, options.RemoteScript));
+        SimulatedRemote.Boot(timeout, writeTable: !tableLoaded);
     }
 
     // The board's counts where it gives them, Linux's choice from the ring sizes where it does not.
@@ -270,49 +273,35 @@ public sealed class BoardHost : IDisposable
     private static string Require(string? value, string what) =>
         value ?? throw new BoardException($"starting the remote as a process needs {what}");
 
-    private UnixSocketDoorbell ConnectDoorbell(TimeSpan timeout, CancellationToken cancellation) =>
-        StartupWait.For<UnixSocketDoorbell>(Board.Name, $"the remote to listen on {Board.Doorbell.Path}", timeout, _logger, cancellation, () =>
+    private UnixSocketDoorbell ConnectDoorbell(string path, TimeSpan timeout, CancellationToken cancellation) =>
+        StartupWait.For<UnixSocketDoorbell>(Board.Name, $"the remote to listen on {path}", timeout, _logger, cancellation, () =>
         {
-            try { return (UnixSocketDoorbell.Connect(Board.Doorbell.Path!, TimeSpan.Zero), null); }
+            try { return (UnixSocketDoorbell.Connect(path, TimeSpan.Zero), null); }
             catch (SharedMemoryException e) { return (null, e.Message); }
         });
 
-    private MappedRegion WaitForFile(SharedMemorySpec m, TimeSpan timeout, CancellationToken cancellation) =>
-        StartupWait.For<MappedRegion>(Board.Name, $"the remote to create {m.Path}", timeout, _logger, cancellation, () =>
-        {
-            try { return (MappedRegion.MapFile(m.Path!, m.Size, BoardInstanceLock.OpenFileOptions(m), m.DeviceAddress), null); }
-            catch (SharedMemoryException e) { return (null, e.Message); }
-        });
-
-    // Copies the image's PT_LOAD segments to their device addresses in the shared memory (nothing written if any does
-    // not fit) and returns where its resource table landed, as an offset in the window.
-    private ulong LoadFirmware(string path)
+    // Copies the image's PT_LOAD segments to their device addresses in the core's regions (nothing written if any does
+    // not fit) and returns its resource table section.
+    private ResourceTableSection LoadFirmware(string path)
     {
-        ElfImage elf;
         LoadedFirmware loaded;
-        try
-        {
-            elf = ElfImage.Load(path);
-            loaded = FirmwareLoader.Load(elf, new MemoryMap(SharedMemory.Io));
-        }
+        try { loaded = FirmwareLoader.Load(ElfImage.Load(path), Memory); }
         catch (FirmwareException e)
         {
             throw new BoardException($"board '{Board.Name}': firmware {path}: {e.Message}");
         }
         if (loaded.ResourceTable is not { } table)
             throw new BoardException($"board '{Board.Name}': firmware {path} has no {ResourceTableSection.SectionName} section; the remote's devices are described there");
-        ulong offset = table.DeviceAddress - SharedMemory.DeviceAddress;
-        if (table.Size > Board.ResourceTable.Size)
-            throw new BoardException($"board '{Board.Name}': firmware {path}: its resource table of 0x{table.Size:x} bytes is larger than resourceTable.size 0x{Board.ResourceTable.Size:x}");
         _logger.LogInformation("board {Board}: firmware {Path} loaded ({Segments} segments, entry 0x{Entry:x}), resource table at 0x{Table:x}",
             Board.Name, path, loaded.Segments.Count, loaded.Entry, table.DeviceAddress);
-        return offset;
+        return table;
     }
 
-    private ResourceTable WaitForTable(TimeSpan timeout, CancellationToken cancellation)
+    private ResourceTable WaitForTable(IoRegion window, TimeSpan timeout, CancellationToken cancellation)
     {
-        IoRegion window = SharedMemory.Io.Slice(_tableOffset, Math.Min(Board.ResourceTable.Size, SharedMemory.Io.Length - _tableOffset));
-        return StartupWait.For<ResourceTable>(Board.Name, $"the remote's resource table at offset 0x{_tableOffset:x}", timeout, _logger, cancellation, () =>
+        string where = window.Mapping == SharedMemory && window.DeviceAddress >= SharedMemory.DeviceAddress
+            ? $"at offset 0x{window.DeviceAddress - SharedMemory.DeviceAddress:x}" : $"at device address 0x{window.DeviceAddress:x} ({window.Name})";
+        return StartupWait.For<ResourceTable>(Board.Name, $"the remote's resource table {where}", timeout, _logger, cancellation, () =>
         {
             try
             {
@@ -337,6 +326,7 @@ public sealed class BoardHost : IDisposable
     {
         if (CannotDetach is string why) throw new BoardException($"board '{Board.Name}': {why}");
         RpmsgHostResume resume = Rpmsg.Detach();
+        Core?.LeaveRunning();
         _record?.Write(_rpmsgVdev, resume);
         _logger.LogInformation("board {Board}: detached; the remote runs on{Record}", Board.Name, _record is null ? " (no state directory: the next host waits for what the rings owe)" : $", its state in {_record.Path}");
         Dispose();
