@@ -110,11 +110,18 @@ public sealed class VirtioCanDevice : IVirtioDevice
     /// <remarks>The config space is read-only for the driver (virtio 1.4 §5.22.4): writes are ignored.</remarks>
     public void WriteConfig(int offset, ReadOnlySpan<byte> source) { }
 
+    /// <summary>
+    /// Set before a take-over's activation: the driver before us had started the controller and will not send START
+    /// again, so it is started as activated (the device state that lives outside the rings).
+    /// </summary>
+    public bool ResumeStarted { get; set; }
+
     /// <inheritdoc/>
     public void Activate(VirtioDeviceContext context)
     {
         if (_handler is not null) throw new InvalidOperationException($"{_name} is already active; reset it first");
         _state.Reset();
+        if (ResumeStarted) _state.Control(VirtioCanMessageType.Start);
         _context = context;
         NegotiatedFeatures = context.Features;
         var h = new Handler(this, context, context.CreateQueue(VirtioCanIds.TxQueue), context.CreateQueue(VirtioCanIds.RxQueue), context.CreateQueue(VirtioCanIds.ControlQueue));

@@ -6,6 +6,8 @@ using AmpCan.Remoteproc.Boards;
 using AmpCan.Remoteproc.Lifecycle;
 using AmpCan.Rpmsg;
 using AmpCan.SharedMem;
+using AmpCan.VirtioCan;
+using AmpCan.VirtioCan.Bus;
 
 namespace AmpCan.Tests.Host;
 
@@ -33,7 +35,8 @@ public class BoardAttachTests
             { "name": "attach", "sharedMemory": { "kind": "file", "path": "{{_shm}}", "size": "0x80000" },
               "rpmsg": { "bufferPoolOffset": "0x10000" }, "doorbell": { "kind": "polling" },
               "notification": { "mode": "polling" },
-              "remote": { "kind": "external", "services": { "echo": "rpmsg-echo", "clientSample": "rpmsg-client-sample" }, "startTimeoutSeconds": 30 } }
+              "remote": { "kind": "external", "services": { "echo": "rpmsg-echo", "clientSample": "rpmsg-client-sample" }, "startTimeoutSeconds": 30 },
+              "can": { "controllers": [ { "name": "can0", "bus": "attach-can" } ], "buses": [ { "name": "attach-can", "bitrate": 500000 } ] } }
             """);
     }
 
@@ -71,6 +74,21 @@ public class BoardAttachTests
         Assert.That(s, Is.EqualTo(state));
     }
 
+    // The remote's CAN node answers an even identifier X with X + 1, through the virtio-can device the host serves it.
+    private static void CanRoundTrip(BoardHost host, uint id)
+    {
+        using VirtualCanPort member = host.Can.Buses["attach-can"].Attach("test");
+        var question = new CanFrame { Id = id, Length = 2 };
+        question.Payload[0] = 0xA5;
+        Assert.That(member.Send(question), Is.EqualTo(CanSendResult.Sent));
+        var clock = Stopwatch.StartNew();
+        while (!(member.TryReceive(out CanFrame f) && f.Id == id + 1))
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(30)) Assert.Fail($"no answer at 0x{id + 1:x} from the remote's CAN node");
+            if (member.Pending == 0) Thread.Yield();
+        }
+    }
+
     private static int Count(string text, string what) => (text.Length - text.Replace(what, "", StringComparison.Ordinal).Length) / what.Length;
 
     [Test]
@@ -89,6 +107,7 @@ public class BoardAttachTests
         BoardHost first = ((BoardSession)core.Session!).Host;
         Assert.That(first.TakenOver, Is.False, "a remote no host drove yet is brought up as usual");
         client.RoundTrips(Rounds, "first");
+        CanRoundTrip(first, 0x120);
         uint address = client.Endpoint!.Address;
 
         core.Detach();
@@ -103,6 +122,7 @@ public class BoardAttachTests
         BoardHost second = ((BoardSession)core.Session!).Host;
         Assert.That(second.TakenOver, Is.True, "the second host took the running device over");
         client.RoundTrips(Rounds, "second");
+        CanRoundTrip(second, 0x140); // the CAN device the remote drives was taken over too
         Assert.Multiple(() =>
         {
             Assert.That(client.Endpoint!.Address, Is.EqualTo(address), "the channel's endpoint is back where the remote's is bound");

@@ -13,7 +13,13 @@ namespace AmpCan.Host.Boards;
 /// <param name="Rx">Where the receive queue stood at a detach; null otherwise.</param>
 /// <param name="Tx">Where the transmit queue stood at a detach; null otherwise.</param>
 /// <param name="Channels">The channels the remote had announced, with our endpoints' addresses.</param>
-public sealed record AttachRecord(int Version, string Board, int Vdev, DriverQueueSnapshot? Rx, DriverQueueSnapshot? Tx, IReadOnlyList<RpmsgChannelRecord> Channels);
+/// <param name="CanStopped">The virtio-can vdevs whose controller was stopped at a detach (others were started); null otherwise.</param>
+public sealed record AttachRecord(int Version, string Board, int Vdev, DriverQueueSnapshot? Rx, DriverQueueSnapshot? Tx, IReadOnlyList<RpmsgChannelRecord> Channels,
+    IReadOnlyList<int>? CanStopped = null)
+{
+    /// <summary>The rpmsg part, as the host's driver takes it.</summary>
+    public RpmsgHostResume Rpmsg => new(Rx, Tx, Channels);
+}
 
 /// <summary>
 /// The attach record of one core in the service's state directory (<c>BOARD.attach.json</c>): written whenever the
@@ -49,8 +55,8 @@ public sealed class AttachRecordFile : IDisposable
     /// <summary>The record's file.</summary>
     public string Path { get; }
 
-    /// <summary>The resume record for vdev <paramref name="vdev"/>, or null (said why in one line) when there is none to trust.</summary>
-    public RpmsgHostResume? Read(int vdev)
+    /// <summary>The record for rpmsg vdev <paramref name="vdev"/>, or null (said why in one line) when there is none to trust.</summary>
+    public AttachRecord? Read(int vdev)
     {
         AttachRecord? r;
         try
@@ -81,14 +87,14 @@ public sealed class AttachRecordFile : IDisposable
             _logger.LogWarning("board {Board}: attach record {Path} ignored: {Reason}", _board, Path, wrong);
             return null;
         }
-        return new RpmsgHostResume(r!.Rx, r.Tx, r.Channels!);
+        return r;
     }
 
     /// <summary>Writes the record now (a detach), replacing the file atomically; stops <see cref="Track"/>ing first.</summary>
-    public void Write(int vdev, RpmsgHostResume resume)
+    public void Write(int vdev, RpmsgHostResume resume, IReadOnlyList<int> canStopped)
     {
         StopTracking();
-        lock (_write) Save(new AttachRecord(FormatVersion, _board, vdev, resume.Rx, resume.Tx, resume.Channels));
+        lock (_write) Save(new AttachRecord(FormatVersion, _board, vdev, resume.Rx, resume.Tx, resume.Channels, canStopped));
     }
 
     /// <summary>Keeps the record's channels current from <paramref name="bus"/> (rings: none, as they move all the time); writes once now.</summary>

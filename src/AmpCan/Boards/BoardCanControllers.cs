@@ -28,7 +28,7 @@ public sealed class BoardCanControllers : IDisposable
     private readonly List<DrivenController> _driven = [];
 
     /// <summary>One served controller (AmpCan's): what the board says of it, its device, its port, its vdev's transport.</summary>
-    public sealed record Controller(CanControllerSpec Spec, VirtioCanDevice Device, ICanPort Port, VdevDeviceTransport Transport);
+    public sealed record Controller(CanControllerSpec Spec, VirtioCanDevice Device, ICanPort Port, VdevDeviceTransport Transport, int VdevIndex);
 
     /// <summary>
     /// One driven controller (the remote's): what the board says of it, AmpCan's driver of the remote's device, the
@@ -53,8 +53,12 @@ public sealed class BoardCanControllers : IDisposable
     /// start timeout) bounds both the wait for the remote's driver and the wait for the remote's device to START.
     /// </summary>
     /// <exception cref="BoardException">A vdev with too few vrings, or a remote-owned controller's buffers outside the shared memory or over another area (the message names both).</exception>
+    /// <remarks>
+    /// <paramref name="takeOver"/> (attach) names the vdevs whose controller a host before us left stopped: a device
+    /// whose driver is past DRIVER_OK is taken over started unless named there (its driver sent START long ago).
+    /// </remarks>
     public static BoardCanControllers Start(BoardDescriptor board, ResourceTable table, MemoryMap memory, Doorbell bell, NotificationLoop loop,
-        TimeSpan waitForDriver, ILoggerFactory loggers)
+        TimeSpan waitForDriver, ILoggerFactory loggers, IReadOnlyCollection<int>? takeOver = null)
     {
         ILogger logger = loggers.CreateLogger("AmpCan.Can");
         var served = new BoardCanControllers(logger);
@@ -70,7 +74,7 @@ public sealed class BoardCanControllers : IDisposable
             for (int i = 0; i < count; i++)
             {
                 if (specs[i].Owner == CanControllerOwner.Remote) served.Drive(board, i, specs[i], vdevs[i], memory, bell, loop, waitForDriver, loggers);
-                else served.Serve(board, specs[i], vdevs[i], memory, bell, loop, waitForDriver, loggers);
+                else served.Serve(board, specs[i], vdevs[i], memory, bell, loop, waitForDriver, loggers, takeOver);
             }
             return served;
         }
@@ -82,15 +86,18 @@ public sealed class BoardCanControllers : IDisposable
     }
 
     private void Serve(BoardDescriptor board, CanControllerSpec spec, VdevResource vdev, MemoryMap memory, Doorbell bell, NotificationLoop loop,
-        TimeSpan waitForDriver, ILoggerFactory loggers)
+        TimeSpan waitForDriver, ILoggerFactory loggers, IReadOnlyCollection<int>? takeOver)
     {
         ICanPort port = _owned.Push(PortFor(board, spec, loggers));
-        var device = new VirtioCanDevice(spec.Name, port, loggers.CreateLogger("AmpCan.VirtioCan"));
+        var device = new VirtioCanDevice(spec.Name, port, loggers.CreateLogger("AmpCan.VirtioCan"))
+        {
+            ResumeStarted = takeOver is not null && (vdev.Status & VirtioStatus.DriverOk) != 0 && !takeOver.Contains(vdev.Index),
+        };
         if (vdev.QueueCount < device.QueueCount)
             throw new BoardException($"board '{board.Name}': the remote's virtio-can vdev {vdev.Index} ({spec.Name}) has {vdev.QueueCount} vrings; it needs {device.QueueCount}");
         var transport = _owned.Push(new VdevDeviceTransport(new VdevTransport(vdev, memory, bell), device, loop, waitForDriver, loggers.CreateLogger("AmpCan.Can")));
         transport.Start();
-        _controllers.Add(new Controller(spec, device, port, transport));
+        _controllers.Add(new Controller(spec, device, port, transport, vdev.Index));
     }
 
     // The buffers of AmpCan's drivers, sized by their vdevs' vrings, against the rest of the shared memory: before any

@@ -215,9 +215,11 @@ public sealed class BoardHost : IDisposable
         // Only a remote that can outlive this host needs a record for the next one.
         if (options.StateDirectory is string states && remote == RemoteKind.External) _record = Own(new AttachRecordFile(states, Board.Name, _logger));
         Loop.Start(options.PinLoops ? 0 : -1);
+        AttachRecord? attached = null;
         if (options.Attach)
         {
-            driver.Resume = _record?.Read(vdev.Index);
+            attached = _record?.Read(vdev.Index);
+            driver.Resume = attached?.Rpmsg;
             TakenOver = transport.AttachDriver(driver, Loop, pool).TakenOver;
         }
         else transport.ProbeDriver(driver, Loop, pool);
@@ -225,7 +227,7 @@ public sealed class BoardHost : IDisposable
         // From now on the record says what the remote offers (and no longer where the rings stood: they move on).
         _record?.Track(Rpmsg, vdev.Index);
         // The remote drives these: each device waits in the background for its driver's DRIVER_OK.
-        Can = Own(BoardCanControllers.Start(Board, ResourceTable, Memory, bell, Loop, timeout, loggers));
+        Can = Own(BoardCanControllers.Start(Board, ResourceTable, Memory, bell, Loop, timeout, loggers, options.Attach ? attached?.CanStopped ?? [] : null));
     }
 
     private void StartSimulatedRemote(SimulatedFirmware firmware, NotificationMode mode, int cpu, bool tableLoaded, BoardHostOptions options, ILoggerFactory loggers,
@@ -327,7 +329,7 @@ public sealed class BoardHost : IDisposable
         if (CannotDetach is string why) throw new BoardException($"board '{Board.Name}': {why}");
         RpmsgHostResume resume = Rpmsg.Detach();
         Core?.LeaveRunning();
-        _record?.Write(_rpmsgVdev, resume);
+        _record?.Write(_rpmsgVdev, resume, [.. Can.Controllers.Where(c => !c.Device.IsStarted).Select(c => c.VdevIndex)]);
         _logger.LogInformation("board {Board}: detached; the remote runs on{Record}", Board.Name, _record is null ? " (no state directory: the next host waits for what the rings owe)" : $", its state in {_record.Path}");
         Dispose();
     }

@@ -77,7 +77,7 @@ public sealed class RemoteCoreLifecycle : IDisposable
     /// <summary>What the latest crash was, or null.</summary>
     public string? LastCrash { get { lock (_gate) return _lastCrash; } }
 
-    /// <summary>From the latest crash being seen to its recovered session being up, or null before any recovery.</summary>
+    /// <summary>How long the latest recovery took: from the crash being seen (or the recover command) to its session being up; null before any.</summary>
     public TimeSpan? LastRecoveryTime { get { lock (_gate) return _lastRecovery; } }
 
     /// <summary>Boots the core (from offline), or attaches to it again (from detached).</summary>
@@ -135,7 +135,12 @@ public sealed class RemoteCoreLifecycle : IDisposable
             IRemoteCoreSession? s = TakeSession();
             if (s is not null) Dispose(s, "recovering");
             lock (_gate) _inARow = 0;
-            try { Begin(_mode, cancellation); }
+            long started = _time.GetTimestamp();
+            try
+            {
+                Begin(_mode, cancellation);
+                lock (_gate) _lastRecovery = _time.GetElapsedTime(started);
+            }
             catch
             {
                 SetState(RemoteCoreState.Crashed, "recovery failed");

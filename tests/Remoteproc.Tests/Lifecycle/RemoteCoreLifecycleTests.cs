@@ -119,8 +119,10 @@ public class RemoteCoreLifecycleTests
         core.Clock.Advance(TimeSpan.FromHours(1));
         Assert.That(core.States.TryTake(out _, TimeSpan.FromMilliseconds(200)), Is.False, "no recovery on its own");
         Assert.That(core.Started, Is.EqualTo(1));
+        Assert.That(core.Lifecycle.LastRecoveryTime, Is.Null, "nothing recovered yet");
         core.Lifecycle.Recover();
         Assert.That((core.Next("recover"), core.Started), Is.EqualTo((RemoteCoreState.Running, 2)));
+        Assert.That(core.Lifecycle.LastRecoveryTime, Is.Not.Null, "the recover command's recovery is timed too");
         Assert.That(core.Logs.AtLeast(LogLevel.Warning), Has.Some.Contains("recovery is disabled"));
     }
 
