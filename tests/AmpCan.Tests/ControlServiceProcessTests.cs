@@ -15,49 +15,8 @@ public class ControlServiceProcessTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private sealed class Service : IDisposable
-    {
-        private readonly StringBuilder _output = new();
-
-        public Service(string workDir, string board, string socket)
-        {
-            ProcessStartInfo psi = ProgramLauncher.StartInfo(CrossProcessVringTests.AmpcanDll, "--board", board, "--remote", "simulated-process");
-            psi.WorkingDirectory = workDir;
-            psi.Environment["AmpCan__ControlSocket"] = socket;
-            Process = Process.Start(psi)!;
-            DataReceivedEventHandler keep = (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
-            Process.OutputDataReceived += keep;
-            Process.ErrorDataReceived += keep;
-            Process.BeginOutputReadLine();
-            Process.BeginErrorReadLine();
-        }
-
-        public Process Process { get; }
-        public string Output { get { lock (_output) return _output.ToString(); } }
-
-        public void WaitForLine(string text)
-        {
-            var clock = Stopwatch.StartNew();
-            while (!Output.Contains(text, StringComparison.Ordinal))
-            {
-                if (Process.HasExited || clock.Elapsed > Patience) Assert.Fail($"no line containing '{text}' within {Patience}; the service said:\n{Output}");
-                Thread.Yield();
-            }
-        }
-
-        public int WaitForExit()
-        {
-            if (!Process.WaitForExit(Patience)) Assert.Fail($"the service did not exit within {Patience}; it said:\n{Output}");
-            Process.WaitForExit(); // drains the output
-            return Process.ExitCode;
-        }
-
-        public void Dispose()
-        {
-            if (!Process.HasExited) Process.Kill(entireProcessTree: true);
-            Process.Dispose();
-        }
-    }
+    private static ServiceProcess Service(string workDir, string board, string socket) =>
+        ServiceProcess.Start(workDir, new Dictionary<string, string> { ["AmpCan__ControlSocket"] = socket }, "--board", board, "--remote", "simulated-process");
 
     private static (int Code, string Output, string Error) Ampcan(params string[] args)
     {
@@ -108,15 +67,15 @@ public class ControlServiceProcessTests
             File.WriteAllText(board, sim.Replace("\"recovery\": \"enabled\"", "\"recovery\": \"disabled\"", StringComparison.Ordinal));
             string socket = Path.Combine(dir, "ctl.sock");
 
-            using (var svc = new Service(dir, board, socket))
+            using (var svc = Service(dir, board, socket))
             {
-                svc.WaitForLine($"control socket {socket} (mode 0600");
-                svc.WaitForLine("AmpCan is serving board sim");
+                svc.WaitForLine($"control socket {socket} (mode 0600", Patience);
+                svc.WaitForLine("AmpCan is serving board sim", Patience);
                 RunningWithChannels(socket);
 
                 int remote = ChildOf(svc.Process.Id);
                 using (Process p = Process.GetProcessById(remote)) p.Kill();
-                svc.WaitForLine("recovery is disabled; it stays crashed");
+                svc.WaitForLine("recovery is disabled; it stays crashed", Patience);
                 JsonElement crashed = Status(socket);
                 Assert.That(crashed.GetProperty("state").GetString(), Is.EqualTo("crashed"), svc.Output);
                 Assert.That(crashed.GetProperty("crashes").GetInt32(), Is.EqualTo(1));
@@ -130,7 +89,7 @@ public class ControlServiceProcessTests
                 Assert.That((code, output, error), Is.EqualTo((0, "remote sim: running\n", "")), svc.Output);
                 RunningWithChannels(socket);
                 Assert.That(ChildOf(svc.Process.Id), Is.Not.EqualTo(remote), "a new remote process");
-                svc.WaitForLine("control: recover sim asked by process ");
+                svc.WaitForLine("control: recover sim asked by process ", Patience);
 
                 (code, output, error) = Ampcan("stop", "--socket", socket);
                 Assert.That((code, output, error), Is.EqualTo((0, "remote sim: offline\n", "")), svc.Output);
@@ -143,15 +102,15 @@ public class ControlServiceProcessTests
                 RunningWithChannels(socket);
 
                 // A second service on the same socket is refused, naming the socket and who holds it.
-                using (var second = new Service(dir, board, socket))
+                using (var second = Service(dir, board, socket))
                 {
-                    Assert.That(second.WaitForExit(), Is.EqualTo(1), second.Output);
+                    Assert.That(second.WaitForExit(Patience), Is.EqualTo(1), second.Output);
                     Assert.That(second.Output, Does.Contain($"cannot serve the control socket: control socket '{socket}' is in use by process {svc.Process.Id.ToString(CultureInfo.InvariantCulture)} ("));
                 }
                 Assert.That(Status(socket).GetProperty("state").GetString(), Is.EqualTo("running"), "the first serves on");
 
                 Assert.That(Tmds.Linux.LibC.kill(svc.Process.Id, Tmds.Linux.LibC.SIGINT), Is.Zero);
-                Assert.That(svc.WaitForExit(), Is.Zero, svc.Output);
+                Assert.That(svc.WaitForExit(Patience), Is.Zero, svc.Output);
             }
             Assert.That(File.Exists(socket), Is.False, "the socket file goes with the service");
             var (gone, _, said) = Ampcan("status", "--socket", socket);

@@ -10,54 +10,8 @@ namespace AmpCan.Tests.Host;
 /// </summary>
 public class ServiceProcessTests
 {
-    private sealed class Running(Process process, StringBuilder output) : IDisposable
-    {
-        public Process Process { get; } = process;
-        public string Output { get { lock (output) return output.ToString(); } }
-
-        public void WaitForLine(string text, TimeSpan timeout)
-        {
-            var sw = Stopwatch.StartNew();
-            while (!Output.Contains(text, StringComparison.Ordinal))
-            {
-                if (Process.HasExited || sw.Elapsed > timeout) Assert.Fail($"no line containing '{text}' within {timeout}; the service said:\n{Output}");
-                Thread.Yield();
-            }
-        }
-
-        public int WaitForExit(TimeSpan timeout)
-        {
-            if (!Process.WaitForExit(timeout))
-            {
-                Process.Kill(entireProcessTree: true);
-                Assert.Fail($"the service did not exit within {timeout}; it said:\n{Output}");
-            }
-            Process.WaitForExit(); // drains the output
-            return Process.ExitCode;
-        }
-
-        public void Dispose()
-        {
-            if (!Process.HasExited) Process.Kill(entireProcessTree: true);
-            Process.Dispose();
-        }
-    }
-
-    private static Running Start(string workDir, IDictionary<string, string>? environment, params string[] args)
-    {
-        ProcessStartInfo psi = ProgramLauncher.StartInfo(CrossProcessVringTests.AmpcanDll, args);
-        psi.WorkingDirectory = workDir;
-        psi.Environment["AmpCan__ControlSocket"] = "none"; // not /run/ampcan's: tests run side by side; a test may give its own
-        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        var output = new StringBuilder();
-        var p = Process.Start(psi)!;
-        DataReceivedEventHandler keep = (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        p.OutputDataReceived += keep;
-        p.ErrorDataReceived += keep;
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return new Running(p, output);
-    }
+    private static ServiceProcess Start(string workDir, IDictionary<string, string>? environment, params string[] args) =>
+        ServiceProcess.Start(workDir, environment, args);
 
     private static string TempDir() => Directory.CreateTempSubdirectory("ampcan-svc-").FullName;
 
@@ -79,7 +33,7 @@ public class ServiceProcessTests
     {
         string dir = TempDir();
         string board = WriteBoard(dir, ExternalFileBoard($"/dev/shm/ampcan-nobody-{Guid.NewGuid():N}"));
-        using Running svc = Start(dir, null, "--board", board);
+        using ServiceProcess svc = Start(dir, null, "--board", board);
         svc.WaitForLine("waiting for the remote to create", TimeSpan.FromSeconds(60));
         Assert.That(svc.Output, Does.Contain("(up to 60 s; Ctrl+C stops)"), "it says what it waits for and how long");
         Assert.That(Tmds.Linux.LibC.kill(svc.Process.Id, Tmds.Linux.LibC.SIGINT), Is.Zero);
@@ -97,7 +51,7 @@ public class ServiceProcessTests
             { "name": "toomany", "sharedMemory": { "kind": "memfd", "size": "0x200000", "deviceAddress": "0x30000000" },
               "rpmsg": { "bufferPoolOffset": "0x10000", "rxBuffers": 300 }, "doorbell": { "kind": "event-fd" } }
             """);
-        using Running svc = Start(dir, null, "--board", board);
+        using ServiceProcess svc = Start(dir, null, "--board", board);
         Assert.That(svc.WaitForExit(TimeSpan.FromSeconds(60)), Is.EqualTo(1), svc.Output);
         string[] critical = svc.Output.Split('\n').Where(l => l.Contains("crit:", StringComparison.Ordinal)).ToArray();
         Assert.That(critical, Has.Length.EqualTo(1), svc.Output);
@@ -110,7 +64,7 @@ public class ServiceProcessTests
     public void TheServiceRecoversARemoteProcessThatDies()
     {
         string dir = TempDir();
-        using (Running svc = Start(dir, null, "--board", "sim", "--remote", "simulated-process"))
+        using (ServiceProcess svc = Start(dir, null, "--board", "sim", "--remote", "simulated-process"))
         {
             svc.WaitForLine("AmpCan is serving board sim", TimeSpan.FromSeconds(60));
             int remote = ChildOf(svc.Process.Id);
@@ -127,7 +81,7 @@ public class ServiceProcessTests
     public void TheServiceServesEveryCoreOfATwoCoreBoard()
     {
         string dir = TempDir();
-        using (Running svc = Start(dir, null, "--board", "sim-two-cores"))
+        using (ServiceProcess svc = Start(dir, null, "--board", "sim-two-cores"))
         {
             svc.WaitForLine("AmpCan is serving board sim-two-cores", TimeSpan.FromSeconds(60));
             Assert.That(svc.Output, Does.Contain("remote sim-two-cores/m4: running").And.Contain("remote sim-two-cores/r5: running"));
@@ -166,19 +120,19 @@ public class ServiceProcessTests
               "rpmsg": { "bufferPoolOffset": "0x10000" }, "doorbell": { "kind": "event-fd" }, "remote": { "kind": "external" } }
             """);
         var env = new Dictionary<string, string> { ["AmpCan__Board"] = board };
-        using (Running svc = Start(dir, env))
+        using (ServiceProcess svc = Start(dir, env))
         {
             Assert.That(svc.WaitForExit(TimeSpan.FromSeconds(60)), Is.EqualTo(1), svc.Output);
             Assert.That(svc.Output, Does.Contain("board 'from-the-environment': an external remote cannot reach memfd"));
         }
         // appsettings.json in the working directory works the same; the command line still wins over both.
         File.WriteAllText(Path.Combine(dir, "appsettings.json"), $$"""{ "AmpCan": { "Board": "{{board}}", "Remote": "external" } }""");
-        using (Running svc = Start(dir, null, "echo-test", "--count", "1"))
+        using (ServiceProcess svc = Start(dir, null, "echo-test", "--count", "1"))
         {
             Assert.That(svc.WaitForExit(TimeSpan.FromSeconds(60)), Is.EqualTo(1), svc.Output);
             Assert.That(svc.Output, Does.Contain("board 'from-the-environment'"), "echo-test reads the configuration too");
         }
-        using (Running svc = Start(dir, env, "echo-test", "--board", "sim", "--remote", "simulated", "--count", "3"))
+        using (ServiceProcess svc = Start(dir, env, "echo-test", "--board", "sim", "--remote", "simulated", "--count", "3"))
         {
             Assert.That(svc.WaitForExit(TimeSpan.FromSeconds(60)), Is.Zero, svc.Output);
             Assert.That(svc.Output, Does.Contain("3 messages of 1..496 bytes, 0 errors"));
@@ -190,7 +144,7 @@ public class ServiceProcessTests
     public void AConfiguredValueThatIsNoChoiceNamesItsKey()
     {
         string dir = TempDir();
-        using Running svc = Start(dir, new Dictionary<string, string> { ["AmpCan__Mode"] = "sometimes" });
+        using ServiceProcess svc = Start(dir, new Dictionary<string, string> { ["AmpCan__Mode"] = "sometimes" });
         Assert.That(svc.WaitForExit(TimeSpan.FromSeconds(60)), Is.EqualTo(1), svc.Output);
         Assert.That(svc.Output, Does.Contain("configuration AmpCan:Mode (environment AmpCan__Mode): 'sometimes' is not one of polling, doorbell, adaptive"));
         Directory.Delete(dir, true);
