@@ -73,7 +73,7 @@ public class ControlServiceProcessTests
                 svc.WaitForLine("AmpCan is serving board sim", Patience);
                 RunningWithChannels(socket);
 
-                int remote = ChildOf(svc.Process.Id);
+                int remote = svc.RemoteProcessId();
                 using (Process p = Process.GetProcessById(remote)) p.Kill();
                 svc.WaitForLine("recovery is disabled; it stays crashed", Patience);
                 JsonElement crashed = Status(socket);
@@ -88,7 +88,7 @@ public class ControlServiceProcessTests
                 (code, output, error) = Ampcan("recover", "--socket", socket);
                 Assert.That((code, output, error), Is.EqualTo((0, "remote sim: running\n", "")), svc.Output);
                 RunningWithChannels(socket);
-                Assert.That(ChildOf(svc.Process.Id), Is.Not.EqualTo(remote), "a new remote process");
+                Assert.That(svc.RemoteProcessId(), Is.Not.EqualTo(remote), "a new remote process");
                 svc.WaitForLine("control: recover sim asked by process ", Patience);
 
                 (code, output, error) = Ampcan("stop", "--socket", socket);
@@ -123,24 +123,4 @@ public class ControlServiceProcessTests
         }
     }
 
-    // The one child process of pid (the service's remote), from /proc.
-    private static int ChildOf(int pid)
-    {
-        var clock = Stopwatch.StartNew();
-        string parent = pid.ToString(CultureInfo.InvariantCulture);
-        while (clock.Elapsed < Patience)
-        {
-            foreach (string d in Directory.GetDirectories("/proc"))
-            {
-                if (!int.TryParse(Path.GetFileName(d), out int candidate)) continue;
-                string stat;
-                try { stat = File.ReadAllText(Path.Combine(d, "stat")); }
-                catch (IOException) { continue; } // it ended while we looked
-                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (fields.Length > 1 && fields[1] == parent) return candidate;
-            }
-            Thread.Yield();
-        }
-        throw new AssertionException($"process {pid} has no child");
-    }
 }

@@ -52,6 +52,27 @@ internal sealed class ServiceProcess(Process process, StringBuilder output, Auto
         return Process.ExitCode;
     }
 
+    /// <summary>The service's one child process (its simulated remote), from /proc.</summary>
+    public int RemoteProcessId()
+    {
+        var clock = Stopwatch.StartNew();
+        string parent = Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            foreach (string d in Directory.GetDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(d), out int candidate)) continue;
+                string stat;
+                try { stat = File.ReadAllText(Path.Combine(d, "stat")); }
+                catch (IOException) { continue; } // it ended while we looked
+                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields.Length > 1 && fields[1] == parent) return candidate;
+            }
+            Thread.Yield(); // a new process shows up in /proc; nothing to wait on but that
+        }
+        throw new AssertionException($"process {Process.Id} has no child");
+    }
+
     public void Dispose()
     {
         if (!Process.HasExited) Process.Kill(entireProcessTree: true);

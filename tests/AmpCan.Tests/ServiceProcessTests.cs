@@ -67,11 +67,11 @@ public class ServiceProcessTests
         using (ServiceProcess svc = Start(dir, null, "--board", "sim", "--remote", "simulated-process"))
         {
             svc.WaitForLine("AmpCan is serving board sim", TimeSpan.FromSeconds(60));
-            int remote = ChildOf(svc.Process.Id);
+            int remote = svc.RemoteProcessId();
             using (Process p = Process.GetProcessById(remote)) p.Kill();
             svc.WaitForLine("remote sim: crashed (the remote process exited", TimeSpan.FromSeconds(30));
             svc.WaitForLine("remote sim: recovered", TimeSpan.FromSeconds(60));
-            Assert.That(ChildOf(svc.Process.Id), Is.Not.EqualTo(remote), "a new remote process");
+            Assert.That(svc.RemoteProcessId(), Is.Not.EqualTo(remote), "a new remote process");
             svc.Process.Kill(entireProcessTree: true);
         }
         Directory.Delete(dir, true);
@@ -90,25 +90,6 @@ public class ServiceProcessTests
         Directory.Delete(dir, true);
     }
 
-    // The one child process of pid (the service's remote), from /proc.
-    private static int ChildOf(int pid)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            foreach (string d in Directory.GetDirectories("/proc"))
-            {
-                if (!int.TryParse(Path.GetFileName(d), out int candidate)) continue;
-                string stat;
-                try { stat = File.ReadAllText(Path.Combine(d, "stat")); }
-                catch (IOException) { continue; } // it ended while we looked
-                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (fields.Length > 1 && fields[1] == pid.ToString(System.Globalization.CultureInfo.InvariantCulture)) return candidate;
-            }
-            Thread.Yield();
-        }
-        throw new AssertionException($"process {pid} has no child");
-    }
 
     [Test]
     public void TheBoardComesFromTheEnvironmentUnlessTheCommandLineGivesOne()
