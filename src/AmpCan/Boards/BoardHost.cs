@@ -185,7 +185,8 @@ public sealed class BoardHost : IDisposable
         }
         else if (remote == RemoteKind.External && Board.EffectiveCore.Mechanism is CoreMechanism.DevmemRegisters or CoreMechanism.SysfsRemoteproc or CoreMechanism.AttachOnly)
         {
-            Core = Own(CoreBoot.Start(Board, Memory, new CoreBootOptions { PhysicalMemoryPath = options.PhysicalMemoryPath, Sysfs = options.Sysfs }, _logger, cancellation));
+            Core = Own(CoreBoot.Start(Board, Regions, new CoreBootOptions { PhysicalMemoryPath = options.PhysicalMemoryPath, Sysfs = options.Sysfs,
+                RpmsgPoolSize = (rx, tx) => HostOptions(rx, tx).PoolSize }, _logger, cancellation));
             if (Board.ResourceTable.InImage) loadedTable = Core.TableSection;
         }
         Mailboxes.ConnectSockets(s => ConnectDoorbell(s.Path!, timeout, cancellation));
