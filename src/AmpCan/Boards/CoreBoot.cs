@@ -53,6 +53,9 @@ public sealed class CoreBoot : IDisposable
     /// <summary>What the host loaded into the core's memory (devmem-registers), or null.</summary>
     public LoadedFirmware? Loaded { get; private set; }
 
+    /// <summary>e_machine of the image the host loaded (<see cref="Loaded"/>), for a core dump; null when it loaded none.</summary>
+    public ushort? LoadedMachine { get; private set; }
+
     /// <summary>What the host placed in the loaded table before releasing the core (devmem-registers with the table in the image), or null.</summary>
     public ResourceTableAllocation? Placement { get; private set; }
 
@@ -133,12 +136,18 @@ public sealed class CoreBoot : IDisposable
     private LoadedFirmware Load(BoardDescriptor board, MemoryMap memory, string path)
     {
         LoadedFirmware loaded;
-        try { loaded = FirmwareLoader.Load(ElfImage.Load(path), memory); }
+        ElfImage elf;
+        try
+        {
+            elf = ElfImage.Load(path);
+            loaded = FirmwareLoader.Load(elf, memory);
+        }
         catch (FirmwareException e) { throw new BoardException($"board '{_board}': core.firmware {path}: {e.Message}"); }
         if (board.ResourceTable.InImage && loaded.ResourceTable is null)
             throw new BoardException($"board '{_board}': core.firmware {path} has no {ResourceTableSection.SectionName} section, and resourceTable.inImage says the table is there");
         _logger.LogInformation("board {Board}: firmware {Path} loaded ({Segments} segments, entry 0x{Entry:x}){Table}", _board, path, loaded.Segments.Count, loaded.Entry,
             loaded.ResourceTable is { } t ? $", resource table at 0x{t.DeviceAddress:x}" : "");
+        LoadedMachine = elf.Machine;
         return loaded;
     }
 
