@@ -174,8 +174,10 @@ public sealed class BoardHost : IDisposable
             firmware = firmware with { TableOffset = ResourceTablePlace.OffsetInSharedMemory(Board, SharedMemory, loadedTable, image) };
         }
         int remoteCpu = options.PinLoops ? 1 : -1;
-        // A channel the kernel keeps (polled) wakes nobody: the loop must spin to see what the remote announces on it.
-        NotificationMode mode = options.Mode ?? (Board.Mailboxes is not null && Mailboxes.Polled ? NotificationMode.Polling : Board.Notification.Mode);
+        // A polled channel (one the kernel keeps, or the board's single doorbell of kind polling) wakes nobody: the loop
+        // must spin to see what the remote announces on it, whatever mode was asked for (a parked loop would never wake).
+        NotificationMode asked = options.Mode ?? Board.Notification.Mode, mode = Mailboxes.Polled ? NotificationMode.Polling : asked;
+        if (mode != asked) _logger.LogInformation("board {Board}: the event loop polls, not {Asked}: a channel from the remote is polled, and nothing would wake a parked loop", Board.Name, asked);
         if (remote == RemoteKind.Simulated)
             StartSimulatedRemote(firmware, mode, remoteCpu, loadedTable is not null, options, loggers, timeout, cancellation);
         else if (remote == RemoteKind.SimulatedProcess && RemoteProcess is null)
@@ -185,7 +187,8 @@ public sealed class BoardHost : IDisposable
         }
         else if (remote == RemoteKind.External && Board.EffectiveCore.Mechanism is CoreMechanism.DevmemRegisters or CoreMechanism.SysfsRemoteproc or CoreMechanism.AttachOnly)
         {
-            Core = Own(CoreBoot.Start(Board, Memory, new CoreBootOptions { PhysicalMemoryPath = options.PhysicalMemoryPath, Sysfs = options.Sysfs }, _logger, cancellation));
+            Core = Own(CoreBoot.Start(Board, Regions, new CoreBootOptions { PhysicalMemoryPath = options.PhysicalMemoryPath, Sysfs = options.Sysfs,
+                RpmsgPoolSize = (rx, tx) => HostOptions(rx, tx).PoolSize }, _logger, cancellation));
             if (Board.ResourceTable.InImage) loadedTable = Core.TableSection;
         }
         Mailboxes.ConnectSockets(s => ConnectDoorbell(s.Path!, timeout, cancellation));

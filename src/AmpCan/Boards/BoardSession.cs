@@ -92,11 +92,20 @@ public sealed class BoardSession : IRemoteCoreSession
     }
 
     /// <summary>
-    /// Writes an ELF core file of the remote's memory as this host maps it (one PT_LOAD at its device address; the
-    /// registers are unknown, as to Linux's rproc_coredump); the machine is EM_NONE, since the image is the simulation's.
+    /// Writes an ELF core file of the remote's memory as this host maps it, as Linux's rproc_coredump does: one PT_LOAD
+    /// per region of the core at its device address (an alias is the same memory, so it is dumped once, under the region
+    /// it aliases), the registers unknown. e_machine and e_entry are those of the image the host loaded into a real core;
+    /// EM_NONE and 0 otherwise (a simulated core runs no image, and one the kernel or a bootloader started may run
+    /// another than the file the board names).
     /// </summary>
-    public CoredumpResult WriteCoredump(CoredumpDirectory dumps) =>
-        dumps.Write(Host.Board.Name, machine: 0, entry: 0, [new CoreDumpSegment(Host.SharedMemory.DeviceAddress, Host.SharedMemory.Io)]);
+    public CoredumpResult WriteCoredump(CoredumpDirectory dumps)
+    {
+        CoreDumpSegment[] regions = [.. Host.Board.EffectiveRegions.Where(r => r.AliasOf is null)
+            .Select(r => new CoreDumpSegment(r.DeviceAddress, Host.Regions.Window(r.Name)))];
+        ushort machine = Host.Core?.LoadedMachine ?? 0;
+        ulong entry = Host.Core is { LoadedMachine: not null, Loaded: { } loaded } ? loaded.Entry : 0;
+        return dumps.Write(Host.Board.Name, machine, entry, regions);
+    }
 
     /// <summary>Tears everything down, the remote included.</summary>
     public void Dispose()

@@ -1,4 +1,5 @@
 using AmpCan.Host.Service;
+using AmpCan.Remoteproc;
 using AmpCan.Remoteproc.Boards;
 using AmpCan.Remoteproc.Firmware;
 using AmpCan.Remoteproc.Lifecycle.Mechanisms;
@@ -14,13 +15,21 @@ public sealed record CoreBootOptions
     public string PhysicalMemoryPath { get; init; } = "/dev/mem";
     /// <summary>Where a sysfs-remoteproc core's files are (default: the kernel's /sys/class/remoteproc and firmware search path).</summary>
     public SysfsRemoteprocOptions? Sysfs { get; init; }
+    /// <summary>
+    /// Bytes of the host's rpmsg buffer pool for the rpmsg vdev's (rx, tx) ring sizes, kept clear when the loaded table's
+    /// memory is placed; null: everything from rpmsg.bufferPoolOffset to the end of the shared memory is kept clear.
+    /// </summary>
+    public Func<int, int, ulong>? RpmsgPoolSize { get; init; }
 }
 
 /// <summary>
 /// A real core brought up through its board's mechanism (<see cref="CoreMechanisms.For"/>), the way Linux's
 /// remoteproc boots one: devmem-registers holds the core, the host loads <c>core.firmware</c> into the core's regions
 /// (<see cref="FirmwareLoader"/>) and releases it; sysfs-remoteproc has the kernel load and start it; a core that already
-/// runs (attach-only, or one the kernel booted) is attached to as it is. Disposing stops a core this host started and
+/// runs (attach-only, or one the kernel booted) is attached to as it is. Between loading and releasing, the loaded
+/// resource table's carveouts and vrings are placed and its notify ids assigned (<see cref="CoreTablePlacement"/>), as
+/// Linux's remoteproc does before it starts a core; the kernel does that itself for sysfs-remoteproc, and a core found
+/// running keeps its table as it is (re-placing rings under a running core would pull them from under it). Disposing stops a core this host started and
 /// leaves one it found running (detach), so that a session ending ends what it began and nothing else.
 /// </summary>
 public sealed class CoreBoot : IDisposable
@@ -44,6 +53,12 @@ public sealed class CoreBoot : IDisposable
     /// <summary>What the host loaded into the core's memory (devmem-registers), or null.</summary>
     public LoadedFirmware? Loaded { get; private set; }
 
+    /// <summary>e_machine of the image the host loaded (<see cref="Loaded"/>), for a core dump; null when it loaded none.</summary>
+    public ushort? LoadedMachine { get; private set; }
+
+    /// <summary>What the host placed in the loaded table before releasing the core (devmem-registers with the table in the image), or null.</summary>
+    public ResourceTableAllocation? Placement { get; private set; }
+
     /// <summary>The firmware image's <c>.resource_table</c> section, read from the image the core runs (null: none read).</summary>
     public ResourceTableSection? TableSection { get; private set; }
 
@@ -51,11 +66,11 @@ public sealed class CoreBoot : IDisposable
     public bool Started { get; private set; }
 
     /// <summary>
-    /// Brings up <paramref name="board"/>'s core through its mechanism, its image loaded through <paramref name="memory"/>
+    /// Brings up <paramref name="board"/>'s core through its mechanism, its image loaded into <paramref name="memory"/>
     /// where the host loads it; errors name the board, the mechanism and the problem.
     /// </summary>
-    /// <exception cref="BoardException">The mechanism, the image or the core's state refuses the boot.</exception>
-    public static CoreBoot Start(BoardDescriptor board, MemoryMap memory, CoreBootOptions options, ILogger logger, CancellationToken cancellation)
+    /// <exception cref="BoardException">The mechanism, the image, its resource table or the core's state refuses the boot.</exception>
+    public static CoreBoot Start(BoardDescriptor board, CoreMemory memory, CoreBootOptions options, ILogger logger, CancellationToken cancellation)
     {
         CoreSpec core = board.EffectiveCore;
         var owned = new DisposalStack(logger, $"board {board.Name} core");
@@ -72,7 +87,7 @@ public sealed class CoreBoot : IDisposable
                 throw new BoardException($"board '{board.Name}': core.mechanism '{CoreMemory.Kebab(core.Mechanism)}': {e.Message}");
             }
             boot = new CoreBoot(mechanism, owned, logger, board.Name);
-            boot.Bring(board, memory, cancellation);
+            boot.Bring(board, memory, options, cancellation);
             return boot;
         }
         catch
@@ -83,7 +98,7 @@ public sealed class CoreBoot : IDisposable
         }
     }
 
-    private void Bring(BoardDescriptor board, MemoryMap memory, CancellationToken cancellation)
+    private void Bring(BoardDescriptor board, CoreMemory memory, CoreBootOptions options, CancellationToken cancellation)
     {
         FirmwareSpec? firmware = board.EffectiveCore.Firmware;
         string? image = firmware is null ? null : Path.Combine(firmware.Directory, firmware.Image);
@@ -107,8 +122,11 @@ public sealed class CoreBoot : IDisposable
         else
         {
             Guard(Mechanism.Hold, "cannot hold the core");
-            Loaded = Load(board, memory, image ?? throw new BoardException($"board '{_board}': core.firmware: {Mechanism.Description} needs an image to load"));
+            string path = image ?? throw new BoardException($"board '{_board}': core.firmware: {Mechanism.Description} needs an image to load");
+            Loaded = Load(board, memory.Map, path);
             TableSection = Loaded.ResourceTable;
+            // The core reads its table when it starts: the host's placements must be in it before the release.
+            Placement = CoreTablePlacement.Apply(board, memory, Loaded, path, options.RpmsgPoolSize, _logger);
             Guard(() => Mechanism.Start(null, cancellation), "cannot release the core");
         }
         Started = true;
@@ -118,12 +136,18 @@ public sealed class CoreBoot : IDisposable
     private LoadedFirmware Load(BoardDescriptor board, MemoryMap memory, string path)
     {
         LoadedFirmware loaded;
-        try { loaded = FirmwareLoader.Load(ElfImage.Load(path), memory); }
+        ElfImage elf;
+        try
+        {
+            elf = ElfImage.Load(path);
+            loaded = FirmwareLoader.Load(elf, memory);
+        }
         catch (FirmwareException e) { throw new BoardException($"board '{_board}': core.firmware {path}: {e.Message}"); }
         if (board.ResourceTable.InImage && loaded.ResourceTable is null)
             throw new BoardException($"board '{_board}': core.firmware {path} has no {ResourceTableSection.SectionName} section, and resourceTable.inImage says the table is there");
         _logger.LogInformation("board {Board}: firmware {Path} loaded ({Segments} segments, entry 0x{Entry:x}){Table}", _board, path, loaded.Segments.Count, loaded.Entry,
             loaded.ResourceTable is { } t ? $", resource table at 0x{t.DeviceAddress:x}" : "");
+        LoadedMachine = elf.Machine;
         return loaded;
     }
 
