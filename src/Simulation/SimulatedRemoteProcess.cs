@@ -107,6 +107,11 @@ public sealed class SimulatedRemoteProcess : IDisposable
         _process.Dispose();
     }
 
+    // A polling doorbell wakes nobody: a loop that may park would wait forever for a kick that never comes (the host
+    // side chooses polling for the same reason).
+    private static NotificationMode ModeFor(Doorbell bell, BoardDescriptor board) =>
+        bell is PollingDoorbell ? NotificationMode.Polling : board.Notification.Mode;
+
     /// <summary>
     /// The remote side (<c>ampcan remote-sim</c>): maps the board's memory (handed over, or the board's file, created),
     /// boots the simulated firmware and serves until the host goes away or <paramref name="cancellation"/> fires.
@@ -139,7 +144,7 @@ public sealed class SimulatedRemoteProcess : IDisposable
                 owned.Add(region);
                 Doorbell bell = fds.Length == 3 ? new EventFdDoorbell(fds[1], fds[2]) : new PollingDoorbell();
                 owned.Add(bell);
-                sim = new SimulatedRemote(region.Io, bell, firmware, board.Notification.Mode, log, script: script);
+                sim = new SimulatedRemote(region.Io, bell, firmware, ModeFor(bell, board), log, script: script);
                 owned.Add(sim);
                 sim.Boot(timeout);
                 handoff.Send("R"u8);
@@ -164,7 +169,7 @@ public sealed class SimulatedRemoteProcess : IDisposable
                 };
                 owned.Add(bell);
                 log.LogInformation("remote-sim: host connected on {Doorbell}", bell);
-                sim = new SimulatedRemote(region.Io, bell, firmware, board.Notification.Mode, log, script: script);
+                sim = new SimulatedRemote(region.Io, bell, firmware, ModeFor(bell, board), log, script: script);
                 owned.Add(sim);
                 sim.HostGone += gone.Cancel;
                 sim.Boot(timeout, writeTable: false);

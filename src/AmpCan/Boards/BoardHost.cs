@@ -195,6 +195,7 @@ public sealed class BoardHost : IDisposable
 
         IoRegion tableWindow = ResourceTablePlace.Window(Board, Regions, loadedTable, firmware.TableOffset);
         ResourceTable = WaitForTable(tableWindow, timeout, cancellation);
+        if (Board.EffectiveCore.Mechanism == CoreMechanism.SysfsRemoteproc) KernelVringPlacement.Apply(Board, ResourceTable, _logger);
         foreach (SkippedResource skipped in ResourceTable.Skipped)
             _logger.LogWarning("board {Board}: resource table: {Skipped}", Board.Name, skipped.Description);
         VdevResource vdev = ResourceTable.Vdevs.FirstOrDefault(v => v.DeviceId == VirtioRpmsg.DeviceId)

@@ -24,8 +24,8 @@ internal static class MailboxValidator
             BoardNames.Unique([.. mailboxes.Select(m => m.Name)], "mailboxes", "mailbox", fail);
             CarriedOnce(mailboxes, vrings, fail);
             if (!mailboxes.Any(m => m.ToDoorbell() == b.Doorbell))
-                fail("doorbell", $"is not one of the mailboxes ({string.Join(", ", mailboxes.Select(m => m.Name))}); the host's runtime kicks " +
-                    "through it today, so give it the fields of the channel it is");
+                fail("doorbell", $"is not one of the mailboxes ({string.Join(", ", mailboxes.Select(m => m.Name))}); it is the older spelling of one " +
+                    "channel (a simulated remote and older tools use it), so give it the fields of one of them");
         }
         if (!b.EffectiveRegions.Any(r => r.Has(RegionRole.Vrings)))
             fail(b.Mailboxes is null ? "doorbell" : "mailboxes[0]", "kicks announce vrings, but no region has the vrings role (regions[].roles)");
