@@ -26,9 +26,10 @@ public sealed class FuseServer : IDisposable
     private int _disposed;
     private long _rejected;
 
-    private FuseServer(FuseDevice device, string mountPoint, IFuseFileHandler handler, ILogger logger, FuseServerOptions options)
+    private FuseServer(FuseDevice device, string name, string? mountPoint, IFuseFileHandler handler, ILogger logger, FuseServerOptions options)
     {
         _device = device;
+        Name = name;
         MountPoint = mountPoint;
         _handler = handler;
         _logger = logger;
@@ -37,11 +38,14 @@ public sealed class FuseServer : IDisposable
         // The largest request is a WRITE of max_write bytes after its two headers; the page of slack covers
         // extensions, and the kernel refuses buffers under FUSE_MIN_READ_BUFFER.
         _buffer = new byte[Math.Max(FuseProtocol.MinReadBuffer, FuseInHeader.Size + FuseWriteIn.WireSize + options.MaxWrite + PageSize)];
-        _loop = new Thread(Run) { IsBackground = true, Name = $"fuse {mountPoint}" };
+        _loop = new Thread(Run) { IsBackground = true, Name = $"fuse {name}" };
     }
 
-    /// <summary>The directory the file system is mounted on.</summary>
-    public string MountPoint { get; }
+    /// <summary>What the logs call this server: the mount point, or the name given to <see cref="Serve"/>.</summary>
+    public string Name { get; }
+
+    /// <summary>The directory the file system is mounted on; null for a server started by <see cref="Serve"/>.</summary>
+    public string? MountPoint { get; }
 
     /// <summary>Writes replies and poll notifications (for handlers answering later).</summary>
     public FuseReplyWriter Replies { get; }
@@ -76,7 +80,24 @@ public sealed class FuseServer : IDisposable
             device.Dispose();
             throw new FuseMountException($"mount fuse.{subtype} at '{mountPoint}'", -rc);
         }
-        var server = new FuseServer(device, mountPoint, handler, logger, options);
+        return Start(device, mountPoint, mountPoint, handler, logger, options);
+    }
+
+    /// <summary>
+    /// Serves <paramref name="device"/>, already connected (taking ownership of it), without mounting anything; the
+    /// loop ends when the device reports ENODEV or end of file. <paramref name="name"/> names it in the logs.
+    /// </summary>
+    public static FuseServer Serve(FuseDevice device, string name, IFuseFileHandler handler, ILogger logger, FuseServerOptions? options = null)
+    {
+        options ??= new FuseServerOptions();
+        if (options.MaxWrite < PageSize || options.MaxWrite > 256 * PageSize)
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxWrite, "MaxWrite must be 4096 to 1048576 bytes");
+        return Start(device, name, null, handler, logger, options);
+    }
+
+    private static FuseServer Start(FuseDevice device, string name, string? mountPoint, IFuseFileHandler handler, ILogger logger, FuseServerOptions options)
+    {
+        var server = new FuseServer(device, name, mountPoint, handler, logger, options);
         server._loop.Start();
         return server;
     }
@@ -88,10 +109,13 @@ public sealed class FuseServer : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        int rc = FuseDevice.Unmount(MountPoint);
-        if (rc < 0) _logger.LogWarning("Unmounting {MountPoint} failed: errno {Errno}", MountPoint, -rc);
+        if (MountPoint is not null)
+        {
+            int rc = FuseDevice.Unmount(MountPoint);
+            if (rc < 0) _logger.LogWarning("Unmounting {MountPoint} failed: errno {Errno}", MountPoint, -rc);
+        }
         if (_loop.IsAlive && !_loop.Join(_options.StopTimeout))
-            _logger.LogWarning("FUSE loop for {MountPoint} still running after unmount (files still open?)", MountPoint);
+            _logger.LogWarning("FUSE loop for {Name} still running after unmount (files still open?)", Name);
         _device.Dispose();
         _initialized.Dispose();
     }
@@ -107,20 +131,26 @@ public sealed class FuseServer : IDisposable
                 {
                     // ENOENT: the request being read was interrupted; EAGAIN/EINTR: try again (libfuse does the same).
                     if (n is -ENOENT or -EAGAIN or -EINTR) continue;
-                    if (n == -ENODEV) _logger.LogInformation("FUSE file system at {MountPoint} unmounted", MountPoint);
-                    else _logger.LogError("Reading /dev/fuse for {MountPoint} failed: errno {Errno}; serving stops", MountPoint, -n);
+                    if (n == -ENODEV) _logger.LogInformation("FUSE file system {Name} unmounted", Name);
+                    else _logger.LogError("Reading the FUSE device of {Name} failed: errno {Errno}; serving stops", Name, -n);
                     return;
                 }
-                Serve(_buffer.AsSpan(0, n));
+                if (n == 0)
+                {
+                    // /dev/fuse never does this; a stand-in's socket does when its peer closes.
+                    _logger.LogInformation("FUSE device of {Name} closed by its peer", Name);
+                    return;
+                }
+                ServeOne(_buffer.AsSpan(0, n));
             }
         }
         catch (Exception e)
         {
-            _logger.LogError(e, "FUSE loop for {MountPoint} failed; serving stops", MountPoint);
+            _logger.LogError(e, "FUSE loop for {Name} failed; serving stops", Name);
         }
     }
 
-    private void Serve(ReadOnlySpan<byte> request)
+    private void ServeOne(ReadOnlySpan<byte> request)
     {
         if (request.Length < FuseInHeader.Size)
         {
@@ -251,8 +281,8 @@ public sealed class FuseServer : IDisposable
         if (reply.Data(body))
         {
             NegotiatedMinor = minor;
-            _logger.LogInformation("FUSE {Major}.{Minor} at {MountPoint} (kernel offers 7.{KernelMinor}), max_write {MaxWrite}",
-                FuseProtocol.Major, minor, MountPoint, init.Minor, _options.MaxWrite);
+            _logger.LogInformation("FUSE {Major}.{Minor} for {Name} (kernel offers 7.{KernelMinor}), max_write {MaxWrite}",
+                FuseProtocol.Major, minor, Name, init.Minor, _options.MaxWrite);
             _initialized.Set();
         }
     }

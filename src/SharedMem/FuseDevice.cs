@@ -21,6 +21,12 @@ public sealed unsafe class FuseDevice : IDisposable
     /// <summary>Opens <paramref name="path"/> read-write; throws <see cref="SharedMemoryException"/> naming it if that fails.</summary>
     public static FuseDevice Open(string path = "/dev/fuse") => new(Posix.Open(path, O_RDWR));
 
+    /// <summary>
+    /// Takes ownership of <paramref name="fd"/>, already open and speaking the FUSE protocol: a kernel stand-in's
+    /// SOCK_SEQPACKET socket in tests (it keeps message boundaries as /dev/fuse does).
+    /// </summary>
+    public static FuseDevice Adopt(int fd) => new(fd);
+
     /// <summary>The descriptor number (for the <c>fd=N</c> mount option); -1 once disposed.</summary>
     public int Number => _fd.NumberOrInvalid;
 

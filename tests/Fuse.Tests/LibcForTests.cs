@@ -8,6 +8,7 @@ internal static class LibcForTests
     public const int ORdwr = 2, ONonblock = 0x800, OCloexec = 0x80000;
     public const short PollIn = 1, PollOut = 4;
     public const int EAGAIN = 11, ENOTTY = 25;
+    public const int AfUnix = 1, SockSeqpacket = 5, SockCloexec = 0x80000;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd
@@ -34,6 +35,9 @@ internal static class LibcForTests
 
     [DllImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     public static extern int Ioctl(int fd, ulong request, nint argument);
+
+    [DllImport("libc", EntryPoint = "socketpair", SetLastError = true)]
+    public static extern int SocketPair(int domain, int type, int protocol, [Out] int[] fds);
 
     [DllImport("libc", EntryPoint = "poll", SetLastError = true)]
     public static extern int Poll([In, Out] PollFd[] fds, nuint count, int timeoutMs);
