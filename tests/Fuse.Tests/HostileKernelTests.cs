@@ -13,8 +13,8 @@ namespace AmpCan.Tests.Fuse;
 /// </summary>
 public class HostileKernelTests
 {
-    private const uint Init = 26, GetAttr = 3, Write = 16, Ioctl = 39, Statfs = 17, Interrupt = 36;
-    private const int EIO = 5, EINVAL = 22, ENOSYS = 38, EPROTO = 71;
+    private const uint Init = 26, GetAttr = 3, ReadOp = 15, Write = 16, Ioctl = 39, Statfs = 17, Interrupt = 36;
+    private const int EINTR = 4, EIO = 5, EINVAL = 22, ENOSYS = 38, EPROTO = 71;
     private CapturingLoggerFactory _logs = null!;
     private FuseServer? _server;
     private int _kernel = -1;
@@ -153,6 +153,20 @@ public class HostileKernelTests
         Send(GetAttr, 21, new byte[16]);
         Assert.That(Receive().Unique, Is.EqualTo(21), "the loop goes on");
         Assert.That(_logs.AtLeast(LogLevel.Error), Has.Some.Contains("getattr bug").Or.Some.Contains("InvalidOperationException"));
+    }
+
+    [Test]
+    public void AnInterruptAnswersTheHeldReadEintr()
+    {
+        Start(new EchoFileSystem());
+        Initialize();
+        var read = new byte[40];
+        BinaryPrimitives.WriteUInt32LittleEndian(read.AsSpan(16), 16); // size 16, flags 0: blocking
+        Send(ReadOp, 30, read); // nothing queued: the handler keeps the reply
+        var interrupt = new byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(interrupt, 30);
+        Send(Interrupt, 31, interrupt); // no reply owed to the INTERRUPT itself
+        ExpectError(-EINTR, 30);
     }
 
     private void ExpectError(int error, ulong unique)
