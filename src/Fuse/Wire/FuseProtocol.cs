@@ -1,9 +1,12 @@
 namespace AmpCan.Fuse.Wire;
 
-// Every number and layout in this folder is taken from include/uapi/linux/fuse.h of Linux v6.1 (Debian 12's kernel,
-// FUSE_KERNEL_MINOR_VERSION 37) and checked against current kernels (v6.18 offers 7.45): the structures used here
-// only ever grew at their ends or renamed padding since 7.31. All fields are little-endian on the machines we run
-// on (the kernel writes host order; CUSE_INIT_BSWAP_RESERVED exists to detect the opposite, which we refuse).
+// Every number and layout in this folder follows include/uapi/linux/fuse.h. Read for this: torvalds/linux at
+// 031616c434db (protocol 7.32, the v5.10 era), which has every structure used here. The later additions are the ones
+// Linux v6.1 (Debian 12's kernel, 7.37) and v6.18 (7.45, this machine) carry: fuse_init_in grew to 64 bytes with
+// flags2 (7.36), fuse_init_out's flags2 (7.36), fuse_open_in's open_flags (7.36) and fuse_in_header's total_extlen
+// (7.38). Each of them renamed padding or grew a structure at its end. The mounted tests run against the 6.18 kernel.
+// Fields are in host order, little-endian on every machine we run on (the kernel reserves *_INIT_BSWAP_RESERVED
+// opcodes to detect the opposite).
 
 /// <summary>The protocol version this server speaks and the oldest kernel version it accepts.</summary>
 public static class FuseProtocol
