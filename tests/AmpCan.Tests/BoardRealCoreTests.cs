@@ -111,7 +111,7 @@ public class BoardRealCoreTests
         File.Copy(built, board.FirmwareImage);
         using MappedRegion regs = board.MapRegisters();
         regs.Io.WriteU32Release(McuPdds, 0x1);
-        using var core = new SimulatedM4(board);
+        using var core = new SimulatedStm32M4(board);
 
         using BoardHost host = BoardHost.Start(board.Board, new BoardHostOptions { PhysicalMemoryPath = board.PhysicalMemory });
         Assert.That(core.Released.Wait(Patience), Is.True, "the watcher never saw the start sequence clear PDDS");
@@ -128,55 +128,4 @@ public class BoardRealCoreTests
         Assert.That(Encoding.ASCII.GetString(reply.Payload), Is.EqualTo("hello, M4"));
     }
 
-    /// <summary>
-    /// The M4 as this machine can have it: a thread that waits for the start sequence (PDDS cleared: nothing else
-    /// clears it) and then runs the simulated firmware on the memory the host loaded, reading the table the image put
-    /// at mcuram2's base; it maps that memory (mcuram2 through vdev0buffer, contiguous) from the same /dev/mem stand-in.
-    /// </summary>
-    private sealed class SimulatedM4 : IDisposable
-    {
-        private readonly Thread _thread;
-        private readonly CancellationTokenSource _stop = new();
-        private MappedRegion? _memory;
-        private SimulatedRemote? _remote;
-
-        public SimulatedM4(Stm32BoardStandIn board)
-        {
-            _thread = new Thread(() => Run(board)) { IsBackground = true, Name = "simulated M4" };
-            _thread.Start();
-        }
-
-        public ManualResetEventSlim Released { get; } = new();
-        public Exception? Failure { get; private set; }
-
-        private void Run(Stm32BoardStandIn board)
-        {
-            try
-            {
-                using MappedRegion regs = board.MapRegisters();
-                // Polls the register as the hardware would see it change; there is nothing to wait on in a file.
-                if (!SpinWait.SpinUntil(() => _stop.IsCancellationRequested || (regs.Io.ReadU32Acquire(McuPdds) & 1) == 0, Patience) || _stop.IsCancellationRequested) return;
-                _memory = MappedRegion.MapPhysical(McuRam2, 0x46000, McuRam2, board.PhysicalMemory);
-                _remote = new SimulatedRemote(_memory.Io, new PollingDoorbell(), SimulatedFirmware.For(board.Board) with { TableOffset = 0 }, NotificationMode.Polling);
-                _remote.Boot(Patience, writeTable: false);
-            }
-            catch (Exception e)
-            {
-                Failure = e;
-            }
-            finally
-            {
-                Released.Set();
-            }
-        }
-
-        public void Dispose()
-        {
-            _stop.Cancel();
-            _thread.Join();
-            _remote?.Dispose();
-            _memory?.Dispose();
-            _stop.Dispose();
-        }
-    }
 }

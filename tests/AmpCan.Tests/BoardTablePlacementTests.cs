@@ -52,7 +52,7 @@ public class BoardTablePlacementTests
         WriteImage(board.FirmwareImage);
         using MappedRegion regs = board.MapRegisters();
         regs.Io.WriteU32Release(McuPdds, 0x1);
-        using var core = new WatchedCore(board);
+        using var core = new SimulatedStm32M4(board);
 
         using BoardHost host = BoardHost.Start(board.Board, new BoardHostOptions { PhysicalMemoryPath = board.PhysicalMemory });
         Assert.That(core.Released.Wait(Patience), Is.True, "the watcher never saw the start sequence clear PDDS");
@@ -98,57 +98,4 @@ public class BoardTablePlacementTests
         Assert.That(board.ReadPhysical(McuRam2, table.Length), Is.EqualTo(table), "the loaded table left as the image had it");
     }
 
-    /// <summary>
-    /// The M4 as this machine can have it: waits for the start sequence to clear PDDS, reads the vring addresses and the
-    /// vdev's notify id from the table in memory at that moment, then runs the simulated firmware on that table.
-    /// </summary>
-    private sealed class WatchedCore : IDisposable
-    {
-        private readonly Thread _thread;
-        private readonly CancellationTokenSource _stop = new();
-        private MappedRegion? _memory;
-        private SimulatedRemote? _remote;
-
-        public WatchedCore(Stm32BoardStandIn board)
-        {
-            _thread = new Thread(() => Run(board)) { IsBackground = true, Name = "watched M4" };
-            _thread.Start();
-        }
-
-        public ManualResetEventSlim Released { get; } = new();
-        public Exception? Failure { get; private set; }
-        public (uint Vring0, uint Vring1, uint VdevNotifyId) SeenAtRelease { get; private set; }
-
-        private void Run(Stm32BoardStandIn board)
-        {
-            try
-            {
-                using MappedRegion regs = board.MapRegisters();
-                // Polls the register as the hardware would see it change; there is nothing to wait on in a file.
-                if (!SpinWait.SpinUntil(() => _stop.IsCancellationRequested || (regs.Io.ReadU32Acquire(McuPdds) & 1) == 0, Patience) || _stop.IsCancellationRequested) return;
-                _memory = MappedRegion.MapPhysical(McuRam2, 0x46000, McuRam2, board.PhysicalMemory);
-                VdevResource vdev = ResourceTable.Parse(_memory.Io.Slice(0, 0x400)).Vdevs.Single();
-                SeenAtRelease = (vdev.Vring(0).DeviceAddress, vdev.Vring(1).DeviceAddress, vdev.NotifyId);
-                _remote = new SimulatedRemote(_memory.Io, new PollingDoorbell(), SimulatedFirmware.For(board.Board) with { TableOffset = 0 }, NotificationMode.Polling);
-                _remote.Boot(Patience, writeTable: false);
-            }
-            catch (Exception e)
-            {
-                Failure = e;
-            }
-            finally
-            {
-                Released.Set();
-            }
-        }
-
-        public void Dispose()
-        {
-            _stop.Cancel();
-            _thread.Join();
-            _remote?.Dispose();
-            _memory?.Dispose();
-            _stop.Dispose();
-        }
-    }
 }
