@@ -20,7 +20,12 @@ public enum WindowUse
 /// <param name="Region">The memory; its device address is the remote's view of its first byte.</param>
 /// <param name="Uses">What may be placed in it.</param>
 /// <param name="PhysicalAddress">Physical address of its first byte, written back as a carveout's pa; null: the device address (no IOMMU, as Linux assumes then).</param>
-public sealed record AllocationWindow(IoRegion Region, WindowUse Uses, ulong? PhysicalAddress = null)
+/// <param name="Name">
+/// The carveout's name where the board names it (a device tree's reserved-memory node): a window named
+/// <c>vdev{N}vring{M}</c> is where vring M of the table's N-th vdev goes first, as Linux's rproc_alloc_vring looks
+/// the carveout of that name up before allocating anywhere else.
+/// </param>
+public sealed record AllocationWindow(IoRegion Region, WindowUse Uses, ulong? PhysicalAddress = null, string? Name = null)
 {
     /// <summary>Device address of the first byte.</summary>
     public ulong Start => Region.DeviceAddress;

@@ -101,8 +101,9 @@ public sealed class ResourceTableAllocator
 
         // 2. Vrings the firmware fixed: inside a vring window, clear of the table, reservations and each other (a
         // fixed carveout may hold them: firmware often declares the memory its rings live in).
-        var vrings = table.Vdevs.SelectMany(v => Enumerable.Range(0, v.QueueCount).Select(q => (Vdev: v, Ring: v.Vring(q)))).ToArray();
-        foreach (var (vdev, r) in vrings)
+        // N counts vdevs in table order, as Linux's rvdev->index does in the carveout names vdev{N}vring{M}.
+        var vrings = table.Vdevs.SelectMany((v, n) => Enumerable.Range(0, v.QueueCount).Select(q => (Vdev: v, Ring: v.Vring(q), Name: $"vdev{n}vring{q}"))).ToArray();
+        foreach (var (vdev, r, _) in vrings)
         {
             if (r.DeviceAddress == AddressAny) continue;
             string what = Vring(vdev, r);
@@ -128,12 +129,12 @@ public sealed class ResourceTableAllocator
         }
 
         // 4. Vrings left to the host: vring_size(num, align) bytes on an align boundary.
-        foreach (var (vdev, r) in vrings)
+        foreach (var (vdev, r, named) in vrings)
         {
             if (r.DeviceAddress != AddressAny) continue;
             string what = Vring(vdev, r);
             ulong size = VringLayout.LegacySize((int)r.QueueSize, r.Align);
-            var (w, da) = Place(used, what, size, Math.Max(r.Align, MinimumVringAlignment), WindowUse.Vrings);
+            var (w, da) = Place(used, what, size, Math.Max(r.Align, MinimumVringAlignment), WindowUse.Vrings, named);
             used.Add(new Used(da, da + size, what, false));
             placed.Add(new ResourcePlacement(PlacementKind.VringAllocated, vdev.Index, what, da, size, w, Vring: r.Index));
         }
@@ -224,9 +225,10 @@ public sealed class ResourceTableAllocator
         }
     }
 
-    private (AllocationWindow Window, ulong DeviceAddress) Place(List<Used> used, string what, ulong size, ulong alignment, WindowUse use)
+    private (AllocationWindow Window, ulong DeviceAddress) Place(List<Used> used, string what, ulong size, ulong alignment, WindowUse use, string? preferred = null)
     {
-        foreach (AllocationWindow w in _windows)
+        // The window named for this block first (where it fits), then every window in order.
+        foreach (AllocationWindow w in _windows.Where(w => preferred is not null && w.Name == preferred).Concat(_windows))
         {
             if ((w.Uses & use) == 0) continue;
             ulong limit = Math.Min(w.End, AddressLimit);

@@ -58,8 +58,9 @@ public class BoardTablePlacementTests
         Assert.That(core.Released.Wait(Patience), Is.True, "the watcher never saw the start sequence clear PDDS");
         Assert.That(core.Failure, Is.Null, "the core did not boot");
 
-        // First fit in the first vring region (vdev0vring0), each ring on its 16-byte alignment.
-        ulong ring0 = VringRegion, ring1 = (ring0 + (ulong)VringLayout.LegacySize((int)Num, Align) + Align - 1) / Align * Align;
+        // Each ring in the carveout named after it, as Linux's rproc_alloc_vring puts it: vdev0vring0@10040000 and
+        // vdev0vring1@10041000 (first fit would have put both in the first).
+        ulong ring0 = VringRegion, ring1 = VringRegion + 0x1000;
         Assert.Multiple(() =>
         {
             Assert.That(core.SeenAtRelease, Is.EqualTo(((uint)ring0, (uint)ring1, 2u)),

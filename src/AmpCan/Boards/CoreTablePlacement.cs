@@ -37,7 +37,7 @@ internal static class CoreTablePlacement
         catch (ResourceTableException e) { throw new BoardException($"{at}: {e.Message}"); }
 
         AllocationWindow[] windows = [.. board.EffectiveRegions.Select(r => (Region: r, Uses: Uses(r))).Where(w => w.Uses != WindowUse.None)
-            .Select(w => new AllocationWindow(memory.Window(w.Region.Name), w.Uses, w.Region.IsPhysical ? w.Region.PhysicalAddress : null))];
+            .Select(w => new AllocationWindow(memory.Window(w.Region.Name), w.Uses, w.Region.IsPhysical ? w.Region.PhysicalAddress : null, w.Region.Name))];
         if (windows.Length == 0)
             throw new BoardException($"{at}: no region has the role vrings, buffers or carveout, so the table's vrings and carveouts have nowhere to be placed or checked; " +
                 "give the regions that hold them those roles");
