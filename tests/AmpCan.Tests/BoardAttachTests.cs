@@ -140,7 +140,10 @@ public class BoardAttachTests
         using (ServiceProcess first = ServiceProcess.Start(_dir, env, "--board", _board))
         {
             first.WaitForLine("incoming msg 1 ", TimeSpan.FromSeconds(60)); // the sample's channel works
-            Assert.That(File.ReadAllText(Path.Combine(_dir, "attach.attach.json")), Does.Contain("rpmsg-client-sample"), "channels are recorded as they come");
+            // The record is written off the device's loop, shortly after the channel came: another process's file to watch.
+            string record = Path.Combine(_dir, "attach.attach.json");
+            Assert.That(SpinWait.SpinUntil(() => File.Exists(record) && File.ReadAllText(record).Contains("rpmsg-client-sample", StringComparison.Ordinal), TimeSpan.FromSeconds(30)),
+                Is.True, "channels are recorded as they come");
             first.Process.Kill(); // SIGKILL: nothing is detached, reset or written
             first.Process.WaitForExit();
         }

@@ -18,6 +18,7 @@ public sealed record AttachRecord(int Version, string Board, int Vdev, DriverQue
     IReadOnlyList<int>? CanStopped = null)
 {
     /// <summary>The rpmsg part, as the host's driver takes it.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public RpmsgHostResume Rpmsg => new(Rx, Tx, Channels);
 }
 
