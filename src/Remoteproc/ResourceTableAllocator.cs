@@ -102,7 +102,7 @@ public sealed class ResourceTableAllocator
         // 2. Vrings the firmware fixed: inside a vring window, clear of the table, reservations and each other (a
         // fixed carveout may hold them: firmware often declares the memory its rings live in).
         // N counts vdevs in table order, as Linux's rvdev->index does in the carveout names vdev{N}vring{M}.
-        var vrings = table.Vdevs.SelectMany((v, n) => Enumerable.Range(0, v.QueueCount).Select(q => (Vdev: v, Ring: v.Vring(q), Name: $"vdev{n}vring{q}"))).ToArray();
+        var vrings = table.Vdevs.SelectMany((v, n) => Enumerable.Range(0, v.QueueCount).Select(q => (Vdev: v, Ring: v.Vring(q), Name: CarveoutNames.Vring(n, q)))).ToArray();
         foreach (var (vdev, r, _) in vrings)
         {
             if (r.DeviceAddress == AddressAny) continue;

@@ -22,7 +22,7 @@ public static class KernelVringPlacement
             for (int m = 0; m < vdev.QueueCount; m++)
             {
                 if (vdev.Vring(m).DeviceAddress != Remoteproc.Wire.ResourceTableLayout.AddressAny) continue;
-                string name = $"vdev{n}vring{m}";
+                string name = CarveoutNames.Vring(n, m);
                 if (board.EffectiveRegions.FirstOrDefault(r => r.Name == name) is not { } region) continue;
                 if (region.DeviceAddress > uint.MaxValue)
                     throw new BoardException($"board '{board.Name}': region '{name}' at 0x{region.DeviceAddress:x} is beyond the table's 32-bit addresses");
