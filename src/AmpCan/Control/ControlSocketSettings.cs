@@ -58,7 +58,7 @@ public sealed record ControlSocketSettings
         string? configured = NonEmpty(configuration[PathKey]);
         if (configured is not null)
             return configured == "none" ? settings with { Off = true, Why = $"{PathKey} is none" } : settings with { Path = configured, Required = true };
-        if (RuntimeDirectory(environment) is string runtime) return settings with { Path = System.IO.Path.Combine(runtime, FileName), Required = true };
+        if (Service.SystemdRuntimeDirectory.From(environment) is string runtime) return settings with { Path = System.IO.Path.Combine(runtime, FileName), Required = true };
         if (SystemDirectoryUsable()) return settings with { Path = System.IO.Path.Combine(SystemDirectory, FileName) };
         if (NonEmpty(environment("XDG_RUNTIME_DIR")) is string user) return settings with { Path = System.IO.Path.Combine(user, FileName) };
         return settings with { Why = $"no runtime directory (RUNTIME_DIRECTORY, {SystemDirectory} writable, XDG_RUNTIME_DIR): set {PathKey}" };
@@ -76,7 +76,7 @@ public sealed record ControlSocketSettings
         string system = System.IO.Path.Combine(SystemDirectory, FileName);
         string?[] candidates =
         [
-            RuntimeDirectory(environment) is string runtime ? System.IO.Path.Combine(runtime, FileName) : null,
+            Service.SystemdRuntimeDirectory.From(environment) is string runtime ? System.IO.Path.Combine(runtime, FileName) : null,
             system,
             NonEmpty(environment("XDG_RUNTIME_DIR")) is string user ? System.IO.Path.Combine(user, FileName) : null,
         ];
@@ -85,10 +85,6 @@ public sealed record ControlSocketSettings
 
     /// <summary>The mode as <c>ls</c> would show it in octal, such as "0600".</summary>
     public string ModeText => "0" + Convert.ToString((int)Mode, 8);
-
-    // systemd sets RUNTIME_DIRECTORY to the directories of RuntimeDirectory=, colon-separated; the first is ours.
-    private static string? RuntimeDirectory(Func<string, string?> environment) =>
-        NonEmpty(environment("RUNTIME_DIRECTORY")?.Split(':')[0]);
 
     private static bool SystemDirectoryUsable() =>
         Directory.Exists(SystemDirectory) ? UnixFileCalls.CanCreateIn(SystemDirectory) : UnixFileCalls.CanCreateIn(System.IO.Path.GetDirectoryName(SystemDirectory)!);

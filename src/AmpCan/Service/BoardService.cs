@@ -70,7 +70,7 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
                 Remote = options.Value.Remote,
                 Mode = options.Value.Mode,
                 Loggers = loggers,
-                StateDirectory = options.Value.StateDirectory ?? Environment.GetEnvironmentVariable("RUNTIME_DIRECTORY") ?? ".",
+                StateDirectory = options.Value.StateDirectory ?? SystemdRuntimeDirectory.From(Environment.GetEnvironmentVariable) ?? ".",
                 BindRpmsg = BindDrivers,
             };
             foreach (BoardDescriptor core in file.Cores)
