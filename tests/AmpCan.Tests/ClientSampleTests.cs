@@ -81,6 +81,8 @@ public class ClientSampleTests
             WaitFor(() => { lock (got) return got.Count == 1; }, "the greeting");
             for (int i = 0; i < 10; i++) remote.Post("more"u8);
             WaitFor(() => sample.Received == 10, "10 messages at the host");
+            // The greeting and the first reply reach the remote on its own loop, after the host counted the tenth message.
+            WaitFor(() => { lock (got) return got.Count == 2; }, "the greeting and the first reply at the remote");
             // Both host transmit buffers are held by the remote now; the sample's other replies wait, posted.
             using RpmsgEndpoint other = host.Rpmsg.CreateEndpoint("other", null, address: 0x700);
             using RpmsgEndpoint talker = host.SimulatedRemote!.Rpmsg.CreateEndpoint("talker", null, destination: 0x700);
@@ -89,7 +91,7 @@ public class ClientSampleTests
             using RpmsgMessage m = other.Receive(TimeSpan.FromSeconds(20));
             Assert.That(sw.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)), "a waiting reply must not stall the host's receive path (it used to cost 15 s per message)");
             Assert.That(m.Payload.ToArray(), Is.EqualTo("the device still moves"u8.ToArray()));
-            lock (got) Assert.That(got, Has.Count.EqualTo(2), "only two host buffers, both held");
+            lock (got) Assert.That(got, Has.Count.EqualTo(2), "only two host buffers, both held: no third reply got through");
         }
     }
 }
