@@ -101,6 +101,32 @@ public abstract class RpmsgBus : IDisposable
     /// <summary>Raised once when the peer left (closed its doorbell); channels are gone, sends fail.</summary>
     public event Action<Exception>? PeerLeft;
 
+    /// <summary>
+    /// Raised once when the device leaves service for any reason (failed, peer left, stopped, detached), after its
+    /// endpoints and channels are gone: what Linux's virtio_rpmsg_remove does to the drivers bound on the device.
+    /// </summary>
+    public event Action<Exception>? ShutDown;
+
+    /// <summary>
+    /// Raised (on the device's loop) when transmit buffers may have become free while a <see cref="RpmsgTxWaiter"/> is
+    /// armed, and once more when the device stops: what wakes Linux's rpmsg_poll sleepers waiting for EPOLLOUT.
+    /// </summary>
+    public event Action? TransmitSpaceAvailable;
+
+    /// <summary>True when a send would find a transmit buffer now (Linux's EPOLLOUT from rpmsg_poll); false unless ready.</summary>
+    public bool HasFreeTxBuffer
+    {
+        get
+        {
+            if (_state != RpmsgDeviceState.Ready) return false;
+            lock (TxLock)
+            {
+                try { return HasFreeTxLocked(); }
+                catch (Exception e) when (e is Vring.VirtqueueException or IOException) { return false; }
+            }
+        }
+    }
+
     /// <summary>Channels the peer has announced and not withdrawn.</summary>
     public IReadOnlyList<RpmsgChannel> Channels => ChannelTable.Snapshot;
 
@@ -305,7 +331,17 @@ public abstract class RpmsgBus : IDisposable
     protected bool FlushPosted() => _tx.FlushPosted();
 
     /// <summary>Wakes blocked senders (the transport calls it when transmit buffers may have become free).</summary>
-    protected void SignalTxAvailable() => _tx.SignalAvailable();
+    protected void SignalTxAvailable()
+    {
+        _tx.SignalAvailable();
+        RaiseTransmitSpaceAvailable();
+    }
+
+    private void RaiseTransmitSpaceAvailable()
+    {
+        try { TransmitSpaceAvailable?.Invoke(); }
+        catch (Exception e) { Logger.LogError(e, "{Device}: transmit-space handler failed", Name); }
+    }
 
     internal void WakeLoop() => Volatile.Read(ref _loop)?.Wake();
 
@@ -551,6 +587,9 @@ public abstract class RpmsgBus : IDisposable
         Action<Exception>? evt = kind switch { ShutdownKind.Failed => DeviceFailed, ShutdownKind.PeerLeft => PeerLeft, _ => null };
         try { evt?.Invoke(reason); }
         catch (Exception e) { Logger.LogError(e, "{Device}: failure handler failed", Name); }
+        try { ShutDown?.Invoke(reason); }
+        catch (Exception e) { Logger.LogError(e, "{Device}: shutdown handler failed", Name); }
+        RaiseTransmitSpaceAvailable();
     }
 
     /// <summary>Lets the transport record the failure where the peer can see it (status byte).</summary>

@@ -1,0 +1,163 @@
+using AmpCan.Fuse;
+using AmpCan.Fuse.Wire;
+
+namespace AmpCan.RpmsgChar.FrontEnds;
+
+/// <summary>
+/// The rpmsg_char files as a FUSE file system (where /dev/cuse is missing): one directory holding <c>rpmsg_ctrlN</c> and
+/// <c>rpmsgN</c> as regular files with the character devices' semantics (direct I/O, stream, ioctls restricted to what
+/// each command's number encodes, poll notifications). Lookups are never cached by the kernel, so a removed file is
+/// gone at once. Requests come on the FUSE loop's one thread; late answers from the device's loop.
+/// </summary>
+public sealed class FuseRpmsgFiles(RpmsgCharDevices devices, RpmsgCharFileAccess access) : IFuseFileHandler
+{
+    private const int ENOENT = 2, EBADF = 9, EINVAL = 22;
+    private const uint ONonBlock = 0x800;
+    private const uint SIfReg = 0x8000, SIfDir = 0x4000;
+    // A character device without read/write/poll operations: what poll(2) reports for rpmsg_ctrl (DEFAULT_POLLMASK).
+    private const uint DefaultPollMask = 0x145;
+    private readonly Dictionary<ulong, object> _open = [];
+    private readonly ulong _time = (ulong)DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    private FuseRpmsgReplies? _replies;
+    private ulong _nextHandle = 1;
+
+    /// <summary>Files open now (descriptors of clients, counted once per open).</summary>
+    public int OpenFiles => _open.Count;
+
+    private FuseAttr Attr(ulong node) => node == FuseProtocol.RootId
+        ? new FuseAttr(node, 0, SIfDir | 0x1ED, 2, 0, 0, _time) // drwxr-xr-x root root
+        : new FuseAttr(node, 0, SIfReg | access.Mode, 1, access.Owner, access.Group, _time);
+
+    private RpmsgCharNode? Node(ulong nodeId) => devices.Files.FirstOrDefault(n => n.NodeId == nodeId);
+
+    /// <inheritdoc/>
+    public void Lookup(FuseReply reply, ulong parent, ReadOnlySpan<byte> name)
+    {
+        RpmsgCharNode? node = parent == FuseProtocol.RootId ? devices.Find(FuseServer.NameText(name)) : null;
+        if (node is null) reply.Error(ENOENT);
+        else reply.Entry(new FuseEntryOut(node.NodeId, 0, 0, 0, Attr(node.NodeId)));
+    }
+
+    /// <inheritdoc/>
+    public void GetAttr(FuseReply reply, ulong nodeId, in FuseGetAttrIn request)
+    {
+        if (nodeId != FuseProtocol.RootId && Node(nodeId) is null) reply.Error(ENOENT);
+        else reply.Attr(new FuseAttrOut(0, Attr(nodeId)));
+    }
+
+    /// <inheritdoc/>
+    public void Open(FuseReply reply, ulong nodeId, in FuseOpenIn request)
+    {
+        const uint flags = FuseOpenFlags.DirectIo | FuseOpenFlags.NonSeekable | FuseOpenFlags.Stream;
+        _replies ??= new FuseRpmsgReplies(reply.Writer);
+        switch (Node(nodeId))
+        {
+            case RpmsgCtrlDevice ctrl:
+            {
+                int rc = ctrl.Open();
+                if (rc < 0) { reply.Error(-rc); return; }
+                ulong fh = _nextHandle++;
+                _open[fh] = ctrl;
+                reply.Opened(fh, flags);
+                return;
+            }
+            case RpmsgEndpointDevice device:
+            {
+                int rc = device.Open(_replies, out RpmsgCharFile? file);
+                if (rc < 0) { reply.Error(-rc); return; }
+                ulong fh = _nextHandle++;
+                _open[fh] = file!;
+                if (!reply.Opened(fh, flags))
+                {
+                    // The caller left before the answer: nobody will release what was opened for it.
+                    _open.Remove(fh);
+                    file!.Release();
+                }
+                return;
+            }
+            default:
+                reply.Error(ENOENT);
+                return;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Read(FuseReply reply, in FuseReadIn request)
+    {
+        switch (_open.GetValueOrDefault(request.FileHandle))
+        {
+            case RpmsgCharFile file: file.Read(reply.Unique, (int)Math.Min(request.Size, int.MaxValue), (request.Flags & ONonBlock) != 0); return;
+            case RpmsgCtrlDevice: reply.Error(EINVAL); return; // rpmsg_ctrl has no read operation
+            default: reply.Error(EBADF); return;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Write(FuseReply reply, in FuseWriteIn request, ReadOnlySpan<byte> data)
+    {
+        switch (_open.GetValueOrDefault(request.FileHandle))
+        {
+            case RpmsgCharFile file: file.Write(reply.Unique, data, (request.Flags & ONonBlock) != 0); return;
+            case RpmsgCtrlDevice: reply.Error(EINVAL); return;
+            default: reply.Error(EBADF); return;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Ioctl(FuseReply reply, in FuseIoctlIn request, ReadOnlySpan<byte> input)
+    {
+        switch (_open.GetValueOrDefault(request.FileHandle))
+        {
+            case RpmsgCtrlDevice ctrl:
+            {
+                int rc = ctrl.Ioctl(request.Command, input);
+                if (rc < 0) reply.Error(-rc);
+                else reply.Ioctl(rc, default);
+                return;
+            }
+            case RpmsgCharFile file:
+            {
+                Span<byte> output = stackalloc byte[sizeof(int)];
+                int rc = file.Ioctl(request.Command, request.Argument, output[..(int)Math.Min(request.OutSize, (uint)output.Length)], out int written);
+                if (rc < 0) reply.Error(-rc);
+                else reply.Ioctl(rc, output[..written]);
+                return;
+            }
+            default:
+                reply.Error(EBADF);
+                return;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Poll(FuseReply reply, in FusePollIn request)
+    {
+        switch (_open.GetValueOrDefault(request.FileHandle))
+        {
+            case RpmsgCharFile file: reply.Poll(file.Poll(request.KernelHandle, (request.Flags & FusePollFlags.ScheduleNotify) != 0)); return;
+            case RpmsgCtrlDevice: reply.Poll(DefaultPollMask); return;
+            default: reply.Error(EBADF); return;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Flush(FuseReply reply, in FuseFlushIn request) => reply.Ok();
+
+    /// <inheritdoc/>
+    public void Release(FuseReply reply, in FuseReleaseIn request)
+    {
+        if (_open.Remove(request.FileHandle, out object? opened))
+        {
+            if (opened is RpmsgCharFile file) file.Release();
+            else if (opened is RpmsgCtrlDevice ctrl) ctrl.Release();
+        }
+        reply.Ok();
+    }
+
+    /// <inheritdoc/>
+    public void Interrupt(ulong unique)
+    {
+        foreach (object opened in _open.Values)
+            if (opened is RpmsgCharFile file) file.Interrupt(unique);
+    }
+}
