@@ -193,7 +193,7 @@ public class ControlSocketTests
         }
     }
 
-    [TestCase("{\"command\":\"reboot\"}\n", "unknown command 'reboot' (the commands are status, start, stop, recover, attach, detach)")]
+    [TestCase("{\"command\":\"reboot\"}\n", "unknown command 'reboot' (the commands are status, start, stop, recover, crash, attach, detach)")]
     [TestCase("{\"command\":\"stop\",\"core\":\"nope\"}\n", "no core 'nope' (the cores: sim)")]
     [TestCase("{\"command\":\n", "malformed request: not JSON")]
     [TestCase("status\n", "malformed request: not JSON ('s' is an invalid start of a value, at byte 0): status")]

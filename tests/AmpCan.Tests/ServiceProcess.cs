@@ -15,6 +15,7 @@ internal sealed class ServiceProcess(Process process, StringBuilder output, Auto
         ProcessStartInfo psi = ProgramLauncher.StartInfo(CrossProcessVringTests.AmpcanDll, args);
         psi.WorkingDirectory = workDir;
         psi.Environment["AmpCan__ControlSocket"] = "none"; // not /run/ampcan's: tests run side by side; a test may give its own
+        psi.Environment["AmpCan__RpmsgChar__FrontEnd"] = "none"; // nor its rpmsg directory; the rpmsg_char tests give theirs
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         var output = new StringBuilder();
         var lineArrived = new AutoResetEvent(false);

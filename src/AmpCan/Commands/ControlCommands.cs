@@ -23,6 +23,7 @@ internal static class ControlCommands
         ["start"] = "Boot a remote core that is offline (or serve again one that was detached)",
         ["stop"] = "Tear down a remote core's channels and stop it; it stays offline until started",
         ["recover"] = "Recover a remote core once now, as writing 'recover' to Linux's remoteproc recovery does (a crashed core with recovery disabled, or a running one)",
+        ["crash"] = "Report a remote core crashed, as writing to Linux's remoteproc debugfs 'crash' does: its channels and files go, and recovery follows its policy",
         ["attach"] = "Serve a remote core someone else started, without restarting it",
         ["detach"] = "Stop serving a remote core and leave it running",
     };

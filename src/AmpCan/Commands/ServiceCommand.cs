@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AmpCan.Host.CharDevices;
 using AmpCan.Host.Control;
 using AmpCan.Host.Service;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,6 +32,11 @@ internal static class ServiceCommand
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Services.AddSingleton(Options.Create(options));
+        // Before the board: started first, stopped last, after every rpmsg device (and so every held read) is gone.
+        builder.Services.AddSingleton(RpmsgCharSettings.From(builder.Configuration));
+        builder.Services.AddSingleton(sp => new RpmsgChar.RpmsgCharDevices(sp.GetRequiredService<ILoggerFactory>().CreateLogger("AmpCan.RpmsgChar")));
+        builder.Services.AddSingleton<RpmsgCharFrontEndService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RpmsgCharFrontEndService>());
         builder.Services.AddSingleton<BoardService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BoardService>());
         // After the board: started with it (the socket answers while the cores come up), stopped before it.
@@ -40,7 +46,8 @@ internal static class ServiceCommand
         using IHost host = builder.Build();
         BoardService service = host.Services.GetRequiredService<BoardService>();
         ControlSocketService control = host.Services.GetRequiredService<ControlSocketService>();
+        RpmsgCharFrontEndService files = host.Services.GetRequiredService<RpmsgCharFrontEndService>();
         await host.RunAsync(ct).ConfigureAwait(false);
-        return Math.Max(service.ExitCode, control.ExitCode);
+        return Math.Max(Math.Max(service.ExitCode, control.ExitCode), files.ExitCode);
     }
 }

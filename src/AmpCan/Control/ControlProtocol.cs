@@ -17,7 +17,7 @@ public static class ControlProtocol
     public const int MaxResponseBytes = 1 << 20;
 
     /// <summary>The commands, in the order the help lists them.</summary>
-    public static readonly IReadOnlyList<string> Commands = ["status", "start", "stop", "recover", "attach", "detach"];
+    public static readonly IReadOnlyList<string> Commands = ["status", "start", "stop", "recover", "crash", "attach", "detach"];
 
     /// <summary>How responses are written and read: camelCase names, absent rather than null where a field does not apply.</summary>
     public static readonly JsonSerializerOptions Json = new()

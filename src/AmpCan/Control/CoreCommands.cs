@@ -6,7 +6,7 @@ namespace AmpCan.Host.Control;
 
 /// <summary>
 /// Carries out a control request on the service's cores (<see cref="RemoteCoreLifecycle"/>): <c>status</c> reports,
-/// <c>start</c>, <c>stop</c>, <c>recover</c>, <c>attach</c> and <c>detach</c> are the lifecycle's own transitions,
+/// <c>start</c>, <c>stop</c>, <c>recover</c>, <c>crash</c>, <c>attach</c> and <c>detach</c> are the lifecycle's own transitions,
 /// whose refusals (recover an offline core, detach where it is not served) come back as the error.
 /// </summary>
 public static class CoreCommands
@@ -30,6 +30,11 @@ public static class CoreCommands
                 case "start": core.Start(cancellation); break;
                 case "stop": core.Stop(); break;
                 case "recover": core.Recover(cancellation); break;
+                case "crash":
+                    // Answered once the crashed session is torn down (its files gone), so that a script's next call sees it.
+                    if (!core.ReportCrash("crash reported through the control socket").Wait(TimeSpan.FromSeconds(30), cancellation))
+                        return ControlResponse.Failure($"crash remote {core.CoreName}: reported, not torn down within 30 s");
+                    break;
                 case "attach": core.Attach(cancellation); break;
                 case "detach": core.Detach(); break;
                 default: return ControlResponse.Failure($"unknown command '{PeerText.Escape(request.Command)}' (the commands are {string.Join(", ", ControlProtocol.Commands)})");

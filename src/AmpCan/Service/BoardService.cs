@@ -31,7 +31,7 @@ public sealed class AmpCanOptions
 /// A failure to start is one critical line and a non-zero <see cref="ExitCode"/> (a supervisor's Restart=on-failure
 /// restarts it); Ctrl+C while it waits for the remote is a clean stop.
 /// </summary>
-public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory loggers, IHostApplicationLifetime lifetime) : BackgroundService
+public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory loggers, IHostApplicationLifetime lifetime, AmpCan.RpmsgChar.RpmsgCharDevices? rpmsgChar = null) : BackgroundService
 {
     private readonly ILogger _logger = loggers.CreateLogger<BoardService>();
     private readonly List<RemoteCoreLifecycle> _cores = [];
@@ -103,8 +103,11 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
     // Bound before the bus receives anything: on a take-over, what the remote sent meanwhile reaches them. Channels
     // coming and going are logged by the bus's name service, rate-limited (a peer decides how many); the remote leaving
     // or the device failing is the session's crash watch's to report.
-    private void BindDrivers(AmpCan.Rpmsg.VirtioRpmsgHost rpmsg) =>
+    private void BindDrivers(AmpCan.Rpmsg.VirtioRpmsgHost rpmsg)
+    {
         new RpmsgClientSample(rpmsg, loggers.CreateLogger("rpmsg_client_sample")).Register();
+        rpmsgChar?.Bind(rpmsg); // rpmsg_ctrlN, and rpmsgN for the remote's rpmsg-raw channels
+    }
 
     /// <inheritdoc/>
     public override async Task StopAsync(CancellationToken cancellationToken)

@@ -148,6 +148,25 @@ public sealed class RemoteCoreLifecycle : IDisposable
             }
         });
 
+    /// <summary>
+    /// Reports a crash the host was told of rather than saw, as writing to Linux's debugfs <c>crash</c> file does
+    /// (rproc_report_crash): handled exactly as one the session's watch saw, recovery policy included. The task
+    /// completes once the crashed session is torn down (its devices gone); recovery goes on after it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">It is not running or attached.</exception>
+    public Task ReportCrash(string reason)
+    {
+        int generation;
+        lock (_gate)
+        {
+            Require("crash", RemoteCoreState.Running, RemoteCoreState.Attached);
+            generation = _generation;
+        }
+        var tornDown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = Task.Run(() => CrashedAsync(generation, reason, tornDown));
+        return tornDown.Task;
+    }
+
     private void Require(string what, params RemoteCoreState[] allowed)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -184,7 +203,7 @@ public sealed class RemoteCoreLifecycle : IDisposable
         _ = Task.Run(() => CrashedAsync(generation, reason));
     }
 
-    private async Task CrashedAsync(int generation, string reason)
+    private async Task CrashedAsync(int generation, string reason, TaskCompletionSource? tornDown = null)
     {
         try
         {
@@ -196,7 +215,11 @@ public sealed class RemoteCoreLifecycle : IDisposable
                 IRemoteCoreSession s;
                 lock (_gate)
                 {
-                    if (_disposed || generation != _generation || _session is null) return; // stopped or replaced meanwhile
+                    if (_disposed || generation != _generation || _session is null)
+                    {
+                        tornDown?.TrySetException(new InvalidOperationException($"remote {_name} was stopped or replaced before the crash was handled"));
+                        return; // stopped or replaced meanwhile
+                    }
                     s = _session;
                     _session = null;
                     _crashes++;
@@ -210,6 +233,7 @@ public sealed class RemoteCoreLifecycle : IDisposable
                 Dispose(s, "tearing down after the crash");
             }
             finally { _transitions.Release(); }
+            tornDown?.TrySetResult();
 
             if (_options.Recovery == RecoveryPolicy.Disabled)
             {
@@ -220,6 +244,7 @@ public sealed class RemoteCoreLifecycle : IDisposable
         }
         catch (Exception e)
         {
+            tornDown?.TrySetException(e);
             _logger.LogError(e, "remote {Core}: fault while handling its crash", _name);
         }
     }

@@ -109,6 +109,22 @@ public class RemoteCoreLifecycleTests
     }
 
     [Test]
+    public void AReportedCrashIsHandledAsOneTheWatchSawAndItsTaskEndsWhenTheSessionIsTornDown()
+    {
+        using var core = new Core();
+        Assert.That(() => core.Lifecycle.ReportCrash("debugfs"), Throws.InvalidOperationException.With.Message.EqualTo("cannot crash remote m4: it is offline"));
+        core.Lifecycle.Start();
+        core.Next("start");
+        Session first = core.Last;
+        Task tornDown = core.Lifecycle.ReportCrash("crash reported through the control socket");
+        Assert.That(tornDown.Wait(Patience), Is.True);
+        Assert.That(first.Disposed, Is.True, "torn down before the report is answered");
+        Assert.That(core.Next("crash"), Is.EqualTo(RemoteCoreState.Crashed));
+        Assert.That(core.Next("recovery"), Is.EqualTo(RemoteCoreState.Running), "recovery follows the policy, as for a crash the watch saw");
+        Assert.That((core.Lifecycle.Crashes, core.Lifecycle.LastCrash), Is.EqualTo((1, "crash reported through the control socket")));
+    }
+
+    [Test]
     public void WithRecoveryDisabledItStaysCrashedUntilRecoveredOnce()
     {
         using var core = new Core(new RemoteCoreLifecycleOptions { Recovery = RecoveryPolicy.Disabled });
