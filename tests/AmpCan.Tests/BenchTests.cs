@@ -234,4 +234,20 @@ public class BenchTests
             Assert.That(System.Text.RegularExpressions.Regex.IsMatch(row, @"\(runs: [\d.]+, [\d.]+, [\d.]+ M/s\)"), Is.True, $"three runs listed: {row}");
         }
     }
+
+    [Test]
+    public void QuickRpmsgCharBenchReportsTheFileTheApiAndTheFloorPinnedAndUnpinnedWithoutAllocating()
+    {
+        var (json, _) = RunQuick("rpmsg-char");
+        foreach (string placement in new[] { "unpinned", "pinned" })
+            foreach (int payload in new[] { 16, 496 })
+            {
+                string key = $"chardev.rt.{placement}.{payload}";
+                Assert.That(Figure(json, $"{key}.median_us"), Is.GreaterThan(0));
+                Assert.That(Figure(json, $"chardev.api.{placement}.{payload}.median_us"), Is.GreaterThan(0));
+                Assert.That(Figure(json, $"chardev.socketpair.{placement}.{payload}.median_us"), Is.GreaterThan(0));
+                Assert.That(Figure(json, $"{key}.vs_socketpair"), Is.GreaterThan(1), "a file echo costs more than the bare socketpair it is compared with");
+                Assert.That(Figure(json, $"{key}.alloc_bytes_per_message"), Is.GreaterThanOrEqualTo(0));
+            }
+    }
 }

@@ -73,6 +73,18 @@ internal static class BenchCommand
             return 0;
         });
         bench.Subcommands.Add(recovery);
+
+        Option<string?> board4 = CommonOptions.Board("Board whose rpmsg device backs the files (default: configuration AmpCan:Board, else sim)");
+        var chardev = new Command("rpmsg-char", "Echo round trip through an rpmsg_char file (FUSE) next to the in-process API and a socketpair floor, unpinned and pinned") { json, quick, filter, board4 };
+        chardev.SetAction(r =>
+        {
+            string path = BoardFiles.Resolve(AmpCanConfiguration.Resolve(AmpCanConfiguration.Load(), r.GetValue(board4), null, null).Board);
+            var report = new RpmsgCharBench(Settings(r), Console.Error, path).Run();
+            report.WriteTable(Console.Out);
+            if (r.GetValue(json)) report.WriteJson(Console.Out);
+            return 0;
+        });
+        bench.Subcommands.Add(chardev);
         return bench;
     }
 
