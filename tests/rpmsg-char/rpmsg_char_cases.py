@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """rpmsg_char_cases.py: the Python twin of rpmsg_char_cases.c. It runs the same fixed script of cases against
 rpmsg_char-style files and must print the same bytes; read the C program's header for the arguments, the results and
-the ABI. Standard library only (os, fcntl, select, struct, threading, subprocess, signal), Python 3.9 or later.
+the ABI. Standard library only, and only what Debian's python3-minimal carries (os, errno, fcntl, select, struct, threading,
+subprocess, signal, time), Python 3.9 or later.
 
 usage: rpmsg_char_cases.py [--dir DIR] [--dst ADDR] [--crash-cmd CMD] [--recover-cmd CMD]
 
@@ -13,7 +14,6 @@ RPMSG_SET_INCOMING_FLOWCONTROL takes the value itself as its argument (rpmsg_cha
 import errno
 import fcntl
 import os
-import platform
 import select
 import signal
 import struct
@@ -63,7 +63,7 @@ POLL_BITS = [(0x001, "POLLIN"), (0x002, "POLLPRI"), (0x004, "POLLOUT"), (0x008, 
 ALL_EVENTS = 0x001 | 0x002 | 0x004 | 0x040 | 0x080 | 0x100 | 0x200 | 0x400 | 0x2000
 
 # read's syscall number, for telling from /proc that the reader is inside read().
-SYS_READ = {"x86_64": 0, "aarch64": 63, "riscv64": 63, "armv7l": 3, "armv6l": 3, "i686": 3}.get(platform.machine())
+SYS_READ = {"x86_64": 0, "aarch64": 63, "riscv64": 63, "armv7l": 3, "armv6l": 3, "i686": 3}.get(os.uname().machine)
 
 steps = 0
 
