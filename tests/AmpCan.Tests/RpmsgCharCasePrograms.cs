@@ -124,10 +124,14 @@ public static class RpmsgCharCasePrograms
     public static string ExpectedProvenance() => string.Join('\n', File.ReadAllLines(ExpectedPath).Where(l => l.StartsWith('#')));
 
     /// <summary>Null when <paramref name="transcript"/> equals the kernel's; otherwise a line diff ("-" the kernel's, "+" this one's).</summary>
-    public static string? Difference(string transcript) => Difference(Expected(), transcript);
+    public static string? Difference(string transcript) =>
+        LineDiff(Expected(), transcript) is string d ? $"the transcript differs from the kernel's ('-' the kernel's line, '+' this one's):\n{d}" : null;
 
-    /// <summary>Null when the two transcripts are equal; otherwise a line diff of <paramref name="actual"/> against <paramref name="expected"/>.</summary>
-    public static string? Difference(string expected, string actual)
+    /// <summary>Null when the two transcripts are equal; otherwise a line diff ("-" <paramref name="first"/>'s line, "+" <paramref name="second"/>'s).</summary>
+    public static string? Difference(string first, string second) =>
+        LineDiff(first, second) is string d ? $"the transcripts differ ('-' the first's line, '+' the second's):\n{d}" : null;
+
+    private static string? LineDiff(string expected, string actual)
     {
         if (expected == actual) return null;
         string[] a = Lines(expected), b = Lines(actual);
@@ -145,7 +149,7 @@ public static class RpmsgCharCasePrograms
             else diff.Append(CultureInfo.InvariantCulture, $"+ {b[y++]}\n");
         }
         if (diff.Length == 0) diff.Append("(the same lines; they differ in line endings or a missing last newline)\n");
-        return $"the transcript differs from the kernel's ('-' the kernel's line, '+' this one's):\n{diff}";
+        return diff.ToString();
     }
 
     private static string[] Lines(string text) => text.Length == 0 ? [] : text.TrimEnd('\n').Split('\n');

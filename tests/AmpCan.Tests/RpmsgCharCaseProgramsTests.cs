@@ -67,6 +67,35 @@ public class RpmsgCharCaseProgramsTests
     }
 
     [Test]
+    public void AnEndpointThatNeverAnswersCostsAWatchdogPerBlockedCallNotAHang()
+    {
+        // When no endpoint file appears the programs open DIR/rpmsg-none (so that open answers ENOENT); a FIFO there
+        // echoes what is written and blocks a read when empty, as an endpoint whose remote went silent would. Both
+        // programs run at once: each watchdog costs its 10 s.
+        var runs = Enum.GetValues<RpmsgCharCasePrograms.Program>().Select(p =>
+        {
+            string dir = Path.Combine(_dir, p.ToString());   // a FIFO each: they must not read each other's bytes
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, "rpmsg_ctrl0"), "");
+            Assert.That(Mkfifo(Path.Combine(dir, "rpmsg-none"), Convert.ToUInt32("600", 8)), Is.Zero, "mkfifo");
+            return Task.Run(() => RpmsgCharCasePrograms.Run(p, dir, TimeSpan.FromSeconds(100), crashCommand: "true", recoverCommand: "true"));
+        }).ToArray();
+        Task.WaitAll(runs);
+        var c = runs[0].Result;
+        var python = runs[1].Result;
+        Assert.That(c.ExitCode, Is.Zero, c.Stderr);
+        Assert.That(python.ExitCode, Is.Zero, python.Stderr);
+        // Except crash-poll: the reader left behind in its read (by both) races the poll for the bytes crash-write sent.
+        static string WithoutTheRace(string t) => string.Concat(t.Split('\n').Where(l => !l.StartsWith("STEP crash-poll ", StringComparison.Ordinal)).Select(l => l + "\n"));
+        Assert.That(RpmsgCharCasePrograms.Difference(WithoutTheRace(c.Transcript), WithoutTheRace(python.Transcript)), Is.Null, "C and Python print the same bytes");
+        Assert.That(c.Transcript, Does.Contain("STEP crash-reader-blocked ok\n").And.Contain("STEP read-destroyed watchdog\n")
+            .And.Contain("STEP crash-blocked-read watchdog\n").And.Contain("STEP crash-read watchdog\n"));
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
+    private static extern int Mkfifo(string path, uint mode);
+
+    [Test]
     public void TheKernelsTranscriptIsComparedLineByLine()
     {
         string expected = RpmsgCharCasePrograms.Expected();

@@ -181,7 +181,6 @@ static const char *revents_text(int n, unsigned revents)
  * so a call entered just after a firing is still interrupted. */
 static volatile sig_atomic_t g_fired;
 static void on_alarm(int sig) { (void)sig; g_fired = 1; }
-static void on_usr1(int sig) { (void)sig; }
 static void arm(int seconds)
 {
     struct itimerval t = {{0, 200000}, {seconds, 0}};
@@ -306,30 +305,35 @@ static int numbered(const char *name, const char *prefix, long *num)
 }
 
 #define MAX_FILES 1024
-/* The numbers of the DIR/rpmsgN files (endpoint devices), sorted; returns how many. */
+/* The numbers of the DIR/rpmsgN files (endpoint devices); returns how many, -1 when the listing outlived its limit. */
 static int list_eptdevs(long *nums)
 {
     int n = 0;
+    arm(CALL_LIMIT);
     DIR *d = opendir(g_dir);
-    if (!d) return 0;
-    struct dirent *de;
-    long num;
-    while ((de = readdir(d)) != NULL && n < MAX_FILES)
-        if (numbered(de->d_name, "rpmsg", &num)) nums[n++] = num;
-    closedir(d);
-    return n;
+    if (d) {
+        struct dirent *de;
+        long num;
+        while ((de = readdir(d)) != NULL && n < MAX_FILES)
+            if (numbered(de->d_name, "rpmsg", &num)) nums[n++] = num;
+        closedir(d);
+    }
+    return disarm() ? -1 : n;
 }
 
-/* The lowest-numbered DIR/rpmsg_ctrlN into path; 0 when there is none. */
+/* The lowest-numbered DIR/rpmsg_ctrlN into path: 1, 0 when there is none, -1 when the listing outlived its limit. */
 static int find_ctrl(char *path, size_t size)
 {
-    DIR *d = opendir(g_dir);
-    if (!d) return 0;
-    struct dirent *de;
     long num, best = -1;
-    while ((de = readdir(d)) != NULL)
-        if (numbered(de->d_name, "rpmsg_ctrl", &num) && (best < 0 || num < best)) best = num;
-    closedir(d);
+    arm(CALL_LIMIT);
+    DIR *d = opendir(g_dir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL)
+            if (numbered(de->d_name, "rpmsg_ctrl", &num) && (best < 0 || num < best)) best = num;
+        closedir(d);
+    }
+    if (disarm()) return -1;
     if (best < 0) return 0;
     snprintf(path, size, "%s/rpmsg_ctrl%ld", g_dir, best);
     return 1;
@@ -357,7 +361,8 @@ static void create_and_find(const char *name, int ctrl, unsigned long cmd, const
     }
     char sub[128];
     snprintf(sub, sizeof sub, "%s-new-files", name);
-    step(sub, "ret=%d", fresh);
+    if (nb < 0 || na < 0) { step(sub, "watchdog"); fresh = 0; }
+    else step(sub, "ret=%d", fresh);
     if (fresh == 1) snprintf(path, size, "%s/rpmsg%ld", g_dir, found);
     else snprintf(path, size, "%s/rpmsg-none", g_dir);
 }
@@ -430,15 +435,17 @@ static void crash_part(void)
         step("crash", "skipped");
         return;
     }
-    if (!find_ctrl(ctrl_path, sizeof ctrl_path)) snprintf(ctrl_path, sizeof ctrl_path, "%s/rpmsg_ctrl-none", g_dir);
+    if (find_ctrl(ctrl_path, sizeof ctrl_path) <= 0) snprintf(ctrl_path, sizeof ctrl_path, "%s/rpmsg_ctrl-none", g_dir);
     step("crash-open-ctrl", "%s", do_open(ctrl_path, &ctrl));
     create_and_find("crash-create-ept", ctrl, CMP_CREATE_EPT, "ampcan-cmp", CMP_ADDR_ANY, ept_path, sizeof ept_path);
     step("crash-open-ept", "%s", do_open(ept_path, &ept));
     step("crash-echo", "%s", echo(ept, 64));
 
-    /* The reader: SIGALRM stays with the main thread (blocked in the reader); SIGUSR1 interrupts the reader if it
-     * outlives its limit. */
-    struct reader rd = {.fd = ept, .tid = 0, .ret = 0, .err = 0};
+    /* The reader: SIGALRM stays with the main thread (blocked in the reader). A reader that outlives its limit is left
+     * behind in its read, as the Python twin's must be (Python cannot interrupt a thread), so that both see the same
+     * afterwards; its state and its pipe are static and stay open for it. */
+    static struct reader rd;
+    rd = (struct reader){.fd = ept, .tid = 0, .ret = 0, .err = 0};
     sigset_t alrm, old;
     sigemptyset(&alrm);
     sigaddset(&alrm, SIGALRM);
@@ -467,14 +474,12 @@ static void crash_part(void)
         if (n > 0) {
             pthread_join(th, NULL);
             step("crash-blocked-read", "%s", r_ret(rd.ret, rd.err, 0));
+            close(rd.done_pipe[0]);
+            close(rd.done_pipe[1]);
         } else {
             step("crash-blocked-read", "watchdog");
-            pthread_kill(th, SIGUSR1);
-            do n = poll(&p, 1, 2000); while (n < 0 && errno == EINTR);
-            if (n > 0) pthread_join(th, NULL); else pthread_detach(th);
+            pthread_detach(th);
         }
-        close(rd.done_pipe[0]);
-        close(rd.done_pipe[1]);
     } else {
         step("crash-blocked-read", "not-started");
     }
@@ -492,8 +497,8 @@ static void crash_part(void)
 
     step("recover-cmd", "%s", run_command(g_recover_cmd, RECOVER_LIMIT));
     int found = find_ctrl(ctrl_path, sizeof ctrl_path);
-    step("recover-find-ctrl", "%s", found ? "ok" : "errno=ENOENT");
-    if (!found) snprintf(ctrl_path, sizeof ctrl_path, "%s/rpmsg_ctrl-none", g_dir);
+    step("recover-find-ctrl", "%s", found > 0 ? "ok" : found < 0 ? "watchdog" : "errno=ENOENT");
+    if (found <= 0) snprintf(ctrl_path, sizeof ctrl_path, "%s/rpmsg_ctrl-none", g_dir);
     step("recover-open-ctrl", "%s", do_open(ctrl_path, &ctrl));
     create_and_find("recover-create-ept", ctrl, CMP_CREATE_EPT, "ampcan-cmp", CMP_ADDR_ANY, ept_path, sizeof ept_path);
     step("recover-open-ept", "%s", do_open(ept_path, &ept));
@@ -529,19 +534,19 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--recover-cmd") == 0) g_recover_cmd = v;
         else usage_exit("unknown option");
     }
-    char ctrl_path[4200], ept_path[4200], dev_path[4200];
-    if (!find_ctrl(ctrl_path, sizeof ctrl_path)) {
-        fprintf(stderr, "rpmsg_char_cases: could not start: no rpmsg_ctrl* in %s\n", g_dir);
-        return 2;
-    }
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;   /* no SA_RESTART: a blocked call returns EINTR */
     sigaction(SIGALRM, &sa, NULL);
-    sa.sa_handler = on_usr1;
-    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    char ctrl_path[4200], ept_path[4200], dev_path[4200];
+    int found = find_ctrl(ctrl_path, sizeof ctrl_path);
+    if (found <= 0) {
+        fprintf(stderr, "rpmsg_char_cases: could not start: %s %s\n",
+                found < 0 ? "listing took too long:" : "no rpmsg_ctrl* in", g_dir);
+        return 2;
+    }
 
     int ctrl = -1, ept = -1, dev = -1, other = -1;
     unsigned char buf[512], want[CMP_MAX_PAYLOAD + 1];

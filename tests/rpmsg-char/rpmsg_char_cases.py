@@ -209,21 +209,28 @@ def numbered(name, prefix):
     return int(rest) if name.startswith(prefix) and rest and rest.isdigit() and rest.isascii() else None
 
 
+def list_names(directory):
+    """The directory's names; [] when it cannot be read, None when the listing outlived its limit."""
+    res = guarded(CALL_LIMIT, os.listdir, directory)
+    return None if res[0] == "watchdog" else res[1] if res[0] == "ok" else []
+
+
 def list_eptdevs(directory):
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return set()
-    return {n for n in (numbered(x, "rpmsg") for x in names) if n is not None}
+    """The numbers of the DIR/rpmsgN files; None when the listing outlived its limit."""
+    names = list_names(directory)
+    return None if names is None else {n for n in (numbered(x, "rpmsg") for x in names) if n is not None}
 
 
 def find_ctrl(directory):
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return None
+    """The lowest-numbered DIR/rpmsg_ctrlN; None when there is none, WATCHDOG when the listing outlived its limit."""
+    names = list_names(directory)
+    if names is None:
+        return WATCHDOG
     nums = [n for n in (numbered(x, "rpmsg_ctrl") for x in names) if n is not None]
     return os.path.join(directory, f"rpmsg_ctrl{min(nums)}") if nums else None
+
+
+WATCHDOG = "watchdog"
 
 
 def endpoint_info(name, src, dst):
@@ -234,8 +241,13 @@ def create_and_find(name, directory, ctrl, cmd, ept_name, src, dst):
     """The ioctl's step, then "NAME-new-files" with how many DIR/rpmsgN appeared; the new one's path (or one of none)."""
     before = list_eptdevs(directory)
     step(name, do_ioctl(ctrl, cmd, endpoint_info(ept_name, src, dst)))
-    fresh = list_eptdevs(directory) - before
-    step(f"{name}-new-files", f"ret={len(fresh)}")
+    after = list_eptdevs(directory)
+    if before is None or after is None:
+        fresh = set()
+        step(f"{name}-new-files", "watchdog")
+    else:
+        fresh = after - before
+        step(f"{name}-new-files", f"ret={len(fresh)}")
     return os.path.join(directory, f"rpmsg{next(iter(fresh))}" if len(fresh) == 1 else "rpmsg-none")
 
 
@@ -273,7 +285,9 @@ def crash_part(directory, dst, crash_cmd, recover_cmd):
     if not crash_cmd or not recover_cmd:
         step("crash", "skipped")
         return
-    ctrl_path = find_ctrl(directory) or os.path.join(directory, "rpmsg_ctrl-none")
+    ctrl_path = find_ctrl(directory)
+    if ctrl_path in (None, WATCHDOG):
+        ctrl_path = os.path.join(directory, "rpmsg_ctrl-none")
     res, ctrl = do_open(ctrl_path)
     step("crash-open-ctrl", res)
     ept_path = create_and_find("crash-create-ept", directory, ctrl, CREATE_EPT, "ampcan-cmp", ADDR_ANY, dst)
@@ -321,8 +335,10 @@ def crash_part(directory, dst, crash_cmd, recover_cmd):
 
     step("recover-cmd", run_command(recover_cmd, RECOVER_LIMIT))
     ctrl_path = find_ctrl(directory)
-    step("recover-find-ctrl", "ok" if ctrl_path else "errno=ENOENT")
-    res, ctrl = do_open(ctrl_path or os.path.join(directory, "rpmsg_ctrl-none"))
+    step("recover-find-ctrl", "errno=ENOENT" if ctrl_path is None else WATCHDOG if ctrl_path == WATCHDOG else "ok")
+    if ctrl_path in (None, WATCHDOG):
+        ctrl_path = os.path.join(directory, "rpmsg_ctrl-none")
+    res, ctrl = do_open(ctrl_path)
     step("recover-open-ctrl", res)
     ept_path = create_and_find("recover-create-ept", directory, ctrl, CREATE_EPT, "ampcan-cmp", ADDR_ANY, dst)
     res, ept = do_open(ept_path)
@@ -363,11 +379,12 @@ def main(argv):
             recover_cmd = v
         else:
             usage_exit("unknown option")
-    ctrl_path = find_ctrl(directory)
-    if ctrl_path is None:
-        print(f"rpmsg_char_cases: could not start: no rpmsg_ctrl* in {directory}", file=sys.stderr)
-        return 2
     signal.signal(signal.SIGALRM, _on_alarm)
+    ctrl_path = find_ctrl(directory)
+    if ctrl_path in (None, WATCHDOG):
+        why = "listing took too long:" if ctrl_path == WATCHDOG else "no rpmsg_ctrl* in"
+        print(f"rpmsg_char_cases: could not start: {why} {directory}", file=sys.stderr)
+        return 2
 
     res, ctrl = do_open(ctrl_path)
     step("open-ctrl", res)
