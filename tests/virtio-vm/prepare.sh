@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds the virtio-VM bench outside the repository, in AMPCAN_VVM_CACHE (default /var/tmp/ampcan-virtio-vm): a Debian
 # 13 (trixie) root holding QEMU and Debian's kernel from trixie-backports, Linux's rpmsg drivers (and virtio_can) built
-# out of tree from that kernel's own source package, the guest's initramfs and the guest's test programs (rpmsg_echo, rpmsg_dev).
+# out of tree from that kernel's own source package, the guest's initramfs and the guest's test programs (rpmsg_echo, rpmsg_dev, rpmsg_char_cases).
 # run-guest.sh boots guests from it. Why a root of its own: the host's QEMU (bookworm: 7.2) has no generic vhost-user
 # device (8.2 added one) and QEMU 11 needs trixie's libc; it runs chrooted in the root, and the guest's / is the root.
 # Why modules built here: Debian's kernel config leaves CONFIG_RPMSG* and CONFIG_CAN_VIRTIO_CAN out.
@@ -88,10 +88,10 @@ if [ -z "$KVER" ]; then
 fi
 KMM=$(echo "$KVER" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')      # 7.3: linux-source-7.3 carries that kernel's source
 PKGS=(qemu-system-x86 "linux-binary-$KVER" "linux-modules-$KVER" "linux-base-$KVER" "linux-headers-$KVER" "linux-source-$KMM"
-      busybox-static kmod make xz-utils zstd cpio libc6-dev can-utils iproute2)
+      busybox-static kmod make xz-utils zstd cpio libc6-dev can-utils iproute2 python3-minimal)
 installed() { [ "$(inroot dpkg-query -W -f='${db:Status-Status}\n' "$@" 2>/dev/null | grep -c '^installed$')" = $# ]; }
 if ! installed "${PKGS[@]}"; then
-  say "installing in the root: QEMU, kernel $KVER with its headers and source, busybox, kmod, make, libc6-dev, can-utils, iproute2 (a few minutes the first time)"
+  say "installing in the root: QEMU, kernel $KVER with its headers and source, busybox, kmod, make, libc6-dev, can-utils, iproute2, python3-minimal (for tests/rpmsg-char) (a few minutes the first time)"
   inroot timeout 1800 apt-get install -y -q -t trixie-backports "${PKGS[@]}" >"$LOG/apt-install.log" 2>&1 || {
     apt_update   # lists older than the mirror's files give 404s
     inroot timeout 1800 apt-get install -y -q -t trixie-backports "${PKGS[@]}" >"$LOG/apt-install.log" 2>&1 ||
@@ -178,13 +178,15 @@ fi
 mkdir -p "$O/include/linux"
 cmp -s "$O/src/include/uapi/linux/rpmsg.h" "$O/include/linux/rpmsg.h" || cp "$O/src/include/uapi/linux/rpmsg.h" "$O/include/linux/rpmsg.h"
 GCC=
-for prog in rpmsg_echo rpmsg_dev; do
-  stamp="$(cat "$HERE/guest/$prog.c" "$O/include/linux/rpmsg.h" | md5sum)"
+# rpmsg_char_cases is the comparison program of tests/rpmsg-char (its Python twin runs from the checkout).
+for src in "$HERE/guest/rpmsg_echo.c" "$HERE/guest/rpmsg_dev.c" "$HERE/../rpmsg-char/rpmsg_char_cases.c"; do
+  prog=$(basename "$src" .c)
+  stamp="$(cat "$src" "$O/include/linux/rpmsg.h" | md5sum)"
   [ -x "$O/bin/$prog" ] && [ "$(cat "$O/bin/.$prog.built" 2>/dev/null)" = "$stamp" ] && continue
   say "building $prog"
   [ -n "$GCC" ] || GCC="x86_64-linux-gnu-gcc-$(inroot sh -c 'ls /usr/bin/x86_64-linux-gnu-gcc-[0-9]*' | sed 's/.*-//' | sort -n | tail -1)"
-  cp "$HERE/guest/$prog.c" "$O/build/$prog.c"
-  inroot "$GCC" -O2 -Wall -Wextra -Werror -static -I/opt/ampcan-vm/include -o "/opt/ampcan-vm/bin/$prog.tmp" "/opt/ampcan-vm/build/$prog.c" \
+  cp "$src" "$O/build/$prog.c"
+  inroot "$GCC" -O2 -Wall -Wextra -Werror -static -pthread -I/opt/ampcan-vm/include -o "/opt/ampcan-vm/bin/$prog.tmp" "/opt/ampcan-vm/build/$prog.c" \
     >"$LOG/build-$prog.log" 2>&1 || failed "building $prog failed: $(grep -m1 error "$LOG/build-$prog.log") (log: $LOG/build-$prog.log)"
   mv "$O/bin/$prog.tmp" "$O/bin/$prog"
   echo "$stamp" >"$O/bin/.$prog.built"
@@ -231,5 +233,6 @@ ver() { inroot dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
   echo "vermagic=$VERMAGIC"
   echo "rpmsg_echo=/opt/ampcan-vm/bin/rpmsg_echo"
   echo "rpmsg_dev=/opt/ampcan-vm/bin/rpmsg_dev"
+  echo "rpmsg_char_cases=/opt/ampcan-vm/bin/rpmsg_char_cases"
 } | tee "$C/versions.txt.tmp"
 mv "$C/versions.txt.tmp" "$C/versions.txt"
