@@ -41,6 +41,9 @@ public sealed class CuseServer : IDisposable
     /// <summary>The protocol minor version agreed at CUSE_INIT (0 before).</summary>
     public uint NegotiatedMinor => _loop.NegotiatedMinor;
 
+    /// <summary>The protocol minor version the kernel offered at CUSE_INIT (0 before).</summary>
+    public uint KernelMinor { get; private set; }
+
     /// <summary>True when CUSE_UNRESTRICTED_IOCTL was agreed: ioctls arrive without data and may be retried.</summary>
     public bool UnrestrictedIoctl { get; private set; }
 
@@ -81,8 +84,8 @@ public sealed class CuseServer : IDisposable
             var node = CuseDeviceNode.WaitFor(options.DeviceName, options.NodeTimeout, () => server._loop.HasEnded, logger);
             server.Node = node;
             node.Apply(options.NodeOwner, options.NodeGroup, options.NodeMode);
-            logger.LogInformation("CUSE device {Name} is {Path}, {Major}:{Minor} (FUSE 7.{Minor2}, unrestricted ioctl {Unrestricted})",
-                options.DeviceName, node.Path, node.Major, node.Minor, server.NegotiatedMinor, server.UnrestrictedIoctl);
+            logger.LogInformation("CUSE device {Name} is {Path}, {Major}:{Minor} (FUSE 7.{Minor2}, kernel offers 7.{KernelMinor}, unrestricted ioctl {Unrestricted})",
+                options.DeviceName, node.Path, node.Major, node.Minor, server.NegotiatedMinor, server.KernelMinor, server.UnrestrictedIoctl);
             return server;
         }
         catch
@@ -148,6 +151,7 @@ public sealed class CuseServer : IDisposable
             _options.DeviceMajor, _options.DeviceMinor).Write(body);
         Encoding.ASCII.GetBytes(info, body[CuseInitOut.Size..]);
         UnrestrictedIoctl = flags != 0;
+        KernelMinor = init.Minor;
         Replies.MaxIoctlBytes = FuseProtocol.DefaultMaxPages * PageSize;
         return reply.Data(body) ? minor : 0;
     }
