@@ -46,7 +46,8 @@ public static class FuseIoctlRetry
     /// <summary>
     /// 0 when the kernel would take a retry of <paramref name="request"/> with these iovecs, else the errno the caller
     /// would get and <paramref name="why"/>: EIO for a restricted request (no retry allowed) or a 32-bit caller's
-    /// address or length beyond 32 bits, ENOMEM for more than FUSE_IOCTL_MAX_IOV iovecs or more than
+    /// address or length beyond 32 bits or a retry asking for exactly what the request carries (the kernel would
+    /// loop for ever), ENOMEM for more than FUSE_IOCTL_MAX_IOV iovecs or more than
     /// <paramref name="maxBytes"/> either way.
     /// </summary>
     public static int Check(in FuseIoctlIn request, ReadOnlySpan<FuseIoctlIovec> input, ReadOnlySpan<FuseIoctlIovec> output,
@@ -65,7 +66,21 @@ public static class FuseIoctlRetry
         }
         bool compat = (request.Flags & FuseIoctlFlags.Compat) != 0;
         int errno = CheckDirection(input, "in", compat, maxBytes, ref why);
-        return errno != 0 ? errno : CheckDirection(output, "out", compat, maxBytes, ref why);
+        if (errno == 0) errno = CheckDirection(output, "out", compat, maxBytes, ref why);
+        if (errno == 0 && Total(input) == request.InSize && Total(output) == request.OutSize)
+        {
+            // The kernel sets no bound on rounds: asking again for what this round carries would never end.
+            why = $"the retry asks for what the request already carries ({request.InSize} in, {request.OutSize} out): it would never end";
+            return EIO;
+        }
+        return errno;
+    }
+
+    private static ulong Total(ReadOnlySpan<FuseIoctlIovec> iovecs)
+    {
+        ulong total = 0;
+        foreach (var v in iovecs) total += v.Length; // bounded by maxBytes once checked
+        return total;
     }
 
     private static int CheckDirection(ReadOnlySpan<FuseIoctlIovec> iovecs, string direction, bool compat, int maxBytes, ref string why)

@@ -225,6 +225,11 @@ public class CuseStandInTests
         _kernel.ExpectError(-EIO, 15); // a 32-bit caller cannot have a buffer above 4 GiB
         _kernel.Send(Ioctl, 16, IoctlBody(FuseIoctlFlags.Unrestricted | FuseIoctlFlags.Compat, EchoCharacterDevice.SumIoctl, 0x5000), nodeId: 0);
         Assert.That(_kernel.Receive().Error, Is.Zero, "and below it the retry goes");
+        // A handler asking again for what the resent request carries would loop with the kernel for ever.
+        _kernel.Send(Ioctl, 17, IoctlBody(FuseIoctlFlags.Unrestricted, EchoCharacterDevice.LongIovecIoctl, 8, new byte[8]), nodeId: 0);
+        _kernel.ExpectError(-EIO, 17);
+        _kernel.Send(Ioctl, 18, IoctlBody(FuseIoctlFlags.Unrestricted, EchoCharacterDevice.ManyIovecsIoctl, 0), nodeId: 0);
+        _kernel.ExpectError(-EIO, 18); // no iovecs at all: the same request again
         Assert.That(_server!.Replies.FailedWrites, Is.Zero);
     }
 
