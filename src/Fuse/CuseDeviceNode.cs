@@ -104,25 +104,24 @@ public sealed class CuseDeviceNode
         IsHidden = true;
     }
 
-    /// <summary>Writes the sysfs abort attribute: the kernel ends the connection (as closing /dev/cuse does), so the loop's read returns.</summary>
-    internal int Abort()
+    /// <summary>
+    /// Writes the sysfs abort attribute of device <paramref name="name"/>: the kernel ends the connection (as closing
+    /// /dev/cuse does), so the loop's read returns. 0, or -ENOENT when there is no such device, or -1 (logged).
+    /// </summary>
+    internal static int Abort(string name, ILogger logger)
     {
         try
         {
-            File.WriteAllText(SysfsDirectory(Name) + "/abort", "1");
+            File.WriteAllText(SysfsDirectory(name) + "/abort", "1");
             return 0;
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return -ENOENT; // gone already
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return -ENOENT;
+            return -ENOENT; // gone already, or never registered
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _logger.LogWarning("Aborting CUSE device {Name} through sysfs failed: {Error}", Name, e.Message);
+            logger.LogWarning("Aborting CUSE device {Name} through sysfs failed: {Error}", name, e.Message);
             return -1;
         }
     }

@@ -19,6 +19,7 @@ public sealed class CuseServer : IDisposable
     private readonly FuseRequestLoop _loop;
     private readonly ILogger _logger;
     private readonly CuseServerOptions _options;
+    private bool _opened; // on /dev/cuse (not a stand-in): the device, once registered, is ours to abort
     private int _disposed;
 
     private CuseServer(FuseDevice device, CuseServerOptions options, IFuseFileHandler handler, ILogger logger)
@@ -73,7 +74,7 @@ public sealed class CuseServer : IDisposable
         {
             throw new FuseMountException("open /dev/cuse", e.Errno);
         }
-        var server = new CuseServer(device, options, handler, logger);
+        var server = new CuseServer(device, options, handler, logger) { _opened = true };
         server._loop.Start();
         try
         {
@@ -126,7 +127,9 @@ public sealed class CuseServer : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         // The loop sits in read(2) on /dev/cuse, which nothing but the connection's end returns from (closing the
         // descriptor under it would not); the abort attribute ends it the way the final close would anyway.
-        if (Node is not null && !_loop.HasEnded) Node.Abort();
+        // A device whose node never appeared is aborted by name too (else it would stay registered); the name was free
+        // before we opened, and a loop still running means the kernel registered it as ours.
+        if (_opened && !_loop.HasEnded) CuseDeviceNode.Abort(DeviceName, _logger);
         if (!_loop.WaitEnded(_options.StopTimeout))
             _logger.LogWarning("CUSE loop for {Name} still running after the abort", DeviceName);
         _loop.Dispose();
