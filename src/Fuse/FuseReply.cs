@@ -94,4 +94,39 @@ public readonly struct FuseReply
             if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         }
     }
+
+    /// <summary>
+    /// Answers an unrestricted (CUSE) IOCTL with FUSE_IOCTL_RETRY: the kernel copies <paramref name="input"/>'s caller
+    /// buffers in and resends the request with them (in_size their total, out_size <paramref name="output"/>'s), or
+    /// fails the caller EFAULT for a bad address. What the kernel would refuse (see <see cref="FuseIoctlRetry.Check"/>)
+    /// is answered with its errno instead, and false returned; false too when the reply could not be written.
+    /// </summary>
+    public bool IoctlRetry(in FuseIoctlIn request, ReadOnlySpan<FuseIoctlIovec> input, ReadOnlySpan<FuseIoctlIovec> output)
+    {
+        int errno = FuseIoctlRetry.Check(request, input, output, _writer.MaxIoctlBytes, out string why);
+        if (errno != 0)
+        {
+            _writer.RefusedRetry(Unique, request.Command, why, errno);
+            Error(errno);
+            return false;
+        }
+        // At most FUSE_IOCTL_MAX_IOV iovecs: the whole reply fits one page on the stack.
+        Span<byte> b = stackalloc byte[FuseIoctlOut.Size + FuseIoctlFlags.MaxIov * FuseIoctlIovec.Size];
+        new FuseIoctlOut(0, FuseIoctlFlags.Retry, (uint)input.Length, (uint)output.Length).Write(b);
+        int at = FuseIoctlOut.Size;
+        foreach (var v in input) { v.Write(b[at..]); at += FuseIoctlIovec.Size; }
+        foreach (var v in output) { v.Write(b[at..]); at += FuseIoctlIovec.Size; }
+        return _writer.Reply(Unique, 0, b[..at]);
+    }
+
+    /// <summary>
+    /// <see cref="IoctlRetry"/> with the iovecs a restricted ioctl would get from the command's _IOC encoding (see
+    /// <see cref="FuseIoctlRetry.WantsEncodedData"/>): the resent request carries what a FUSE file's ioctl carries.
+    /// </summary>
+    public bool IoctlRetryEncoded(in FuseIoctlIn request)
+    {
+        Span<FuseIoctlIovec> input = stackalloc FuseIoctlIovec[1], output = stackalloc FuseIoctlIovec[1];
+        var (i, o) = FuseIoctlRetry.EncodedIovecs(request, input, output);
+        return IoctlRetry(request, input[..i], output[..o]);
+    }
 }

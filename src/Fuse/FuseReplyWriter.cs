@@ -22,6 +22,12 @@ public sealed class FuseReplyWriter
         _logger = logger;
     }
 
+    /// <summary>
+    /// The most bytes an ioctl may move each way (the kernel's max_pages pages): what <see cref="FuseReply.IoctlRetry"/>
+    /// checks a retry's iovecs against. Set by the server when INIT is answered.
+    /// </summary>
+    public int MaxIoctlBytes { get; internal set; } = FuseProtocol.DefaultMaxPages * 4096;
+
     /// <summary>Replies that could not be written (the caller had gone, or the device failed).</summary>
     public long FailedWrites => Interlocked.Read(ref _failedWrites);
 
@@ -52,6 +58,10 @@ public sealed class FuseReplyWriter
         _logger.LogWarning("FUSE poll notification for kh {Kh} failed: {Result}", kernelHandle, Describe(n));
         return false;
     }
+
+    /// <summary>Tells why a handler's ioctl retry was refused (a hostile caller's lengths, or a handler bug).</summary>
+    internal void RefusedRetry(ulong unique, uint command, string why, int errno) =>
+        _logger.LogWarning("FUSE ioctl {Command:X8} (request {Unique}): retry refused, answered errno {Errno}: {Why}", command, unique, errno, why);
 
     private static string Describe(int n) => n < 0 ? $"errno {-n}" : $"short write of {n} bytes";
 }

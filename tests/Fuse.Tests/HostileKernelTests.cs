@@ -8,8 +8,7 @@ namespace AmpCan.Tests.Fuse;
 
 /// <summary>
 /// The server against a kernel stand-in on a SOCK_SEQPACKET socket (message boundaries kept, as on /dev/fuse), which
-/// sends what the real kernel never would: wrong lengths, requests before INIT, an old protocol. Requests are built
-/// here by hand from fuse.h's layout.
+/// sends what the real kernel never would: wrong lengths, requests before INIT, an old protocol.
 /// </summary>
 public class HostileKernelTests
 {
@@ -17,46 +16,29 @@ public class HostileKernelTests
     private const int EINTR = 4, EIO = 5, EINVAL = 22, ENOSYS = 38, EPROTO = 71;
     private CapturingLoggerFactory _logs = null!;
     private FuseServer? _server;
-    private int _kernel = -1;
+    private KernelStandIn? _kernel;
 
     private void Start(IFuseFileHandler handler)
     {
-        int[] fds = new int[2];
-        Assert.That(SocketPair(AfUnix, SockSeqpacket | SockCloexec, 0, fds), Is.Zero, $"socketpair: errno {Errno}");
-        _kernel = fds[0];
+        _kernel = new KernelStandIn();
         _logs = new CapturingLoggerFactory();
-        _server = FuseServer.Serve(FuseDevice.Adopt(fds[1]), "stand-in", handler, _logs.CreateLogger("fuse"));
+        _server = FuseServer.Serve(_kernel.ServerEnd, "stand-in", handler, _logs.CreateLogger("fuse"));
     }
 
     [TearDown]
     public void Stop()
     {
-        if (_kernel >= 0) Close(_kernel); // end of file: the loop ends
-        _kernel = -1;
+        _kernel?.Dispose(); // end of file: the loop ends
+        _kernel = null;
         _server?.Dispose();
         _server = null;
         _logs?.Dispose();
     }
 
-    private void Send(uint opcode, ulong unique, byte[] body, int? claimedLength = null)
-    {
-        var b = new byte[40 + body.Length];
-        BinaryPrimitives.WriteUInt32LittleEndian(b, (uint)(claimedLength ?? b.Length));
-        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), opcode);
-        BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(8), unique);
-        BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(16), 1); // nodeid: the root
-        body.CopyTo(b, 40);
-        Assert.That(LibcForTests.Write(_kernel, b, b.Length), Is.EqualTo((nint)b.Length));
-    }
+    private void Send(uint opcode, ulong unique, byte[] body, int? claimedLength = null) =>
+        _kernel!.Send(opcode, unique, body, claimedLength: claimedLength);
 
-    private (int Error, ulong Unique, byte[] Body) Receive()
-    {
-        var b = new byte[4096];
-        nint n = Read(_kernel, b, b.Length);
-        Assert.That(n, Is.GreaterThanOrEqualTo((nint)16), $"reply: {n}, errno {Errno}");
-        Assert.That(BinaryPrimitives.ReadUInt32LittleEndian(b), Is.EqualTo((uint)n), "out header's len");
-        return (BinaryPrimitives.ReadInt32LittleEndian(b.AsSpan(4)), BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(8)), b[16..(int)n]);
-    }
+    private (int Error, ulong Unique, byte[] Body) Receive() => _kernel!.Receive();
 
     private static byte[] InitBody(uint minor, uint flags, int size)
     {
@@ -129,7 +111,7 @@ public class HostileKernelTests
         Send(Ioctl, 13, ioctl);
         ExpectError(-EINVAL, 13UL);
 
-        Assert.That(LibcForTests.Write(_kernel, new byte[20], 20), Is.EqualTo((nint)20)); // shorter than a header: no unique to answer
+        _kernel!.SendRaw(new byte[20]); // shorter than a header: no unique to answer
         Send(Interrupt, 14, new byte[4]); // short INTERRUPT: no reply is owed
 
         Send(Statfs, 15, []);
@@ -169,9 +151,5 @@ public class HostileKernelTests
         ExpectError(-EINTR, 30);
     }
 
-    private void ExpectError(int error, ulong unique)
-    {
-        var reply = Receive();
-        Assert.That((reply.Error, reply.Unique, reply.Body.Length), Is.EqualTo((error, unique, 0)));
-    }
+    private void ExpectError(int error, ulong unique) => _kernel!.ExpectError(error, unique);
 }

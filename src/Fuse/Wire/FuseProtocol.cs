@@ -29,6 +29,12 @@ public static class FuseProtocol
     /// <summary>FUSE_ROOT_ID: the node id of the mount's root directory.</summary>
     public const ulong RootId = 1;
 
+    /// <summary>
+    /// FUSE_DEFAULT_MAX_PAGES_PER_REQ (fs/fuse/fuse_i.h): pages per request when INIT did not agree FUSE_MAX_PAGES, and
+    /// always for CUSE, whose INIT has no such field.
+    /// </summary>
+    public const int DefaultMaxPages = 32;
+
     /// <summary>FUSE_MIN_READ_BUFFER: the smallest read buffer the kernel accepts on the device.</summary>
     public const int MinReadBuffer = 8192;
 }
