@@ -188,6 +188,18 @@ internal sealed class FuseRequestLoop : IDisposable
                 if (body.Length < FuseGetAttrIn.Size) { Reject(reply, header, $"body of {body.Length} bytes"); return; }
                 _handler.GetAttr(reply, header.NodeId, FuseGetAttrIn.Read(body));
                 return;
+            case FuseOpcode.OpenDir when _hasNodes:
+                if (body.Length < FuseOpenIn.Size) { Reject(reply, header, $"body of {body.Length} bytes"); return; }
+                _handler.OpenDir(reply, header.NodeId, FuseOpenIn.Read(body));
+                return;
+            case FuseOpcode.ReadDir when _hasNodes:
+                if (body.Length < FuseReadIn.WireSize) { Reject(reply, header, $"body of {body.Length} bytes"); return; }
+                _handler.ReadDir(reply, FuseReadIn.Read(body));
+                return;
+            case FuseOpcode.ReleaseDir when _hasNodes:
+                if (body.Length < FuseReleaseIn.Size) { Reject(reply, header, $"body of {body.Length} bytes"); return; }
+                _handler.ReleaseDir(reply, FuseReleaseIn.Read(body));
+                return;
             case FuseOpcode.Open:
                 if (body.Length < FuseOpenIn.Size) { Reject(reply, header, $"body of {body.Length} bytes"); return; }
                 _handler.Open(reply, header.NodeId, FuseOpenIn.Read(body));

@@ -37,6 +37,15 @@ public interface IFuseFileHandler
     /// <summary>RELEASE (last close of the open file): <see cref="FuseReply.Ok"/>; answer any reply still held for it.</summary>
     void Release(FuseReply reply, in FuseReleaseIn request);
 
+    /// <summary>OPENDIR of <paramref name="nodeId"/>: <see cref="FuseReply.Opened"/> with a handle for READDIR. Default: ENOSYS (nothing to list).</summary>
+    void OpenDir(FuseReply reply, ulong nodeId, in FuseOpenIn request) => reply.Error(38);
+
+    /// <summary>READDIR: the entries after request.Offset, packed by <see cref="FuseDirectoryEntry"/> into at most request.Size bytes (none: the end).</summary>
+    void ReadDir(FuseReply reply, in FuseReadIn request) => reply.Error(38);
+
+    /// <summary>RELEASEDIR: the last close of an open directory.</summary>
+    void ReleaseDir(FuseReply reply, in FuseReleaseIn request) => reply.Ok();
+
     /// <summary>INTERRUPT of request <paramref name="unique"/> (no reply owed): answer the held reply with EINTR if it is still held.</summary>
     void Interrupt(ulong unique);
 }

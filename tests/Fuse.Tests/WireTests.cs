@@ -213,4 +213,24 @@ public class WireTests
         byte[] getattr = [0x01, 0, 0, 0, 0xAA, 0xAA, 0xAA, 0xAA, 0x07, 0, 0, 0, 0, 0, 0, 0];
         Assert.That(FuseGetAttrIn.Read(getattr), Is.EqualTo(new FuseGetAttrIn(1, 7)));
     }
+
+    [Test]
+    public void ADirectoryEntryIsFuseDirentPaddedToEightBytes()
+    {
+        byte[] b = new byte[40];
+        b.AsSpan().Fill(0xEE);
+        int n = FuseDirectoryEntry.Write(b, inode: 5, nextOffset: 3, FuseDirectoryEntry.RegularFile, "rpmsg0");
+        byte[] expected =
+        [
+            0x05, 0, 0, 0, 0, 0, 0, 0, // ino
+            0x03, 0, 0, 0, 0, 0, 0, 0, // off: where the next READDIR resumes
+            0x06, 0, 0, 0, // namelen
+            0x08, 0, 0, 0, // type DT_REG
+            (byte)'r', (byte)'p', (byte)'m', (byte)'s', (byte)'g', (byte)'0', 0, 0, // name, padded to 8
+        ];
+        Assert.That(n, Is.EqualTo(32));
+        Assert.That(b[..32], Is.EqualTo(expected));
+        Assert.That(b[32], Is.EqualTo(0xEE), "nothing written past the entry");
+        Assert.That(FuseDirectoryEntry.Write(b.AsSpan(0, 31), 5, 3, FuseDirectoryEntry.RegularFile, "rpmsg0"), Is.Zero, "an entry that does not fit is left out");
+    }
 }

@@ -19,6 +19,12 @@ public enum FuseOpcode : uint
     Release = 18,
     /// <summary>FUSE_FLUSH: each close(2) of a descriptor.</summary>
     Flush = 25,
+    /// <summary>FUSE_OPENDIR: open a directory for listing.</summary>
+    OpenDir = 27,
+    /// <summary>FUSE_READDIR: directory entries after an offset (body: fuse_read_in).</summary>
+    ReadDir = 28,
+    /// <summary>FUSE_RELEASEDIR: last close of an open directory (body: fuse_release_in).</summary>
+    ReleaseDir = 29,
     /// <summary>FUSE_INIT: the first request, version negotiation.</summary>
     Init = 26,
     /// <summary>FUSE_INTERRUPT: a signal reached the caller of an earlier request (no reply).</summary>

@@ -11,7 +11,7 @@ namespace AmpCan.RpmsgChar.FrontEnds;
 /// </summary>
 public sealed class FuseRpmsgFiles(RpmsgCharDevices devices, RpmsgCharFileAccess access) : IFuseFileHandler
 {
-    private const int ENOENT = 2, EBADF = 9, EINVAL = 22;
+    private const int ENOENT = 2, EBADF = 9, ENOTDIR = 20, EINVAL = 22;
     private const uint ONonBlock = 0x800;
     private const uint SIfReg = 0x8000, SIfDir = 0x4000;
     // A character device without read/write/poll operations: what poll(2) reports for rpmsg_ctrl (DEFAULT_POLLMASK).
@@ -139,6 +139,50 @@ public sealed class FuseRpmsgFiles(RpmsgCharDevices devices, RpmsgCharFileAccess
             default: reply.Error(EBADF); return;
         }
     }
+
+    /// <inheritdoc/>
+    public void OpenDir(FuseReply reply, ulong nodeId, in FuseOpenIn request)
+    {
+        if (nodeId != FuseProtocol.RootId) { reply.Error(ENOTDIR); return; }
+        // The names as they are at opendir: a listing read in several parts stays one consistent snapshot.
+        List<(string Name, ulong Node, uint Type)> entries = [(".", FuseProtocol.RootId, FuseDirectoryEntry.Directory), ("..", FuseProtocol.RootId, FuseDirectoryEntry.Directory)];
+        entries.AddRange(devices.Files.Select(f => (f.Name, f.NodeId, FuseDirectoryEntry.RegularFile)));
+        ulong fh = _nextHandle++;
+        _open[fh] = new Listing(entries);
+        reply.Opened(fh, 0);
+    }
+
+    /// <inheritdoc/>
+    public void ReadDir(FuseReply reply, in FuseReadIn request)
+    {
+        if (_open.GetValueOrDefault(request.FileHandle) is not Listing listing) { reply.Error(EBADF); return; }
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min(request.Size, 64 * 1024));
+        try
+        {
+            int used = 0;
+            for (int i = (int)Math.Min(request.Offset, (ulong)listing.Entries.Count); i < listing.Entries.Count; i++)
+            {
+                var (name, node, type) = listing.Entries[i];
+                int n = FuseDirectoryEntry.Write(buffer.AsSpan(used, (int)Math.Min(request.Size, (uint)buffer.Length) - used), node, (ulong)(i + 1), type, name);
+                if (n == 0) break;
+                used += n;
+            }
+            reply.Data(buffer.AsSpan(0, used));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void ReleaseDir(FuseReply reply, in FuseReleaseIn request)
+    {
+        _open.Remove(request.FileHandle);
+        reply.Ok();
+    }
+
+    private sealed record Listing(List<(string Name, ulong Node, uint Type)> Entries);
 
     /// <inheritdoc/>
     public void Flush(FuseReply reply, in FuseFlushIn request) => reply.Ok();
