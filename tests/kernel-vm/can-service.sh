@@ -35,7 +35,7 @@ stdbuf -oL candump -L -d -r 33554432 vcan1 > vcan1.log 2> vcan1.err & D1=$!
 # frames of every class there too (",0:0,#FFFFFFFF": all data frames and all error frames; -L prints an error frame as
 # its 8-digit identifier with CAN_ERR_FLAG, 2xxxxxxx).
 stdbuf -oL candump -L -d -r 33554432 vcan2,0:0,#FFFFFFFF > vcan2.log 2> vcan2.err & D2=$!
-dotnet "$AMPCAN" --board "$BOARD" > service.log 2>&1 & S=$!
+AmpCan__RpmsgChar__FrontEnd=none dotnet "$AMPCAN" --board "$BOARD" > service.log 2>&1 & S=$! # CAN only: no rpmsg_char devices
 
 # The remote's node beats first right after its driver STARTs the controller, counter 0: 0x701 (node 1, can0),
 # 0x702 (node 2, can1).

@@ -32,6 +32,29 @@ public sealed class RpmsgCharFrontEndService(RpmsgCharSettings settings, RpmsgCh
             _logger.LogInformation("rpmsg_char files are off ({Section}:FrontEnd is none)", RpmsgCharSettings.Section);
             return Task.CompletedTask;
         }
+        string? cuseRefused = null;
+        if (settings.FrontEnd is RpmsgCharFrontEndKind.Cuse or RpmsgCharFrontEndKind.Auto)
+        {
+            try
+            {
+                _frontEnd = RpmsgCharCuseDevices.Start(devices, settings.Access, _logger);
+                Directory = "/dev";
+                _logger.LogInformation("rpmsg_char devices in /dev (CUSE; owner {Owner}, group {Group}, mode {Mode})",
+                    settings.Access.Owner, settings.Access.Group, "0" + Convert.ToString(settings.Access.Mode, 8));
+                return Task.CompletedTask;
+            }
+            catch (FuseMountException e)
+            {
+                if (settings.FrontEnd == RpmsgCharFrontEndKind.Cuse)
+                {
+                    _logger.LogCritical("cannot serve the rpmsg_char devices through CUSE: {Reason}", e.Message);
+                    ExitCode = 1;
+                    lifetime.StopApplication();
+                    return Task.CompletedTask;
+                }
+                cuseRefused = e.Message;
+            }
+        }
         try
         {
             RpmsgCharFuseMount mount = RpmsgCharFuseMount.Mount(settings.Directory, devices, settings.Access, _logger);
@@ -43,7 +66,8 @@ public sealed class RpmsgCharFrontEndService(RpmsgCharSettings settings, RpmsgCh
         catch (Exception e) when (e is FuseMountException or IOException or UnauthorizedAccessException)
         {
             if (settings.FrontEnd == RpmsgCharFrontEndKind.Auto)
-                _logger.LogWarning("no rpmsg_char files: {Reason}; everything else keeps running ({Section}:FrontEnd none silences this)", e.Message, RpmsgCharSettings.Section);
+                _logger.LogWarning("no rpmsg_char files: CUSE: {Cuse}; FUSE: {Reason}; everything else keeps running ({Section}:FrontEnd none silences this)",
+                    cuseRefused, e.Message, RpmsgCharSettings.Section);
             else
             {
                 _logger.LogCritical("cannot serve the rpmsg_char files: {Reason}", e.Message);
