@@ -45,6 +45,9 @@ public sealed class FuseServer : IDisposable
     /// <summary>Requests answered EINVAL because their lengths did not add up, or that arrived before INIT.</summary>
     public long RejectedRequests => _loop.RejectedRequests;
 
+    /// <summary>Bytes the loop thread had allocated after its last request: sampled before and after a run, what serving allocated.</summary>
+    public long LoopAllocatedBytes => _loop.AllocatedBytes;
+
     /// <summary>
     /// Opens /dev/fuse, mounts it at <paramref name="mountPoint"/> as <c>fuse.<paramref name="subtype"/></c> and starts
     /// serving; throws <see cref="FuseMountException"/> (with the errno) when the device or the mount is refused.

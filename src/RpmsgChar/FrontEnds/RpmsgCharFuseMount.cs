@@ -41,6 +41,9 @@ public sealed class RpmsgCharFuseMount : IDisposable
         return new RpmsgCharFuseMount(server, files);
     }
 
+    /// <summary>Bytes the FUSE loop thread had allocated after its last request (for benchmarks).</summary>
+    public long LoopAllocatedBytes => _server.LoopAllocatedBytes;
+
     /// <inheritdoc/>
     public void Dispose() => _server.Dispose();
 }
