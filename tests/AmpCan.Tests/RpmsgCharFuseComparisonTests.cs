@@ -31,22 +31,48 @@ public class RpmsgCharFuseComparisonTests
             ["AmpCan__ControlSocket"] = _socket,
             ["AmpCan__RpmsgChar__FrontEnd"] = "fuse",
             ["AmpCan__RpmsgChar__Directory"] = _files,
+            ["AmpCan__RpmsgChar__Group"] = "1234",
+            ["AmpCan__RpmsgChar__Mode"] = "0660",
         }, "--board", "sim", "--remote", "simulated-process");
         _service.WaitForLine("rpmsg_char files in", TimeSpan.FromSeconds(60));
         _service.WaitForLine("channel 'rpmsg-echo' announced", TimeSpan.FromSeconds(60));
     }
 
     [OneTimeTearDown]
-    public void StopTheService()
+    public void RemoveTheDirectory()
     {
-        if (_service is null) return;
+        _service?.Dispose(); // killed if a test left it running
+        if (_dir is not null && !File.ReadAllText("/proc/self/mountinfo").Contains(_files, StringComparison.Ordinal)) Directory.Delete(_dir, recursive: true);
+    }
+
+    [Test, Order(2)]
+    public void TheDirectoryListsTheFilesWithTheConfiguredOwnerGroupAndMode()
+    {
+        string[] names = [.. Directory.GetFiles(_files).Select(Path.GetFileName).Order()!];
+        Assert.That(names, Is.EqualTo(new[] { "rpmsg0", "rpmsg_ctrl0" }), "the control file and the remote's rpmsg-raw channel's device (readdir)");
+        foreach (string name in names)
+        {
+            var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%u %g %a %F", Path.Combine(_files, name)]) { RedirectStandardOutput = true })!;
+            string said = stat.StandardOutput.ReadToEnd().Trim();
+            Assert.That(stat.WaitForExit(TimeSpan.FromSeconds(30)), Is.True);
+            Assert.That(said, Is.EqualTo("0 1234 660 regular empty file"), $"{name}: root, group 1234, 0660 as configured (a regular file: FUSE cannot serve S_ISCHR)");
+        }
+    }
+
+    [Test, Order(3)]
+    public void StoppingWithAClientBlockedInReadAnswersItEpipeAndLeavesNothingMounted()
+    {
+        using AmpCan.SharedMem.MessageFile held = AmpCan.SharedMem.MessageFile.Open(Path.Combine(_files, "rpmsg0"), 2 /* O_RDWR */, out int errno)
+            ?? throw new AssertionException($"open rpmsg0: errno {errno}");
+        var read = Task.Factory.StartNew(() => held.Read(new byte[512]), TaskCreationOptions.LongRunning);
+        Assert.That(read.Wait(TimeSpan.FromMilliseconds(300)), Is.False, "nothing to read: the reader waits");
         Assert.That(Tmds.Linux.LibC.kill(_service.Process.Id, Tmds.Linux.LibC.SIGTERM), Is.Zero);
-        int code = _service.WaitForExit(TimeSpan.FromSeconds(60));
-        _service.Dispose();
-        bool mounted = File.ReadAllText("/proc/self/mountinfo").Contains(_files, StringComparison.Ordinal);
-        Directory.Delete(_dir, recursive: true);
-        Assert.That(code, Is.Zero, "a clean stop");
-        Assert.That(mounted, Is.False, "nothing left mounted");
+        Assert.That(read.Wait(TimeSpan.FromSeconds(60)), Is.True, "the blocked read was answered at the stop");
+        Assert.That(read.Result, Is.EqualTo(-32), "EPIPE: the rpmsg device went before the file system, as the kernel's endpoint does");
+        held.Dispose();
+        Assert.That(_service.WaitForExit(TimeSpan.FromSeconds(60)), Is.Zero, $"a clean stop; the service said:\n{_service.Output}");
+        Assert.That(File.ReadAllText("/proc/self/mountinfo"), Does.Not.Contain(_files), "nothing left mounted");
+        Assert.That(_service.Output, Does.Not.Contain("still running after unmount"), "the loop ended once the last file was closed");
     }
 
     private string CrashCommand => $"dotnet '{CrossProcessVringTests.AmpcanDll}' crash --socket '{_socket}'";
@@ -54,6 +80,7 @@ public class RpmsgCharFuseComparisonTests
     // Returns once a control file is back; the program closed everything before, as it does for the kernel.
     private string RecoverCommand => $"for i in $(seq 1 1200); do ls '{_files}' 2>/dev/null | grep -q '^rpmsg_ctrl' && exit 0; sleep 0.1; done; exit 1";
 
+    [Order(1)]
     [TestCase(RpmsgCharCasePrograms.Program.C)]
     [TestCase(RpmsgCharCasePrograms.Program.Python)]
     public void TheProgramSeesWhatItSawInTheKernel(RpmsgCharCasePrograms.Program program)

@@ -30,7 +30,11 @@ public sealed class RpmsgCharFuseMount : IDisposable
     /// </summary>
     public static RpmsgCharFuseMount Mount(string directory, RpmsgCharDevices devices, RpmsgCharFileAccess access, ILogger logger)
     {
-        System.IO.Directory.CreateDirectory(directory);
+        try { System.IO.Directory.CreateDirectory(directory); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot make the directory '{directory}' for the rpmsg_char files: {e.Message}", e);
+        }
         var files = new FuseRpmsgFiles(devices, access.Validated());
         FuseServer server = FuseServer.Mount(directory, "ampcan-rpmsg", files, logger);
         if (!server.WaitInitialized(TimeSpan.FromSeconds(10)))
