@@ -90,3 +90,42 @@ public class RpmsgCharFuseComparisonTests
         RpmsgCharCasePrograms.AssertSameAsKernel(run.Transcript, $"the {program} program against AmpCan's FUSE files");
     }
 }
+
+/// <summary>A service killed (SIGKILL) leaves its FUSE directory mounted with nobody behind it; the next one takes it over.</summary>
+[TestFixture, NonParallelizable]
+public class RpmsgCharDeadMountTests
+{
+    [Test]
+    public void TheNextServiceReplacesTheDeadMountAKilledServiceLeft()
+    {
+        if (Environment.UserName != "root" || !File.Exists("/dev/fuse"))
+            Assert.Ignore("the FUSE front end needs /dev/fuse and root (mount(2) of a FUSE file system with allow_other); this machine or user has not");
+        string dir = Path.Combine(Path.GetTempPath(), $"ampcan-deadmount-{Guid.NewGuid():N}"[..30]);
+        Directory.CreateDirectory(dir);
+        string files = Path.Combine(dir, "rpmsg");
+        var environment = new Dictionary<string, string> { ["AmpCan__RpmsgChar__FrontEnd"] = "fuse", ["AmpCan__RpmsgChar__Directory"] = files };
+        try
+        {
+            using (ServiceProcess first = ServiceProcess.Start(dir, environment, "--board", "sim"))
+            {
+                first.WaitForLine("rpmsg_char files in", TimeSpan.FromSeconds(60));
+                first.Process.Kill(entireProcessTree: true);
+                first.Process.WaitForExit();
+            }
+            Assert.That(() => Directory.GetFiles(files), Throws.InstanceOf<IOException>().With.Property("HResult").EqualTo(107), "ENOTCONN: mounted, nobody serving");
+            using ServiceProcess second = ServiceProcess.Start(dir, environment, "--board", "sim");
+            second.WaitForLine("rpmsg_ctrl0 serves", TimeSpan.FromSeconds(60));
+            second.WaitForLine("rpmsg_char files in", TimeSpan.FromSeconds(60));
+            Assert.That(second.Output, Does.Contain($"the rpmsg_char directory {files} was left mounted by a service that was killed; unmounted it"));
+            Assert.That(File.Exists(Path.Combine(files, "rpmsg_ctrl0")), Is.True, "served again");
+            Assert.That(Tmds.Linux.LibC.kill(second.Process.Id, Tmds.Linux.LibC.SIGTERM), Is.Zero);
+            Assert.That(second.WaitForExit(TimeSpan.FromSeconds(60)), Is.Zero);
+            Assert.That(File.ReadAllText("/proc/self/mountinfo"), Does.Not.Contain(files), "nothing left mounted after a clean stop");
+        }
+        finally
+        {
+            if (File.ReadAllText("/proc/self/mountinfo").Contains(files, StringComparison.Ordinal)) AmpCan.SharedMem.FuseDevice.Unmount(files);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
