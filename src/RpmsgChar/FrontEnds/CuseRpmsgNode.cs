@@ -12,12 +12,9 @@ namespace AmpCan.RpmsgChar.FrontEnds;
 /// </summary>
 internal sealed class CuseRpmsgNode(RpmsgCharNode node, Action<CuseRpmsgNode> lastClose) : IFuseFileHandler
 {
-    private const int EBADF = 9, EINVAL = 22, ENOSYS = 38;
-    private const uint ONonBlock = 0x800;
-    private const uint DefaultPollMask = 0x145;
-    private readonly Dictionary<ulong, object> _open = [];
+    private const int ENOSYS = 38;
+    private readonly RpmsgCharOpenFiles _open = new();
     private FuseRpmsgReplies? _replies;
-    private ulong _nextHandle = 1;
     private int _opens;
 
     /// <summary>The file served.</summary>
@@ -47,79 +44,35 @@ internal sealed class CuseRpmsgNode(RpmsgCharNode node, Action<CuseRpmsgNode> la
             if (rc < 0) { reply.Error(-rc); return; }
             opened = file!;
         }
-        ulong fh = _nextHandle++;
-        _open[fh] = opened;
+        ulong fh = _open.Add(opened);
         Interlocked.Increment(ref _opens);
         if (!reply.Opened(fh, FuseOpenFlags.NonSeekable)) Close(fh); // the caller left before the answer
     }
 
-    public void Read(FuseReply reply, in FuseReadIn request)
-    {
-        switch (_open.GetValueOrDefault(request.FileHandle))
-        {
-            case RpmsgCharFile file: file.Read(reply.Unique, (int)Math.Min(request.Size, int.MaxValue), (request.Flags & ONonBlock) != 0); return;
-            case RpmsgCtrlDevice: reply.Error(EINVAL); return;
-            default: reply.Error(EBADF); return;
-        }
-    }
+    public void Read(FuseReply reply, in FuseReadIn request) => _open.Read(reply, request);
 
-    public void Write(FuseReply reply, in FuseWriteIn request, ReadOnlySpan<byte> data)
-    {
-        switch (_open.GetValueOrDefault(request.FileHandle))
-        {
-            case RpmsgCharFile file: file.Write(reply.Unique, data, (request.Flags & ONonBlock) != 0); return;
-            case RpmsgCtrlDevice: reply.Error(EINVAL); return;
-            default: reply.Error(EBADF); return;
-        }
-    }
+    public void Write(FuseReply reply, in FuseWriteIn request, ReadOnlySpan<byte> data) => _open.Write(reply, request, data);
 
     public void Ioctl(FuseReply reply, in FuseIoctlIn request, ReadOnlySpan<byte> input)
     {
-        bool unrestricted = (request.Flags & FuseIoctlFlags.Unrestricted) != 0;
-        switch (_open.GetValueOrDefault(request.FileHandle))
+        if ((request.Flags & FuseIoctlFlags.Unrestricted) != 0)
         {
-            case RpmsgCtrlDevice ctrl:
+            // What the kernel's driver copies from or to the pointer argument, fetched first (a bad pointer: EFAULT).
+            switch (_open.Get(request.FileHandle))
             {
-                if (unrestricted && input.Length < RpmsgCtrlDevice.IoctlInputSize)
-                {
+                case RpmsgCtrlDevice when input.Length < RpmsgCtrlDevice.IoctlInputSize:
                     // rpmsg_ctrldev_ioctl: copy_from_user of the whole rpmsg_endpoint_info before looking at the command.
                     reply.IoctlRetry(request, [new FuseIoctlIovec(request.Argument, RpmsgCtrlDevice.IoctlInputSize)], []);
                     return;
-                }
-                int rc = ctrl.Ioctl(request.Command, input);
-                if (rc < 0) reply.Error(-rc);
-                else reply.Ioctl(rc, default);
-                return;
-            }
-            case RpmsgCharFile file:
-            {
-                int outSize = RpmsgEndpointDevice.IoctlTransfer(request.Command).Out;
-                if (unrestricted && request.OutSize < outSize)
-                {
-                    reply.IoctlRetry(request, [], [new FuseIoctlIovec(request.Argument, (ulong)outSize)]);
+                case RpmsgCharFile when request.OutSize < RpmsgEndpointDevice.IoctlTransfer(request.Command).Out:
+                    reply.IoctlRetry(request, [], [new FuseIoctlIovec(request.Argument, (ulong)RpmsgEndpointDevice.IoctlTransfer(request.Command).Out)]);
                     return;
-                }
-                Span<byte> output = stackalloc byte[sizeof(int)];
-                int rc = file.Ioctl(request.Command, request.Argument, output[..(int)Math.Min(request.OutSize, (uint)output.Length)], out int written);
-                if (rc < 0) reply.Error(-rc);
-                else reply.Ioctl(rc, output[..written]);
-                return;
             }
-            default:
-                reply.Error(EBADF);
-                return;
         }
+        _open.Ioctl(reply, request, input);
     }
 
-    public void Poll(FuseReply reply, in FusePollIn request)
-    {
-        switch (_open.GetValueOrDefault(request.FileHandle))
-        {
-            case RpmsgCharFile file: reply.Poll(file.Poll(request.KernelHandle, (request.Flags & FusePollFlags.ScheduleNotify) != 0)); return;
-            case RpmsgCtrlDevice: reply.Poll(DefaultPollMask); return;
-            default: reply.Error(EBADF); return;
-        }
-    }
+    public void Poll(FuseReply reply, in FusePollIn request) => _open.Poll(reply, request);
 
     public void Flush(FuseReply reply, in FuseFlushIn request) => reply.Ok();
 
@@ -131,16 +84,11 @@ internal sealed class CuseRpmsgNode(RpmsgCharNode node, Action<CuseRpmsgNode> la
 
     private void Close(ulong fh)
     {
-        if (!_open.Remove(fh, out object? opened)) return;
+        if (_open.Get(fh) is null) return;
         // Before the release frees the file's number: a new device given that number waits for this one's connection to end.
         if (Interlocked.Decrement(ref _opens) == 0) lastClose(this);
-        if (opened is RpmsgCharFile file) file.Release();
-        else if (opened is RpmsgCtrlDevice ctrl) ctrl.Release();
+        _open.Close(fh);
     }
 
-    public void Interrupt(ulong unique)
-    {
-        foreach (object opened in _open.Values)
-            if (opened is RpmsgCharFile file) file.Interrupt(unique);
-    }
+    public void Interrupt(ulong unique) => _open.Interrupt(unique);
 }

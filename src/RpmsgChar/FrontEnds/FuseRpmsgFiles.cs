@@ -11,15 +11,11 @@ namespace AmpCan.RpmsgChar.FrontEnds;
 /// </summary>
 public sealed class FuseRpmsgFiles(RpmsgCharDevices devices, RpmsgCharFileAccess access) : IFuseFileHandler
 {
-    private const int ENOENT = 2, EBADF = 9, ENOTDIR = 20, EINVAL = 22;
-    private const uint ONonBlock = 0x800;
+    private const int ENOENT = 2, EBADF = 9, ENOTDIR = 20;
     private const uint SIfReg = 0x8000, SIfDir = 0x4000;
-    // A character device without read/write/poll operations: what poll(2) reports for rpmsg_ctrl (DEFAULT_POLLMASK).
-    private const uint DefaultPollMask = 0x145;
-    private readonly Dictionary<ulong, object> _open = [];
+    private readonly RpmsgCharOpenFiles _open = new();
     private readonly ulong _time = (ulong)DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     private FuseRpmsgReplies? _replies;
-    private ulong _nextHandle = 1;
 
     /// <summary>Files open now (descriptors of clients, counted once per open).</summary>
     public int OpenFiles => _open.Count;
@@ -56,23 +52,16 @@ public sealed class FuseRpmsgFiles(RpmsgCharDevices devices, RpmsgCharFileAccess
             {
                 int rc = ctrl.Open();
                 if (rc < 0) { reply.Error(-rc); return; }
-                ulong fh = _nextHandle++;
-                _open[fh] = ctrl;
-                reply.Opened(fh, flags);
+                ulong fh = _open.Add(ctrl);
+                if (!reply.Opened(fh, flags)) _open.Close(fh);
                 return;
             }
             case RpmsgEndpointDevice device:
             {
                 int rc = device.Open(_replies, out RpmsgCharFile? file);
                 if (rc < 0) { reply.Error(-rc); return; }
-                ulong fh = _nextHandle++;
-                _open[fh] = file!;
-                if (!reply.Opened(fh, flags))
-                {
-                    // The caller left before the answer: nobody will release what was opened for it.
-                    _open.Remove(fh);
-                    file!.Release();
-                }
+                ulong fh = _open.Add(file!);
+                if (!reply.Opened(fh, flags)) _open.Close(fh); // the caller left before the answer: nobody would release it
                 return;
             }
             default:
@@ -82,63 +71,16 @@ public sealed class FuseRpmsgFiles(RpmsgCharDevices devices, RpmsgCharFileAccess
     }
 
     /// <inheritdoc/>
-    public void Read(FuseReply reply, in FuseReadIn request)
-    {
-        switch (_open.GetValueOrDefault(request.FileHandle))
-        {
-            case RpmsgCharFile file: file.Read(reply.Unique, (int)Math.Min(request.Size, int.MaxValue), (request.Flags & ONonBlock) != 0); return;
-            case RpmsgCtrlDevice: reply.Error(EINVAL); return; // rpmsg_ctrl has no read operation
-            default: reply.Error(EBADF); return;
-        }
-    }
+    public void Read(FuseReply reply, in FuseReadIn request) => _open.Read(reply, request);
 
     /// <inheritdoc/>
-    public void Write(FuseReply reply, in FuseWriteIn request, ReadOnlySpan<byte> data)
-    {
-        switch (_open.GetValueOrDefault(request.FileHandle))
-        {
-            case RpmsgCharFile file: file.Write(reply.Unique, data, (request.Flags & ONonBlock) != 0); return;
-            case RpmsgCtrlDevice: reply.Error(EINVAL); return;
-            default: reply.Error(EBADF); return;
-        }
-    }
+    public void Write(FuseReply reply, in FuseWriteIn request, ReadOnlySpan<byte> data) => _open.Write(reply, request, data);
 
     /// <inheritdoc/>
-    public void Ioctl(FuseReply reply, in FuseIoctlIn request, ReadOnlySpan<byte> input)
-    {
-        switch (_open.GetValueOrDefault(request.FileHandle))
-        {
-            case RpmsgCtrlDevice ctrl:
-            {
-                int rc = ctrl.Ioctl(request.Command, input);
-                if (rc < 0) reply.Error(-rc);
-                else reply.Ioctl(rc, default);
-                return;
-            }
-            case RpmsgCharFile file:
-            {
-                Span<byte> output = stackalloc byte[sizeof(int)];
-                int rc = file.Ioctl(request.Command, request.Argument, output[..(int)Math.Min(request.OutSize, (uint)output.Length)], out int written);
-                if (rc < 0) reply.Error(-rc);
-                else reply.Ioctl(rc, output[..written]);
-                return;
-            }
-            default:
-                reply.Error(EBADF);
-                return;
-        }
-    }
+    public void Ioctl(FuseReply reply, in FuseIoctlIn request, ReadOnlySpan<byte> input) => _open.Ioctl(reply, request, input);
 
     /// <inheritdoc/>
-    public void Poll(FuseReply reply, in FusePollIn request)
-    {
-        switch (_open.GetValueOrDefault(request.FileHandle))
-        {
-            case RpmsgCharFile file: reply.Poll(file.Poll(request.KernelHandle, (request.Flags & FusePollFlags.ScheduleNotify) != 0)); return;
-            case RpmsgCtrlDevice: reply.Poll(DefaultPollMask); return;
-            default: reply.Error(EBADF); return;
-        }
-    }
+    public void Poll(FuseReply reply, in FusePollIn request) => _open.Poll(reply, request);
 
     /// <inheritdoc/>
     public void OpenDir(FuseReply reply, ulong nodeId, in FuseOpenIn request)
@@ -147,15 +89,14 @@ public sealed class FuseRpmsgFiles(RpmsgCharDevices devices, RpmsgCharFileAccess
         // The names as they are at opendir: a listing read in several parts stays one consistent snapshot.
         List<(string Name, ulong Node, uint Type)> entries = [(".", FuseProtocol.RootId, FuseDirectoryEntry.Directory), ("..", FuseProtocol.RootId, FuseDirectoryEntry.Directory)];
         entries.AddRange(devices.Files.Select(f => (f.Name, f.NodeId, FuseDirectoryEntry.RegularFile)));
-        ulong fh = _nextHandle++;
-        _open[fh] = new Listing(entries);
-        reply.Opened(fh, 0);
+        ulong fh = _open.Add(new Listing(entries));
+        if (!reply.Opened(fh, 0)) _open.Close(fh);
     }
 
     /// <inheritdoc/>
     public void ReadDir(FuseReply reply, in FuseReadIn request)
     {
-        if (_open.GetValueOrDefault(request.FileHandle) is not Listing listing) { reply.Error(EBADF); return; }
+        if (_open.Get(request.FileHandle) is not Listing listing) { reply.Error(EBADF); return; }
         byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min(request.Size, 64 * 1024));
         try
         {
@@ -178,7 +119,7 @@ public sealed class FuseRpmsgFiles(RpmsgCharDevices devices, RpmsgCharFileAccess
     /// <inheritdoc/>
     public void ReleaseDir(FuseReply reply, in FuseReleaseIn request)
     {
-        _open.Remove(request.FileHandle);
+        _open.Close(request.FileHandle);
         reply.Ok();
     }
 
@@ -190,18 +131,10 @@ public sealed class FuseRpmsgFiles(RpmsgCharDevices devices, RpmsgCharFileAccess
     /// <inheritdoc/>
     public void Release(FuseReply reply, in FuseReleaseIn request)
     {
-        if (_open.Remove(request.FileHandle, out object? opened))
-        {
-            if (opened is RpmsgCharFile file) file.Release();
-            else if (opened is RpmsgCtrlDevice ctrl) ctrl.Release();
-        }
+        _open.Close(request.FileHandle);
         reply.Ok();
     }
 
     /// <inheritdoc/>
-    public void Interrupt(ulong unique)
-    {
-        foreach (object opened in _open.Values)
-            if (opened is RpmsgCharFile file) file.Interrupt(unique);
-    }
+    public void Interrupt(ulong unique) => _open.Interrupt(unique);
 }
