@@ -49,8 +49,12 @@ internal static unsafe class DeviceMemoryCopy
         }
     }
 
-    // The widest naturally aligned access at this address that does not run past the end.
+    // The widest naturally aligned access at this address that does not run past the end. Never 8 in a 32-bit process:
+    // there a volatile 64-bit access is made atomic with LDREXD/STREXD, exclusives that device memory need not support.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Width(ulong address, ulong left) =>
-        (address & 7) == 0 && left >= 8 ? 8 : (address & 3) == 0 && left >= 4 ? 4 : (address & 1) == 0 && left >= 2 ? 2 : 1;
+    internal static int Width(ulong address, ulong left) => Width(address, left, sizeof(nint));
+
+    /// <summary>The widest access at <paramref name="address"/> for a process whose pointers are <paramref name="pointerSize"/> bytes.</summary>
+    internal static int Width(ulong address, ulong left, int pointerSize) =>
+        pointerSize == 8 && (address & 7) == 0 && left >= 8 ? 8 : (address & 3) == 0 && left >= 4 ? 4 : (address & 1) == 0 && left >= 2 ? 2 : 1;
 }

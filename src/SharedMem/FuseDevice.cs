@@ -11,7 +11,7 @@ namespace AmpCan.SharedMem;
 /// </summary>
 public sealed unsafe class FuseDevice : IDisposable
 {
-    private const ulong MsNosuid = 2, MsNodev = 4; // <linux/mount.h>
+    private const nuint MsNosuid = 2, MsNodev = 4; // <linux/mount.h>
     private const int MntDetach = 2;
 
     private readonly FileDescriptorHandle _fd;
@@ -119,8 +119,10 @@ public sealed unsafe class FuseDevice : IDisposable
     /// <summary>Closes the descriptor once no call is using it (a mounted file system is then aborted by the kernel).</summary>
     public void Dispose() => _fd.Dispose();
 
+    // mountflags is a C unsigned long: 4 bytes on 32-bit Arm, where a 64-bit argument would take an aligned register
+    // pair and shift the data pointer onto the stack.
     [DllImport("libc", EntryPoint = "mount", SetLastError = true)]
-    private static extern int MountCall(string source, string target, string fsType, ulong flags, string data);
+    internal static extern int MountCall(string source, string target, string fsType, nuint flags, string data);
 
     [DllImport("libc", EntryPoint = "writev", SetLastError = true)]
     private static extern nint WritevCall(int fd, iovec* iov, int count);

@@ -415,6 +415,9 @@ public sealed unsafe class MappedRegion : IDisposable
     private static MappedRegion Map(string name, MappingKind kind, int fd, ulong fileOffset, ulong length, ulong deviceAddress, FileDescriptorHandle? keep, ulong innerOffset = 0, ulong pageSize = 0)
     {
         ulong mapLength = RoundUp(length, pageSize == 0 ? Posix.PageSize : pageSize);
+        // size_t is 4 bytes in a 32-bit process: a longer window would be truncated by the cast, not refused by mmap.
+        if (mapLength > nuint.MaxValue || mapLength < length)
+            throw new SharedMemoryException($"mmap of '{name}': {length} bytes do not fit this {IntPtr.Size * 8}-bit process's address space");
         void* p = mmap(null, (size_t)mapLength, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (long)fileOffset);
         if (p == MAP_FAILED)
             throw SharedMemoryException.FromErrno($"mmap of {mapLength} bytes of '{name}' at offset 0x{fileOffset:x}", errno);

@@ -73,13 +73,14 @@ internal static unsafe class Posix
 
     private const uint HugetlbfsMagic = 0x958458f6;
 
-    [DllImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
-    private static extern int FStatFs(int fd, byte* buf);
+    // fstatfs64: on 32-bit glibc plain fstatfs fails with EOVERFLOW on a file system whose block counts pass 2^32; on
+    // 64-bit glibc both names are the same function. f_type and f_bsize lead both structs, each a C long.
+    [DllImport("libc", EntryPoint = "fstatfs64", SetLastError = true)]
+    internal static extern int FStatFs(int fd, byte* buf);
 
     /// <summary>The page size mappings of this file come in: the huge page size on hugetlbfs, the system's otherwise.</summary>
     public static ulong FilePageSize(int fd)
     {
-        // struct statfs starts with f_type and f_bsize, each a C long (so nint) on every Linux ABI this runs on.
         byte* buf = stackalloc byte[512];
         if (FStatFs(fd, buf) != 0) return PageSize;
         nint type = *(nint*)buf, blockSize = *(nint*)(buf + sizeof(nint));
