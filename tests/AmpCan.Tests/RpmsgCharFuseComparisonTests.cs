@@ -41,8 +41,10 @@ public class RpmsgCharFuseComparisonTests
     [OneTimeTearDown]
     public void RemoveTheDirectory()
     {
-        _service?.Dispose(); // killed if a test left it running
-        if (_dir is not null && !File.ReadAllText("/proc/self/mountinfo").Contains(_files, StringComparison.Ordinal)) Directory.Delete(_dir, recursive: true);
+        if (_dir is null) return;
+        _service?.Dispose(); // killed if a test left it running: its mount is then dead, and goes with the directory
+        if (File.ReadAllText("/proc/self/mountinfo").Contains(_files, StringComparison.Ordinal)) AmpCan.SharedMem.FuseDevice.Unmount(_files);
+        Directory.Delete(_dir, recursive: true);
     }
 
     [Test, Order(2)]
