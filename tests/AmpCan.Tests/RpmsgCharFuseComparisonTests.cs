@@ -36,6 +36,9 @@ public class RpmsgCharFuseComparisonTests
         }, "--board", "sim", "--remote", "simulated-process");
         _service.WaitForLine("rpmsg_char files in", TimeSpan.FromSeconds(60));
         _service.WaitForLine("channel 'rpmsg-echo' announced", TimeSpan.FromSeconds(60));
+        // The remote's rpmsg-raw channel (announced after rpmsg-echo) has its device: another process's doing, looked for.
+        Assert.That(SpinWait.SpinUntil(() => File.Exists(Path.Combine(_files, "rpmsg0")), TimeSpan.FromSeconds(60)), Is.True,
+            $"no rpmsg0 for the remote's rpmsg-raw channel; the service said:\n{_service.Output}");
     }
 
     [OneTimeTearDown]
