@@ -57,6 +57,15 @@ public sealed class RpmsgCharDevices
         lock (_gate) return _live.GetValueOrDefault(name);
     }
 
+    /// <summary>The file whose <see cref="RpmsgCharNode.NodeId"/> is <paramref name="nodeId"/>, if it exists (a front end's inode lookup, no copy of the list).</summary>
+    public RpmsgCharNode? Find(ulong nodeId)
+    {
+        lock (_gate)
+            foreach (RpmsgCharNode n in _live.Values)
+                if (n.NodeId == nodeId) return n;
+        return null;
+    }
+
     /// <summary>rpmsg_char's id table: channels with these names get an endpoint device of their own.</summary>
     public static bool BindsRpmsgChar(string channelName) => channelName is "rpmsg-raw" or "rpmsg_chrdev";
 

@@ -262,9 +262,8 @@ public sealed class RpmsgEndpointDevice : RpmsgCharNode
         }
     }
 
-    /// <summary>What an unrestricted front end (CUSE) must fetch before calling <see cref="RpmsgCharFile.Ioctl"/>: bytes in from and out to the pointer argument.</summary>
-    public static (int In, int Out) IoctlTransfer(uint command) =>
-        command == RpmsgCharIoctl.GetOutgoingFlowControl ? (0, sizeof(int)) : (0, 0);
+    /// <summary>Bytes <paramref name="command"/> writes to its pointer argument (an unrestricted front end, CUSE, asks for them first); none is read from it.</summary>
+    public static int IoctlOutputSize(uint command) => command == RpmsgCharIoctl.GetOutgoingFlowControl ? sizeof(int) : 0;
 
     internal int Ioctl(RpmsgCharFile file, uint command, ulong argument, Span<byte> output, out int outputLength)
     {

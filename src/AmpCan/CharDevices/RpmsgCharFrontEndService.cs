@@ -40,7 +40,7 @@ public sealed class RpmsgCharFrontEndService(RpmsgCharSettings settings, RpmsgCh
                 _frontEnd = RpmsgCharCuseDevices.Start(devices, settings.Access, _logger);
                 Directory = "/dev";
                 _logger.LogInformation("rpmsg_char devices in /dev (CUSE; owner {Owner}, group {Group}, mode {Mode})",
-                    settings.Access.Owner, settings.Access.Group, "0" + Convert.ToString(settings.Access.Mode, 8));
+                    settings.Access.Owner, settings.Access.Group, settings.Access.ModeText);
                 return Task.CompletedTask;
             }
             catch (FuseMountException e)
@@ -61,7 +61,7 @@ public sealed class RpmsgCharFrontEndService(RpmsgCharSettings settings, RpmsgCh
             _frontEnd = mount;
             Directory = mount.Directory;
             _logger.LogInformation("rpmsg_char files in {Directory} (FUSE; owner {Owner}, group {Group}, mode {Mode}): regular files, programs that insist on S_ISCHR need CUSE",
-                mount.Directory, settings.Access.Owner, settings.Access.Group, "0" + Convert.ToString(settings.Access.Mode, 8));
+                mount.Directory, settings.Access.Owner, settings.Access.Group, settings.Access.ModeText);
         }
         catch (Exception e) when (e is FuseMountException or IOException or UnauthorizedAccessException)
         {

@@ -1,6 +1,5 @@
 using AmpCan.Fuse;
 using AmpCan.Fuse.Wire;
-using AmpCan.RpmsgChar.Wire;
 
 namespace AmpCan.RpmsgChar.FrontEnds;
 
@@ -64,8 +63,8 @@ internal sealed class CuseRpmsgNode(RpmsgCharNode node, Action<CuseRpmsgNode> la
                     // rpmsg_ctrldev_ioctl: copy_from_user of the whole rpmsg_endpoint_info before looking at the command.
                     reply.IoctlRetry(request, [new FuseIoctlIovec(request.Argument, RpmsgCtrlDevice.IoctlInputSize)], []);
                     return;
-                case RpmsgCharFile when request.OutSize < RpmsgEndpointDevice.IoctlTransfer(request.Command).Out:
-                    reply.IoctlRetry(request, [], [new FuseIoctlIovec(request.Argument, (ulong)RpmsgEndpointDevice.IoctlTransfer(request.Command).Out)]);
+                case RpmsgCharFile when request.OutSize < RpmsgEndpointDevice.IoctlOutputSize(request.Command):
+                    reply.IoctlRetry(request, [], [new FuseIoctlIovec(request.Argument, (ulong)RpmsgEndpointDevice.IoctlOutputSize(request.Command))]);
                     return;
             }
         }

@@ -24,7 +24,7 @@ public sealed class FuseRpmsgFiles(RpmsgCharDevices devices, RpmsgCharFileAccess
         ? new FuseAttr(node, 0, SIfDir | 0x1ED, 2, 0, 0, _time) // drwxr-xr-x root root
         : new FuseAttr(node, 0, SIfReg | access.Mode, 1, access.Owner, access.Group, _time);
 
-    private RpmsgCharNode? Node(ulong nodeId) => devices.Files.FirstOrDefault(n => n.NodeId == nodeId);
+    private RpmsgCharNode? Node(ulong nodeId) => devices.Find(nodeId);
 
     /// <inheritdoc/>
     public void Lookup(FuseReply reply, ulong parent, ReadOnlySpan<byte> name)

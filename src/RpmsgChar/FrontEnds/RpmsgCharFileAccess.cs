@@ -12,6 +12,9 @@ public sealed record RpmsgCharFileAccess(uint Owner = 0, uint Group = 0, uint Mo
     /// <summary>Root's, 0600.</summary>
     public static RpmsgCharFileAccess RootOnly { get; } = new();
 
+    /// <summary>The mode as ls -n and chmod write it in octal ("0600").</summary>
+    public string ModeText => "0" + Convert.ToString(Mode, 8);
+
     /// <summary>Throws naming the problem when <see cref="Mode"/> holds more than permission bits.</summary>
     public RpmsgCharFileAccess Validated() =>
         Mode > 0x1FF ? throw new ArgumentException($"rpmsg_char file mode {Convert.ToString(Mode, 8)} is not a permission (0 to 777 octal)") : this;
