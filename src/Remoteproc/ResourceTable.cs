@@ -272,7 +272,7 @@ public sealed class VdevResource : IVirtioConfig
         get => (VirtioStatus)_entry.ReadU8Acquire(VdevStatus);
         set
         {
-            IoRegion.FullFence();
+            _entry.Fence();
             _entry.WriteU8Release(VdevStatus, (byte)value);
         }
     }

@@ -1,11 +1,14 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using AmpCan.SharedMem.Ordering;
 
 namespace AmpCan.SharedMem;
 
 /// <summary>
 /// A bounds-checked window of shared memory: little-endian accessors, acquire loads and release stores for the
-/// indices two cores hand each other, and span views for payloads. Offsets are relative to the window.
+/// indices two cores hand each other, and span views for payloads. Offsets are relative to the window. Where the peer
+/// is a remote core (<see cref="Barriers"/> System), an acquire load is followed by Linux's <c>dma_rmb()</c> and a
+/// release store preceded by <c>dma_wmb()</c>, as the kernel's vrings do with <c>weak_barriers = false</c>.
 /// </summary>
 /// <remarks>
 /// Everything here may be written concurrently by the other side. Read a value once into a local before you
@@ -16,9 +19,12 @@ public sealed unsafe class IoRegion
     private readonly MappedRegion _owner; // keeps the mapping alive while any view is reachable
     private readonly byte* _base;
     private readonly ulong _length;
+    private readonly bool _system; // Barriers == System, read on every index access
 
-    internal IoRegion(MappedRegion owner, byte* @base, ulong length, ulong deviceAddress, string name, MemoryAttributes attributes)
+    internal IoRegion(MappedRegion owner, byte* @base, ulong length, ulong deviceAddress, string name, MemoryAttributes attributes, BarrierDomain barriers)
     {
+        Barriers = barriers;
+        _system = barriers == BarrierDomain.System;
         _owner = owner;
         _base = @base;
         _length = length;
@@ -34,7 +40,17 @@ public sealed unsafe class IoRegion
     /// The same window, to be treated as device memory (copies aligned, word by word): for memory the mapping cannot
     /// tell is a device's, as a PCI BAR opened through its sysfs resource file.
     /// </summary>
-    public IoRegion AsDeviceMemory() => new(_owner, _base, _length, DeviceAddress, Name, MemoryAttributes.Device);
+    public IoRegion AsDeviceMemory() => new(_owner, _base, _length, DeviceAddress, Name, MemoryAttributes.Device, Barriers);
+
+    /// <summary>
+    /// How strong the barriers around this window's indices are: <see cref="BarrierDomain.System"/> for a remote core
+    /// (the /dev/mem and UIO mappings' default), <see cref="BarrierDomain.InnerShareable"/> for threads, processes and
+    /// guests on these cores (memfds' and files' default).
+    /// </summary>
+    public BarrierDomain Barriers { get; }
+
+    /// <summary>The same window with the barriers a board or transport chose for its peer (see <see cref="Barriers"/>).</summary>
+    public IoRegion WithBarriers(BarrierDomain barriers) => barriers == Barriers ? this : new(_owner, _base, _length, DeviceAddress, Name, Attributes, barriers);
 
     /// <summary>Bytes in this window.</summary>
     public ulong Length => _length;
@@ -52,7 +68,7 @@ public sealed unsafe class IoRegion
     public IoRegion Slice(ulong offset, ulong length)
     {
         Check(offset, length);
-        return new IoRegion(_owner, _base + offset, length, DeviceAddress + offset, Name, Attributes);
+        return new IoRegion(_owner, _base + offset, length, DeviceAddress + offset, Name, Attributes, Barriers);
     }
 
     /// <summary>True when [offset, offset + length) lies inside this window.</summary>
@@ -118,40 +134,89 @@ public sealed unsafe class IoRegion
 
     /// <summary>Acquire load of a byte: later reads are not performed before it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public byte ReadU8Acquire(ulong offset) => Volatile.Read(ref *At(offset, 1));
+    public byte ReadU8Acquire(ulong offset)
+    {
+        byte v = Volatile.Read(ref *At(offset, 1));
+        if (_system) SystemBarriers.Read();
+        return v;
+    }
 
     /// <summary>Acquire load of an aligned little-endian u16 (an index the peer publishes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ushort ReadU16Acquire(ulong offset) => Le(Volatile.Read(ref *(ushort*)Aligned(offset, 2)));
+    public ushort ReadU16Acquire(ulong offset)
+    {
+        ushort v = Volatile.Read(ref *(ushort*)Aligned(offset, 2));
+        if (_system) SystemBarriers.Read();
+        return Le(v);
+    }
 
     /// <summary>Acquire load of an aligned little-endian u32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public uint ReadU32Acquire(ulong offset) => Le(Volatile.Read(ref *(uint*)Aligned(offset, 4)));
+    public uint ReadU32Acquire(ulong offset)
+    {
+        uint v = Volatile.Read(ref *(uint*)Aligned(offset, 4));
+        if (_system) SystemBarriers.Read();
+        return Le(v);
+    }
 
     /// <summary>Acquire load of an aligned little-endian u64 (one access: a 64-bit field the peer publishes whole).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong ReadU64Acquire(ulong offset) => Le(Volatile.Read(ref *(ulong*)Aligned(offset, 8)));
+    public ulong ReadU64Acquire(ulong offset)
+    {
+        ulong v = Volatile.Read(ref *(ulong*)Aligned(offset, 8));
+        if (_system) SystemBarriers.Read();
+        return Le(v);
+    }
 
     /// <summary>Release store of a byte: earlier writes are visible before it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void WriteU8Release(ulong offset, byte value) => Volatile.Write(ref *At(offset, 1), value);
+    public void WriteU8Release(ulong offset, byte value)
+    {
+        byte* p = At(offset, 1);
+        if (_system) SystemBarriers.Write();
+        Volatile.Write(ref *p, value);
+    }
 
     /// <summary>Release store of an aligned little-endian u16 (publishing an index to the peer).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void WriteU16Release(ulong offset, ushort value) => Volatile.Write(ref *(ushort*)Aligned(offset, 2), Le(value));
+    public void WriteU16Release(ulong offset, ushort value)
+    {
+        ushort* p = (ushort*)Aligned(offset, 2);
+        if (_system) SystemBarriers.Write();
+        Volatile.Write(ref *p, Le(value));
+    }
 
     /// <summary>Release store of an aligned little-endian u32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void WriteU32Release(ulong offset, uint value) => Volatile.Write(ref *(uint*)Aligned(offset, 4), Le(value));
+    public void WriteU32Release(ulong offset, uint value)
+    {
+        uint* p = (uint*)Aligned(offset, 4);
+        if (_system) SystemBarriers.Write();
+        Volatile.Write(ref *p, Le(value));
+    }
 
     /// <summary>Release store of an aligned little-endian u64.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void WriteU64Release(ulong offset, ulong value) => Volatile.Write(ref *(ulong*)Aligned(offset, 8), Le(value));
+    public void WriteU64Release(ulong offset, ulong value)
+    {
+        ulong* p = (ulong*)Aligned(offset, 8);
+        if (_system) SystemBarriers.Write();
+        Volatile.Write(ref *p, Le(value));
+    }
 
     /// <summary>
-    /// Full barrier: stores before it are visible before loads after it. Needed between publishing an index and reading
-    /// the peer's event index or flags (the store-load ordering acquire/release do not give).
+    /// Full barrier for this window's peer: stores before it are visible before loads after it. Needed between
+    /// publishing an index and reading the peer's event index or flags (the store-load ordering acquire/release do not
+    /// give). Linux's <c>mb()</c> where <see cref="Barriers"/> is System, <c>smp_mb()</c> otherwise.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Fence()
+    {
+        if (_system) SystemBarriers.Full();
+        else Interlocked.MemoryBarrier();
+    }
+
+    /// <summary>Full barrier among this cluster's cores (<see cref="BarrierDomain.InnerShareable"/>); a window's peer needs <see cref="Fence"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void FullFence() => Interlocked.MemoryBarrier();
 

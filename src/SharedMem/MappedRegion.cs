@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using AmpCan.SharedMem.Ordering;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -55,7 +56,8 @@ public sealed unsafe class MappedRegion : IDisposable
         DeviceAddress = deviceAddress;
         _file = file;
         _ioBase = mapBase + innerOffset;
-        Io = new IoRegion(this, _ioBase, size, deviceAddress, name, kind is MappingKind.PhysicalWindow or MappingKind.Uio ? MemoryAttributes.Device : MemoryAttributes.Normal);
+        Io = new IoRegion(this, _ioBase, size, deviceAddress, name, kind is MappingKind.PhysicalWindow or MappingKind.Uio ? MemoryAttributes.Device : MemoryAttributes.Normal,
+            kind is MappingKind.PhysicalWindow or MappingKind.Uio ? BarrierDomain.System : BarrierDomain.InnerShareable);
     }
 
     /// <summary>Name used in logs and errors (file path, memfd name, physical address).</summary>
@@ -217,7 +219,7 @@ public sealed unsafe class MappedRegion : IDisposable
     /// the region's name): for memory with two address spaces (vhost-user's guest-physical and front-end-virtual
     /// addresses, an SoC's SRAM seen on two buses). The view is as bounded as <see cref="Io"/> and dies with the region.
     /// </summary>
-    public IoRegion ViewAt(ulong deviceAddress, string? name = null) => new(this, _ioBase, Size, deviceAddress, name ?? Name, Io.Attributes);
+    public IoRegion ViewAt(ulong deviceAddress, string? name = null) => new(this, _ioBase, Size, deviceAddress, name ?? Name, Io.Attributes, Io.Barriers);
 
     /// <summary>Maps a whole memfd whose handle the new region takes over (closed here if mapping fails).</summary>
     private static MappedRegion MapOwned(string name, MappingKind kind, FileDescriptorHandle handle, ulong size, ulong deviceAddress)

@@ -211,7 +211,7 @@ public sealed class SplitVirtqueueDevice : IVirtqueueNotifications
         if (old == now) return false;
         _ring.Used.WriteU16Release(SplitRingOffsets.Index, now);
         _publishedUsed = now;
-        IoRegion.FullFence();
+        _ring.Used.Fence();
         if (EventIndex)
             return SplitRing.NeedsEvent(_ring.Available.ReadU16(_usedEventOffset), now, old);
         return (_ring.Available.ReadU16(SplitRingOffsets.Flags) & (ushort)VirtqAvailFlags.NoInterrupt) == 0;
@@ -226,7 +226,7 @@ public sealed class SplitVirtqueueDevice : IVirtqueueNotifications
         _fault.ThrowIfBroken();
         if (EventIndex) _ring.Used.WriteU16(_availEventOffset, _nextAvail);
         else _ring.Used.WriteU16(SplitRingOffsets.Flags, 0);
-        IoRegion.FullFence();
+        _ring.Used.Fence();
         return _ring.Available.ReadU16Acquire(SplitRingOffsets.Index) != _nextAvail;
     }
 

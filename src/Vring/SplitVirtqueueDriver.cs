@@ -298,7 +298,7 @@ public sealed partial class SplitVirtqueueDriver : IVirtqueueNotifications
         _kickedAvail = now;
         _addedSinceKick = 0;
         if (added == 0) return false;
-        IoRegion.FullFence();
+        _ring.Available.Fence();
         if (added >= ushort.MaxValue) return true;
         if (EventIndex) return SplitRing.NeedsEvent(_ring.Used.ReadU16(_availEventOffset), now, old);
         return (_ring.Used.ReadU16(SplitRingOffsets.Flags) & (ushort)VirtqUsedFlags.NoNotify) == 0;
@@ -351,7 +351,7 @@ public sealed partial class SplitVirtqueueDriver : IVirtqueueNotifications
             // As Linux's virtio_store_mb: the event index must be visible before we next read the used index, or the
             // device could miss it, skip the interrupt, and leave us waiting for a buffer it already returned.
             _ring.Available.WriteU16(_usedEventOffset, _lastUsed);
-            IoRegion.FullFence();
+            _ring.Available.Fence();
         }
         used = new UsedBuffer(token, head, len);
         return true;
@@ -399,7 +399,7 @@ public sealed partial class SplitVirtqueueDriver : IVirtqueueNotifications
         _callbacksDisabled = false;
         if (EventIndex) _ring.Available.WriteU16(_usedEventOffset, _lastUsed);
         else _ring.Available.WriteU16(SplitRingOffsets.Flags, 0);
-        IoRegion.FullFence();
+        _ring.Available.Fence();
         return _ring.Used.ReadU16Acquire(SplitRingOffsets.Index) != _lastUsed;
     }
 }

@@ -1,6 +1,7 @@
 using AmpCan.Host.Boards;
 using AmpCan.Remoteproc.Boards;
 using AmpCan.Remoteproc.Lifecycle;
+using AmpCan.SharedMem.Ordering;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -63,6 +64,9 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
             file = BoardFile.Load(path);
             foreach (BoardDescriptor core in file.Cores) core.CheckServed(path);
             _logger.LogInformation("board {Board} ({Description}) from {Path}, {Count} remote core(s)", file.Name, file.Description, path, file.Cores.Count);
+            // A remote core's windows depend on these (docs/barriers.md); without them only same-cluster ordering holds.
+            if (SystemBarriers.Available) _logger.LogInformation("system barriers for remote cores: {Barriers}", SystemBarriers.Description);
+            else _logger.LogWarning("system barriers for remote cores: {Barriers}", SystemBarriers.Description);
             var host = new BoardHostOptions
             {
                 BoardPath = path,
