@@ -34,6 +34,10 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     private readonly RpmsgRemoteOptions _options;
     private readonly Stack<int> _txSpare = new();
     private readonly BufferSegment[] _txSegments, _rxSegments;
+    // Host buffers in device memory: the image of each as this side sees it, by buffer id. Nobody gets a span into
+    // device memory (a callback's vector loads would fault on Arm), so messages are copied word by word between the
+    // buffer and its image; an image is allocated when its id is first seen with a buffer that size, not per message.
+    private readonly byte[]?[] _txImages, _rxImages;
     private SplitVirtqueueDevice? _txq, _rxq;
 
     /// <summary>
@@ -50,6 +54,8 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
         _options = options;
         _txSegments = new BufferSegment[context.Queues[0].Ring.QueueSize];
         _rxSegments = new BufferSegment[context.Queues[1].Ring.QueueSize];
+        _txImages = new byte[]?[_txSegments.Length];
+        _rxImages = new byte[]?[_rxSegments.Length];
         ReplyPollBudget = options.ReplyPollBudget;
         NegotiatedFeatures = context.Features;
         NameServiceEnabled = context.Has(VirtioRpmsg.FeatureNameService);
@@ -108,7 +114,7 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
                 }
                 BufferSegment seg = chain.Readable[0];
                 _rxSegments[chain.Head] = seg;
-                if (!Deliver(View(seg), chain.Head)) _rxq.AddUsed(chain.Head, seg.Length);
+                if (!Deliver(Received(chain.Head, seg), chain.Head)) _rxq.AddUsed(chain.Head, seg.Length);
             }
             if (n > 0 && _rxq!.PublishUsed()) _rxNotifier.Notify();
         }
@@ -119,7 +125,36 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
         return n > 0;
     }
 
-    private static Span<byte> View(in BufferSegment s) => s.Region.GetSpan(s.Offset, (int)Math.Min(s.Length, MaxBuffer));
+    private static int Usable(in BufferSegment s) => (int)Math.Min(s.Length, MaxBuffer);
+
+    private static Span<byte> View(in BufferSegment s) => s.Region.GetSpan(s.Offset, Usable(s));
+
+    private static Span<byte> Image(byte[]?[] images, int id, in BufferSegment s)
+    {
+        int length = Usable(s);
+        byte[] image = images[id] is { } have && have.Length >= length ? have : images[id] = new byte[length];
+        return image.AsSpan(0, length);
+    }
+
+    // What the host sent in buffer id: the buffer itself in ordinary memory; in device memory a copy of the header and
+    // of as many bytes as it claims (not the whole buffer: uncached reads are slow), which Deliver validates as ever.
+    private ReadOnlySpan<byte> Received(int id, in BufferSegment s)
+    {
+        if (!s.IsDeviceMemory) return View(s);
+        Span<byte> image = Image(_rxImages, id, s);
+        if (image.Length < Wire.RpmsgHeader.Size) return image[..0]; // Deliver counts it malformed
+        s.Read(0, image[..Wire.RpmsgHeader.Size]);
+        int length = Math.Min(image.Length, Wire.RpmsgHeader.Size + Wire.RpmsgHeader.Read(image).Length);
+        s.Read(Wire.RpmsgHeader.Size, image[Wire.RpmsgHeader.Size..length]);
+        return image[..length];
+    }
+
+    // Device memory: the message written into buffer id's image goes to the buffer itself.
+    private void CopyOut(int id, int length)
+    {
+        BufferSegment s = _txSegments[id];
+        if (s.IsDeviceMemory) s.Write(0, _txImages[id].AsSpan(0, length));
+    }
 
     private bool ProcessTx()
     {
@@ -182,6 +217,7 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
             throw new RpmsgException(RpmsgError.DeviceFailed, e.Message);
         }
         _txSegments[chain.Head] = chain.Writable[0];
+        if (chain.Writable[0].IsDeviceMemory) Image(_txImages, chain.Head, chain.Writable[0]);
         Volatile.Write(ref _hostBufferSize, (int)Math.Min(chain.Writable[0].Length, MaxBuffer));
         return chain.Head;
     }
@@ -196,7 +232,9 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
         {
             if (!TryAcquireTxLocked(out int id, out _)) return false;
             Span<byte> buf = TxSpan(id);
-            bytes[..Math.Min(bytes.Length, buf.Length)].CopyTo(buf);
+            int n = Math.Min(bytes.Length, buf.Length);
+            bytes[..n].CopyTo(buf);
+            CopyOut(id, n);
             _txq!.AddUsed((ushort)id, usedLength);
             if (_txq.PublishUsed()) _txNotifier.Notify();
         }
@@ -204,11 +242,13 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     }
 
     /// <inheritdoc/>
-    protected override Span<byte> TxSpan(int id) => View(_txSegments[id]);
+    protected override Span<byte> TxSpan(int id) =>
+        _txSegments[id].IsDeviceMemory ? Image(_txImages, id, _txSegments[id]) : View(_txSegments[id]);
 
     /// <inheritdoc/>
     protected override void SubmitTxLocked(int id, int totalLength)
     {
+        CopyOut(id, totalLength);
         _txq!.AddUsed((ushort)id, (uint)totalLength);
         if (_txq.PublishUsed()) _txNotifier.Notify();
     }
@@ -220,7 +260,8 @@ public sealed class VirtioRpmsgRemote : RpmsgBus
     }
 
     /// <inheritdoc/>
-    protected override ReadOnlySpan<byte> RxSpan(int id) => View(_rxSegments[id]);
+    protected override ReadOnlySpan<byte> RxSpan(int id) =>
+        _rxSegments[id].IsDeviceMemory ? Image(_rxImages, id, _rxSegments[id]) : View(_rxSegments[id]);
 
     /// <inheritdoc/>
     protected override void OnFailed(Exception reason)

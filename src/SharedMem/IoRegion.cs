@@ -6,9 +6,10 @@ namespace AmpCan.SharedMem;
 
 /// <summary>
 /// A bounds-checked window of shared memory: little-endian accessors, acquire loads and release stores for the
-/// indices two cores hand each other, and span views for payloads. Offsets are relative to the window. Where the peer
-/// is a remote core (<see cref="Barriers"/> System), an acquire load is followed by Linux's <c>dma_rmb()</c> and a
-/// release store preceded by <c>dma_wmb()</c>, as the kernel's vrings do with <c>weak_barriers = false</c>.
+/// indices two cores hand each other, and span views for payloads in ordinary memory (device memory is only copied, see
+/// <see cref="MemoryAttributes.Device"/>). Offsets are relative to the window. Where the peer is a remote core
+/// (<see cref="Barriers"/> System), an acquire load is followed by Linux's <c>dma_rmb()</c> and a release store preceded
+/// by <c>dma_wmb()</c>, as the kernel's vrings do with <c>weak_barriers = false</c>.
 /// </summary>
 /// <remarks>
 /// Everything here may be written concurrently by the other side. Read a value once into a local before you
@@ -93,8 +94,22 @@ public sealed unsafe class IoRegion
     {
         byte* p = At(offset, size);
         if (((nuint)p & (nuint)(size - 1)) != 0) ThrowMisaligned(offset, size);
+        // Folds away in a 64-bit process (size and the pointer size are constants there): see CheckAtomic.
+        CheckAtomic(offset, size, sizeof(nint));
         return p;
     }
+
+    /// <summary>Refuses a single-copy atomic access the process cannot make on device memory (the acquire and release accessors' check).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void CheckAtomic(ulong offset, ulong size, int pointerSize)
+    {
+        if (DeviceMemoryCopy.AtomicUnavailable(size, pointerSize) && IsDevice) ThrowNoAtomic(offset, size, pointerSize);
+    }
+
+    private void ThrowNoAtomic(ulong offset, ulong size, int pointerSize) =>
+        throw new NotSupportedException(
+            $"an atomic {size * 8}-bit access at offset 0x{offset:x} of device memory '{Name}' is not possible in a {pointerSize * 8}-bit process " +
+            "(it would need LDREXD/STREXD, which device memory need not support, and two halves are not one value): publish the field as two 32-bit words or run a 64-bit process");
 
     private void Throw(ulong offset, ulong length) =>
         throw new SharedMemoryBoundsException($"access of {length} bytes at offset 0x{offset:x} is outside '{Name}' (0x{_length:x} bytes)");
@@ -102,35 +117,95 @@ public sealed unsafe class IoRegion
     private void ThrowMisaligned(ulong offset, ulong size) =>
         throw new SharedMemoryBoundsException($"atomic access of {size} bytes at offset 0x{offset:x} of '{Name}' is not naturally aligned");
 
+    // Device memory: an access at an unaligned offset is split into aligned pieces (never one unaligned access, which
+    // faults on Arm device memory), and a u64 is two u32s in a 32-bit process (see DeviceMemoryCopy.Width). Out of line,
+    // so that the Normal path stays one inlined load or store behind one predictable branch.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static T ReadDevice<T>(byte* p) where T : unmanaged
+    {
+        T value;
+        DeviceMemoryCopy.FromDevice(p, new Span<byte>(&value, sizeof(T)));
+        return value;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteDevice<T>(byte* p, T value) where T : unmanaged =>
+        DeviceMemoryCopy.ToDevice(p, new ReadOnlySpan<byte>(&value, sizeof(T)));
+
+    private bool IsDevice
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Attributes == MemoryAttributes.Device;
+    }
+
     /// <summary>Reads a byte.</summary>
-    public byte ReadU8(ulong offset) => *At(offset, 1);
-
-    /// <summary>Reads a little-endian u16.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ushort ReadU16(ulong offset) => Le(Unsafe.ReadUnaligned<ushort>(At(offset, 2)));
+    public byte ReadU8(ulong offset)
+    {
+        byte* p = At(offset, 1);
+        return IsDevice ? ReadDevice<byte>(p) : *p;
+    }
 
-    /// <summary>Reads a little-endian u32.</summary>
+    /// <summary>Reads a little-endian u16 (at any offset; on device memory in aligned pieces).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public uint ReadU32(ulong offset) => Le(Unsafe.ReadUnaligned<uint>(At(offset, 4)));
+    public ushort ReadU16(ulong offset)
+    {
+        byte* p = At(offset, 2);
+        return Le(IsDevice ? ReadDevice<ushort>(p) : Unsafe.ReadUnaligned<ushort>(p));
+    }
 
-    /// <summary>Reads a little-endian u64.</summary>
+    /// <summary>Reads a little-endian u32 (at any offset; on device memory in aligned pieces).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong ReadU64(ulong offset) => Le(Unsafe.ReadUnaligned<ulong>(At(offset, 8)));
+    public uint ReadU32(ulong offset)
+    {
+        byte* p = At(offset, 4);
+        return Le(IsDevice ? ReadDevice<uint>(p) : Unsafe.ReadUnaligned<uint>(p));
+    }
+
+    /// <summary>Reads a little-endian u64 (at any offset; on device memory in aligned pieces, u32s in a 32-bit process).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong ReadU64(ulong offset)
+    {
+        byte* p = At(offset, 8);
+        return Le(IsDevice ? ReadDevice<ulong>(p) : Unsafe.ReadUnaligned<ulong>(p));
+    }
 
     /// <summary>Writes a byte.</summary>
-    public void WriteU8(ulong offset, byte value) => *At(offset, 1) = value;
-
-    /// <summary>Writes a little-endian u16.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void WriteU16(ulong offset, ushort value) => Unsafe.WriteUnaligned(At(offset, 2), Le(value));
+    public void WriteU8(ulong offset, byte value)
+    {
+        byte* p = At(offset, 1);
+        // Volatile on device memory, so that the JIT cannot coalesce neighbouring byte stores into one unaligned store.
+        if (IsDevice) WriteDevice(p, value);
+        else *p = value;
+    }
 
-    /// <summary>Writes a little-endian u32.</summary>
+    /// <summary>Writes a little-endian u16 (at any offset; on device memory in aligned pieces).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void WriteU32(ulong offset, uint value) => Unsafe.WriteUnaligned(At(offset, 4), Le(value));
+    public void WriteU16(ulong offset, ushort value)
+    {
+        byte* p = At(offset, 2);
+        if (IsDevice) WriteDevice(p, Le(value));
+        else Unsafe.WriteUnaligned(p, Le(value));
+    }
 
-    /// <summary>Writes a little-endian u64.</summary>
+    /// <summary>Writes a little-endian u32 (at any offset; on device memory in aligned pieces).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void WriteU64(ulong offset, ulong value) => Unsafe.WriteUnaligned(At(offset, 8), Le(value));
+    public void WriteU32(ulong offset, uint value)
+    {
+        byte* p = At(offset, 4);
+        if (IsDevice) WriteDevice(p, Le(value));
+        else Unsafe.WriteUnaligned(p, Le(value));
+    }
+
+    /// <summary>Writes a little-endian u64 (at any offset; on device memory in aligned pieces, u32s in a 32-bit process).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteU64(ulong offset, ulong value)
+    {
+        byte* p = At(offset, 8);
+        if (IsDevice) WriteDevice(p, Le(value));
+        else Unsafe.WriteUnaligned(p, Le(value));
+    }
 
     /// <summary>Acquire load of a byte: later reads are not performed before it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -220,33 +295,48 @@ public sealed unsafe class IoRegion
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void FullFence() => Interlocked.MemoryBarrier();
 
-    /// <summary>A live, writable view of <paramref name="length"/> bytes at <paramref name="offset"/>.</summary>
+    /// <summary>A live, writable view of <paramref name="length"/> bytes at <paramref name="offset"/> (ordinary memory only).</summary>
+    /// <exception cref="InvalidOperationException">This window is device memory: nobody gets a span into it (use Read/Write).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<byte> GetSpan(ulong offset, int length)
     {
         if (length < 0) Throw(offset, unchecked((ulong)length));
-        return new Span<byte>(At(offset, (ulong)length), length);
+        byte* p = At(offset, (ulong)length);
+        if (IsDevice) ThrowSpanIntoDevice(offset, length);
+        return new Span<byte>(p, length);
     }
+
+    // Whatever a span is given to (CopyTo, SequenceEqual, IndexOf, a parser) may use vector or unaligned accesses.
+    private void ThrowSpanIntoDevice(ulong offset, int length) =>
+        throw new InvalidOperationException(
+            $"no span into device memory: '{Name}' is device memory, where vector and unaligned accesses fault on Arm; copy the {length} bytes at offset 0x{offset:x} with Read/Write instead");
 
     /// <summary>Copies bytes out of the window (for device memory with aligned word accesses only).</summary>
     public void Read(ulong offset, Span<byte> destination)
     {
-        if (Attributes == MemoryAttributes.Device) DeviceMemoryCopy.FromDevice(At(offset, (ulong)destination.Length), destination);
-        else GetSpan(offset, destination.Length).CopyTo(destination);
+        byte* p = At(offset, (ulong)destination.Length);
+        if (IsDevice) DeviceMemoryCopy.FromDevice(p, destination);
+        else new ReadOnlySpan<byte>(p, destination.Length).CopyTo(destination);
     }
 
     /// <summary>Copies bytes into the window (for device memory with aligned word accesses only).</summary>
     public void Write(ulong offset, ReadOnlySpan<byte> source)
     {
-        if (Attributes == MemoryAttributes.Device) DeviceMemoryCopy.ToDevice(At(offset, (ulong)source.Length), source);
-        else source.CopyTo(GetSpan(offset, source.Length));
+        byte* p = At(offset, (ulong)source.Length);
+        if (IsDevice) DeviceMemoryCopy.ToDevice(p, source);
+        else source.CopyTo(new Span<byte>(p, source.Length));
     }
 
-    /// <summary>Zeroes <paramref name="length"/> bytes at <paramref name="offset"/>.</summary>
+    /// <summary>Zeroes <paramref name="length"/> bytes at <paramref name="offset"/> (device memory word by word, aligned, as <c>memset_io</c>).</summary>
     public void Clear(ulong offset, ulong length)
     {
         Check(offset, length);
         byte* p = _base + offset;
+        if (IsDevice)
+        {
+            DeviceMemoryCopy.Fill(p, length, 0);
+            return;
+        }
         while (length > 0)
         {
             int n = (int)Math.Min(length, int.MaxValue);
@@ -262,10 +352,7 @@ public sealed unsafe class IoRegion
     public T Read<T>(ulong offset) where T : unmanaged
     {
         byte* p = At(offset, (ulong)sizeof(T));
-        if (Attributes != MemoryAttributes.Device) return Unsafe.ReadUnaligned<T>(p);
-        T value;
-        DeviceMemoryCopy.FromDevice(p, new Span<byte>(&value, sizeof(T)));
-        return value;
+        return IsDevice ? ReadDevice<T>(p) : Unsafe.ReadUnaligned<T>(p);
     }
 
     /// <summary>Writes an unmanaged wire struct (to device memory word by word, aligned).</summary>
@@ -273,12 +360,8 @@ public sealed unsafe class IoRegion
     public void Write<T>(ulong offset, in T value) where T : unmanaged
     {
         byte* p = At(offset, (ulong)sizeof(T));
-        if (Attributes != MemoryAttributes.Device) Unsafe.WriteUnaligned(p, value);
-        else
-        {
-            T copy = value;
-            DeviceMemoryCopy.ToDevice(p, new ReadOnlySpan<byte>(&copy, sizeof(T)));
-        }
+        if (IsDevice) WriteDevice(p, value);
+        else Unsafe.WriteUnaligned(p, value);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -275,6 +275,7 @@ public sealed class VirtioCanDevice : IVirtioDevice
         private bool ProcessReceives()
         {
             bool did = false;
+            Span<byte> staged = stackalloc byte[VirtioCanFrameHeader.Size + VirtioCanFrameHeader.MaxDataLength];
             while (device._port.TryPeek(out CanFrame frame))
             {
                 if (frame.IsEcho || frame.IsError)
@@ -305,11 +306,17 @@ public sealed class VirtioCanDevice : IVirtioDevice
                 uint used = 0;
                 if (chain.Writable.Length > 0)
                 {
-                    Span<byte> buffer = chain.Writable[0].Span;
+                    // Device memory has no span: the message is formatted here and copied in word by word, aligned.
+                    BufferSegment into = chain.Writable[0];
+                    Span<byte> buffer = into.IsDeviceMemory ? staged[..(int)Math.Min(into.Length, (uint)staged.Length)] : into.Span;
                     bool written = frame.IsRemote
                         ? VirtioCanReceiveFormat.TryWriteRemoteRequest(buffer, frame.IsExtended, frame.Id, frame.Length, out int length)
                         : VirtioCanReceiveFormat.TryWriteData(buffer, flags, frame.Id, frame.Payload, out length);
-                    if (written) used = (uint)length;
+                    if (written)
+                    {
+                        if (into.IsDeviceMemory) into.Write(0, buffer[..length]);
+                        used = (uint)length;
+                    }
                 }
                 if (used == 0) Interlocked.Increment(ref device._dropped); // too small: the buffer goes back empty
                 rx.AddUsed(chain.Head, used);

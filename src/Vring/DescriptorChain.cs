@@ -10,15 +10,39 @@ namespace AmpCan.Vring;
 /// <param name="IsWritable">True for device-writable buffers.</param>
 public readonly record struct BufferSegment(IoRegion Region, ulong Offset, uint Length, ulong DeviceAddress, bool IsWritable)
 {
-    /// <summary>A live view of the whole buffer (the driver may change it; copy before you validate).</summary>
+    /// <summary>True when the buffer is in device memory: then it has no span, only <see cref="Read"/> and <see cref="Write"/>.</summary>
+    public bool IsDeviceMemory => Region.Attributes == MemoryAttributes.Device;
+
+    /// <summary>A live view of the whole buffer (the driver may change it; copy before you validate). Ordinary memory only.</summary>
+    /// <exception cref="InvalidOperationException">The buffer is in device memory (<see cref="IsDeviceMemory"/>).</exception>
     public Span<byte> Span => Region.GetSpan(Offset, checked((int)Length));
 
-    /// <summary>A live view of part of the buffer.</summary>
+    /// <summary>A live view of part of the buffer. Ordinary memory only.</summary>
+    /// <exception cref="InvalidOperationException">The buffer is in device memory (<see cref="IsDeviceMemory"/>).</exception>
     public Span<byte> Slice(uint start, int length)
     {
-        if (start > Length || (ulong)length > Length - start)
-            throw new ArgumentOutOfRangeException(nameof(length), $"{length} bytes at {start} exceed the {Length}-byte buffer");
+        CheckPart(start, length);
         return Region.GetSpan(Offset + start, length);
+    }
+
+    /// <summary>Copies the buffer's bytes from <paramref name="start"/> into <paramref name="destination"/> (device memory word by word, aligned).</summary>
+    public void Read(uint start, Span<byte> destination)
+    {
+        CheckPart(start, destination.Length);
+        Region.Read(Offset + start, destination);
+    }
+
+    /// <summary>Copies <paramref name="source"/> into the buffer at <paramref name="start"/> (device memory word by word, aligned).</summary>
+    public void Write(uint start, ReadOnlySpan<byte> source)
+    {
+        CheckPart(start, source.Length);
+        Region.Write(Offset + start, source);
+    }
+
+    private void CheckPart(uint start, int length)
+    {
+        if (start > Length || length < 0 || (ulong)length > Length - start)
+            throw new ArgumentOutOfRangeException(nameof(length), $"{length} bytes at {start} exceed the {Length}-byte buffer");
     }
 }
 

@@ -20,6 +20,8 @@ internal sealed class CanVdevPair : IDisposable
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
     public readonly MappedRegion Shm;
+    /// <summary>The window both roles use: the memfd's own view, or the same memory treated as device memory.</summary>
+    public readonly IoRegion Window;
     public readonly MemoryMap Memory;
     public readonly VdevResource Vdev;
     public readonly EventFdDoorbell DriverBell, DeviceBell;
@@ -36,14 +38,16 @@ internal sealed class CanVdevPair : IDisposable
     /// <param name="options">The driver's options.</param>
     /// <param name="queueSize">Entries of each vring.</param>
     /// <param name="bus">The bus the device joins (another pair's, say); null: a bus of its own.</param>
-    public CanVdevPair(string name, ulong offered, VirtioCanDriverOptions? options = null, int queueSize = 64, VirtualCanBus? bus = null)
+    /// <param name="deviceMemory">Both roles see the memory as device memory (aligned word copies, no spans), as through /dev/mem.</param>
+    public CanVdevPair(string name, ulong offered, VirtioCanDriverOptions? options = null, int queueSize = 64, VirtualCanBus? bus = null, bool deviceMemory = false)
     {
         QueueSize = queueSize;
         Shm = MappedRegion.CreateMemfd(name, 0x80000, Base);
-        Memory = new MemoryMap(Shm.Io);
+        Window = deviceMemory ? Shm.Io.AsDeviceMemory() : Shm.Io;
+        Memory = new MemoryMap(Window);
         VringSpec[] rings = [.. Enumerable.Range(0, 3).Select(i => new VringSpec((uint)(Base + 0x4000 + (ulong)i * 0x4000), 0x1000, (uint)queueSize, (uint)i))];
-        Shm.Io.Write(0, new ResourceTableBuilder().Vdev(36, 3, (uint)offered, rings, new byte[2]).Build());
-        Vdev = ResourceTable.Parse(Shm.Io.Slice(0, 0x1000)).Vdevs[0];
+        Window.Write(0, new ResourceTableBuilder().Vdev(36, 3, (uint)offered, rings, new byte[2]).Build());
+        Vdev = ResourceTable.Parse(Window.Slice(0, 0x1000)).Vdevs[0];
         (DriverBell, DeviceBell) = EventFdDoorbell.CreatePair();
         DriverLoop = new NotificationLoop($"{name}-driver", NotificationMode.Adaptive);
         DeviceLoop = new NotificationLoop($"{name}-device", NotificationMode.Adaptive);
@@ -70,7 +74,7 @@ internal sealed class CanVdevPair : IDisposable
 
     /// <summary>Probes the driver (DRIVER_OK is set when this returns); its buffers from <see cref="BuffersAt"/>.</summary>
     public void ProbeDriver() =>
-        DriverTransport.ProbeDriver(Driver, DriverLoop, Shm.Io.Slice(BuffersAt, VirtioCanDriver.BufferMemorySize(QueueSize)));
+        DriverTransport.ProbeDriver(Driver, DriverLoop, Window.Slice(BuffersAt, VirtioCanDriver.BufferMemorySize(QueueSize)));
 
     /// <summary>
     /// Probes the driver and activates a <see cref="VirtioCanDevice"/> offering <paramref name="deviceFeatures"/> on the bus

