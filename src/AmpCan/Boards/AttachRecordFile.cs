@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using AmpCan.Remoteproc;
 using AmpCan.Rpmsg;
 using AmpCan.Vring;
@@ -34,7 +35,8 @@ public sealed class AttachRecordFile : IDisposable
     /// <summary>Largest record read (1024 channels fit in a fraction of it).</summary>
     public const int MaxBytes = 1 << 20;
     private const int FormatVersion = 1;
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    private static readonly JsonTypeInfo<AttachRecord> Json =
+        (JsonTypeInfo<AttachRecord>)new JsonSerializerOptions { WriteIndented = true, TypeInfoResolver = HostJsonContext.Default }.GetTypeInfo(typeof(AttachRecord));
 
     private readonly string _board;
     private readonly ILogger _logger;
@@ -69,7 +71,7 @@ public sealed class AttachRecordFile : IDisposable
                 return null;
             }
             if (info.Length > MaxBytes) throw new InvalidDataException($"it has {info.Length} bytes, more than {MaxBytes}");
-            r = JsonSerializer.Deserialize<AttachRecord>(File.ReadAllBytes(Path), Json);
+            r = JsonSerializer.Deserialize(File.ReadAllBytes(Path), Json);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidDataException or NotSupportedException)
         {

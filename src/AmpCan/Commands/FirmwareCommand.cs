@@ -3,6 +3,7 @@ using System.Globalization;
 using System.IO.Hashing;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using AmpCan.Host.Service;
 using AmpCan.Remoteproc;
 using AmpCan.Remoteproc.Boards;
@@ -46,12 +47,12 @@ internal static class FirmwareCommand
             boardPath = BoardFiles.Resolve(boardName);
             fit = BoardFit.Check(image, BoardDescriptor.Load(boardPath));
         }
-        if (json) output.WriteLine(JsonSerializer.Serialize(Document(path, image, crc, table, fit, boardPath), JsonOptions));
+        if (json) output.WriteLine(Document(path, image, crc, table, fit, boardPath).ToJsonString(JsonOptions));
         else WriteText(output, path, image, crc, table, fit, boardPath);
         return fit is { Fits: false } ? DoesNotFit : 0;
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
     private static string Hex(ulong v) => $"0x{v:x}";
 
@@ -71,48 +72,56 @@ internal static class FirmwareCommand
     private static string Printable(string s) =>
         string.Concat(s.Select(c => char.IsControl(c) || char.IsSurrogate(c) ? $"\\x{(int)c:x2}" : c.ToString()));
 
-    private static object Document(string path, ElfImage image, ulong crc, FirmwareResourceTable? table, BoardFit? fit, string? boardPath) => new
+    // A JSON tree built by hand rather than serialized anonymous types: anonymous types have no compile-time JSON
+    // metadata, and reflection-based serialization is not available in a trimmed or Native AOT build. Keys are the
+    // camel-case names the document has always had.
+    private static JsonObject Document(string path, ElfImage image, ulong crc, FirmwareResourceTable? table, BoardFit? fit, string? boardPath) => new()
     {
-        File = path,
-        Size = image.Bytes.Length,
-        Crc64 = $"0x{crc:x16}",
-        Class = ClassName(image.Class),
-        Type = TypeName(image.Type),
-        Machine = image.Machine,
-        MachineName = ElfMachine.Name(image.Machine),
-        Entry = Hex(image.Entry),
-        Segments = image.Segments.Select(s => new
+        ["file"] = path,
+        ["size"] = image.Bytes.Length,
+        ["crc64"] = $"0x{crc:x16}",
+        ["class"] = ClassName(image.Class),
+        ["type"] = TypeName(image.Type),
+        ["machine"] = image.Machine,
+        ["machineName"] = ElfMachine.Name(image.Machine),
+        ["entry"] = Hex(image.Entry),
+        ["segments"] = Array(image.Segments, s => new JsonObject
         {
-            s.Index, Type = s.TypeName, Offset = Hex(s.Offset), Paddr = Hex(s.PhysicalAddress), Vaddr = Hex(s.VirtualAddress),
-            FileSize = s.FileSize, MemorySize = s.MemorySize, Flags = s.FlagsText,
+            ["index"] = s.Index, ["type"] = s.TypeName, ["offset"] = Hex(s.Offset), ["paddr"] = Hex(s.PhysicalAddress), ["vaddr"] = Hex(s.VirtualAddress),
+            ["fileSize"] = s.FileSize, ["memorySize"] = s.MemorySize, ["flags"] = s.FlagsText,
         }),
-        Sections = SectionsOfInterest(image).Select(s => new
+        ["sections"] = Array(SectionsOfInterest(image), s => new JsonObject
         {
-            s.Index, s.Name, Type = s.HasFileBytes ? "bits" : "nobits", Address = Hex(s.Address), Offset = Hex(s.Offset), s.Size,
+            ["index"] = s.Index, ["name"] = s.Name, ["type"] = s.HasFileBytes ? "bits" : "nobits", ["address"] = Hex(s.Address), ["offset"] = Hex(s.Offset), ["size"] = s.Size,
         }),
-        ResourceTable = table is null ? null : new
+        ["resourceTable"] = table is null ? null : new JsonObject
         {
-            Section = table.Location.SectionIndex, DeviceAddress = Hex(table.Location.DeviceAddress), FileOffset = Hex(table.Location.FileOffset),
-            table.Location.Size, table.Version, Entries = table.EntryCount,
-            Vdevs = table.Vdevs.Select(v => new
+            ["section"] = table.Location.SectionIndex, ["deviceAddress"] = Hex(table.Location.DeviceAddress), ["fileOffset"] = Hex(table.Location.FileOffset),
+            ["size"] = table.Location.Size, ["version"] = table.Version, ["entries"] = table.EntryCount,
+            ["vdevs"] = Array(table.Vdevs, v => new JsonObject
             {
-                v.Index, v.Id, v.Name, v.NotifyId, DeviceFeatures = Hex(v.DeviceFeatures), v.ConfigLength,
-                Vrings = v.Vrings.Select(r => new { r.Index, DeviceAddress = DaText(r.DeviceAddress), r.Align, Num = r.QueueSize, r.NotifyId }),
+                ["index"] = v.Index, ["id"] = v.Id, ["name"] = v.Name, ["notifyId"] = v.NotifyId, ["deviceFeatures"] = Hex(v.DeviceFeatures), ["configLength"] = v.ConfigLength,
+                ["vrings"] = Array(v.Vrings, r => new JsonObject
+                {
+                    ["index"] = r.Index, ["deviceAddress"] = DaText(r.DeviceAddress), ["align"] = r.Align, ["num"] = r.QueueSize, ["notifyId"] = r.NotifyId,
+                }),
             }),
-            Carveouts = table.Carveouts.Select(c => new
+            ["carveouts"] = Array(table.Carveouts, c => new JsonObject
             {
-                c.Index, Type = c.Type == ResourceType.DevMem ? "devmem" : "carveout", c.Name, DeviceAddress = DaText(c.DeviceAddress),
-                PhysicalAddress = DaText(c.PhysicalAddress), c.Length, Flags = Hex(c.Flags),
+                ["index"] = c.Index, ["type"] = c.Type == ResourceType.DevMem ? "devmem" : "carveout", ["name"] = c.Name, ["deviceAddress"] = DaText(c.DeviceAddress),
+                ["physicalAddress"] = DaText(c.PhysicalAddress), ["length"] = c.Length, ["flags"] = Hex(c.Flags),
             }),
-            Traces = table.Traces.Select(t => new { t.Index, t.Name, DeviceAddress = DaText(t.DeviceAddress), t.Length }),
-            Skipped = table.Skipped.Select(s => new { s.Index, s.Type, Offset = Hex(s.Offset), s.Description }),
+            ["traces"] = Array(table.Traces, t => new JsonObject { ["index"] = t.Index, ["name"] = t.Name, ["deviceAddress"] = DaText(t.DeviceAddress), ["length"] = t.Length }),
+            ["skipped"] = Array(table.Skipped, s => new JsonObject { ["index"] = s.Index, ["type"] = s.Type, ["offset"] = Hex(s.Offset), ["description"] = s.Description }),
         },
-        Board = fit is null ? null : new
+        ["board"] = fit is null ? null : new JsonObject
         {
-            Name = fit.Board, File = boardPath, WindowAddress = Hex(fit.WindowAddress), WindowSize = fit.WindowSize, fit.Fits,
-            Ranges = fit.Ranges.Select(r => new { r.What, DeviceAddress = Hex(r.DeviceAddress), r.Size, r.Fits }),
+            ["name"] = fit.Board, ["file"] = boardPath, ["windowAddress"] = Hex(fit.WindowAddress), ["windowSize"] = fit.WindowSize, ["fits"] = fit.Fits,
+            ["ranges"] = Array(fit.Ranges, r => new JsonObject { ["what"] = r.What, ["deviceAddress"] = Hex(r.DeviceAddress), ["size"] = r.Size, ["fits"] = r.Fits }),
         },
     };
+
+    private static JsonArray Array<T>(IEnumerable<T> items, Func<T, JsonObject> item) => new([.. items.Select(i => (JsonNode)item(i))]);
 
     // FW_RSC_ADDR_ANY means "the host allocates it": say so instead of printing 0xffffffff.
     private static string DaText(uint da) => da == ResourceTableLayout.AddressAny ? "any" : Hex(da);

@@ -50,7 +50,7 @@ public static class ControlClient
         string line = Encoding.UTF8.GetString(buffer, 0, end);
         try
         {
-            ControlResponse? response = JsonSerializer.Deserialize<ControlResponse>(line, ControlProtocol.Json);
+            ControlResponse? response = JsonSerializer.Deserialize(line, ControlProtocol.ResponseInfo);
             return (line, response ?? throw new JsonException("null"));
         }
         catch (JsonException e)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace AmpCan.Host.Control;
 
@@ -22,9 +23,13 @@ public static class ControlProtocol
     /// <summary>How responses are written and read: camelCase names, absent rather than null where a field does not apply.</summary>
     public static readonly JsonSerializerOptions Json = new()
     {
+        TypeInfoResolver = HostJsonContext.Default,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = false,
     };
+
+    /// <summary>A response's metadata under <see cref="Json"/>.</summary>
+    public static JsonTypeInfo<ControlResponse> ResponseInfo => (JsonTypeInfo<ControlResponse>)Json.GetTypeInfo(typeof(ControlResponse));
 }
 
 /// <summary>What a core's status says: its state as Linux names it, crashes, the latest crash and recovery, and the channels it serves.</summary>
@@ -51,7 +56,7 @@ public sealed record ControlResponse(
     /// <summary>The response as one line of UTF-8 JSON, newline included.</summary>
     public byte[] ToLine()
     {
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(this, ControlProtocol.Json);
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(this, ControlProtocol.ResponseInfo);
         byte[] line = new byte[json.Length + 1];
         json.CopyTo(line, 0);
         line[^1] = (byte)'\n';

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using AmpCan.SharedMem.Doorbells;
 using AmpCan.Vring;
 
@@ -26,13 +27,14 @@ public sealed record VringPeerParameters(
     public const string SinkRole = "sink";
 
     // The message comes from another process: an unknown, missing or repeated field is an error, not a default.
-    private static readonly JsonSerializerOptions Strict = new()
+    private static readonly JsonTypeInfo<VringPeerParameters> Strict = (JsonTypeInfo<VringPeerParameters>)new JsonSerializerOptions
     {
+        TypeInfoResolver = HostJsonContext.Default,
         RespectRequiredConstructorParameters = true,
         RespectNullableAnnotations = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         AllowDuplicateProperties = false,
-    };
+    }.GetTypeInfo(typeof(VringPeerParameters));
 
     /// <summary>Reads and checks a parameters message; throws <see cref="InvalidDataException"/> naming the field at fault.</summary>
     public static VringPeerParameters Parse(ReadOnlySpan<byte> json)
@@ -40,7 +42,7 @@ public sealed record VringPeerParameters(
         VringPeerParameters p;
         try
         {
-            p = JsonSerializer.Deserialize<VringPeerParameters>(json, Strict)
+            p = JsonSerializer.Deserialize(json, Strict)
                 ?? throw new InvalidDataException("the parameters message is the JSON null");
         }
         catch (JsonException e)

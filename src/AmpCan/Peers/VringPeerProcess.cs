@@ -45,7 +45,7 @@ public sealed class VringPeerProcess : IDisposable
                 throw new TimeoutException($"vring peer (pid {process.Id}) did not connect within {timeout}: {stderr}");
             Socket s = accept.Result;
             File.Delete(path);
-            UnixFdChannel.Send(s, JsonSerializer.SerializeToUtf8Bytes(parameters), [region.FileDescriptor, peerSide.RingFd, peerSide.WaitFd]);
+            UnixFdChannel.Send(s, JsonSerializer.SerializeToUtf8Bytes(parameters, HostJsonContext.Default.VringPeerParameters), [region.FileDescriptor, peerSide.RingFd, peerSide.WaitFd]);
             s.ReceiveTimeout = (int)timeout.TotalMilliseconds;
             byte[] ready = new byte[1];
             if (s.Receive(ready) != 1) throw new InvalidOperationException($"vring peer did not become ready: {stderr}");
@@ -70,7 +70,7 @@ public sealed class VringPeerProcess : IDisposable
         if (n <= 0) throw new InvalidOperationException($"vring peer exited with {_process.ExitCode} and no report");
         try
         {
-            return JsonSerializer.Deserialize<VringPeerReport>(buf.AsSpan(0, n))
+            return JsonSerializer.Deserialize(buf.AsSpan(0, n), HostJsonContext.Default.VringPeerReport)
                 ?? throw new InvalidDataException("vring peer reported the JSON null");
         }
         catch (JsonException e)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace AmpCan.Remoteproc.Boards;
 
@@ -70,8 +71,10 @@ public sealed record BoardDescriptor
     public CoreSpec EffectiveCore => Core ?? CoreSpec.From(Remote.Kind);
 
     /// <summary>How board files are read: camel-case keys, kebab-case enums, comments, no unknown or duplicate keys.</summary>
+    /// <remarks>The metadata is <see cref="BoardJsonContext"/>'s, generated at compile time (trimming and Native AOT).</remarks>
     internal static readonly JsonSerializerOptions Json = new()
     {
+        TypeInfoResolver = BoardJsonContext.Resolver(),
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         ReadCommentHandling = JsonCommentHandling.Skip,
@@ -80,7 +83,7 @@ public sealed record BoardDescriptor
         // a NullReferenceException with no field named.
         AllowDuplicateProperties = false,
         RespectNullableAnnotations = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false) },
+        Converters = { new BoardJsonContext.KebabEnums() },
     };
 
     /// <summary>The largest board file <see cref="Load"/> reads (1 MiB; the shipped ones are under 1 KiB).</summary>
@@ -113,7 +116,7 @@ public sealed record BoardDescriptor
     internal static BoardDescriptor ParseCore(string json, string source)
     {
         BoardDescriptor? b;
-        try { b = JsonSerializer.Deserialize<BoardDescriptor>(json, Json); }
+        try { b = JsonSerializer.Deserialize(json, (JsonTypeInfo<BoardDescriptor>)Json.GetTypeInfo(typeof(BoardDescriptor))); }
         catch (JsonException e)
         {
             throw new BoardException($"board file '{source}': {BoardJsonErrorText.Describe(e)}");

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace AmpCan.Remoteproc.Boards;
 
@@ -31,7 +32,7 @@ public sealed record BoardFile
             return new BoardFile { Name = core.Name, Description = core.Description, Cores = [core] };
         }
         MultiCoreJson? file;
-        try { file = JsonSerializer.Deserialize<MultiCoreJson>(json, BoardDescriptor.Json); }
+        try { file = JsonSerializer.Deserialize(json, (JsonTypeInfo<MultiCoreJson>)BoardDescriptor.Json.GetTypeInfo(typeof(MultiCoreJson))); }
         catch (JsonException e)
         {
             throw new BoardException($"board file '{source}': {BoardJsonErrorText.Describe(e)}");
