@@ -55,5 +55,5 @@ public sealed class BenchReport
     }
 
     /// <summary>Writes every figure as one JSON object on one line.</summary>
-    public void WriteJson(TextWriter w) => w.WriteLine(System.Text.Json.JsonSerializer.Serialize(Figures));
+    public void WriteJson(TextWriter w) => w.WriteLine(System.Text.Json.JsonSerializer.Serialize(Figures, HostJsonContext.Default.SortedDictionaryStringDouble));
 }

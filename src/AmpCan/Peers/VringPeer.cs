@@ -146,7 +146,7 @@ public static class VringPeer
                 VringEchoDevice e => new VringPeerReport(e.Chains, 0, 0),
                 _ => new VringPeerReport(0, 0, 0),
             };
-            socket.Send(JsonSerializer.SerializeToUtf8Bytes(report));
+            socket.Send(JsonSerializer.SerializeToUtf8Bytes(report, HostJsonContext.Default.VringPeerReport));
         }
         return fault is null ? 0 : QueueFaulted;
     }

@@ -131,7 +131,9 @@ public sealed class BoardService(IOptions<AmpCanOptions> options, ILoggerFactory
     }
 
     /// <summary>The path to start this program again (for the remote process).</summary>
-    public static string AmpcanExecutable() => typeof(BoardService).Assembly.Location;
+    /// <remarks>ampcan.dll where there is one (run through dotnet); a Native AOT build has no assembly file, only itself.</remarks>
+    public static string AmpcanExecutable() =>
+        Path.Combine(AppContext.BaseDirectory, "ampcan.dll") is var dll && File.Exists(dll) ? dll : Environment.ProcessPath!;
 }
 
 /// <summary>Finds board files: a path, or a name under boards/ in the working directory or next to the program.</summary>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 
 namespace AmpCan.Remoteproc.Trace;
@@ -128,7 +127,8 @@ public sealed class TraceFile : IDisposable
     private void WriteHeader()
     {
         string stamp = _time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-        byte[] header = Utf8.GetBytes($"{HeaderPrefix}{RandomNumberGenerator.GetHexString(16, lowercase: true)}: {_description}, begun {stamp} ---\n");
+        // A Guid's randomness comes from the C library, not OpenSSL, which a board's root file system may not have.
+        byte[] header = Utf8.GetBytes($"{HeaderPrefix}{Guid.NewGuid().ToString("N")[..16]}: {_description}, begun {stamp} ---\n");
         _stream!.Write(header);
         _size += header.Length;
         _headerBytes = header.Length;
