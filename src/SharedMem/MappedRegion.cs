@@ -46,7 +46,8 @@ public sealed unsafe class MappedRegion : IDisposable
     private string? _removeOnDispose;
     private FileIdentity _identity;
 
-    private MappedRegion(string name, MappingKind kind, byte* mapBase, ulong mapLength, ulong innerOffset, ulong size, ulong deviceAddress, FileDescriptorHandle? file)
+    private MappedRegion(string name, MappingKind kind, byte* mapBase, ulong mapLength, ulong innerOffset, ulong size, ulong deviceAddress, FileDescriptorHandle? file,
+        MemoryAttributes? attributes = null)
     {
         Name = name;
         Kind = kind;
@@ -56,7 +57,8 @@ public sealed unsafe class MappedRegion : IDisposable
         DeviceAddress = deviceAddress;
         _file = file;
         _ioBase = mapBase + innerOffset;
-        Io = new IoRegion(this, _ioBase, size, deviceAddress, name, kind is MappingKind.PhysicalWindow or MappingKind.Uio ? MemoryAttributes.Device : MemoryAttributes.Normal,
+        // The peer decides the barriers (a remote core behind /dev/mem or UIO: System), the mapping the memory type.
+        Io = new IoRegion(this, _ioBase, size, deviceAddress, name, attributes ?? (kind is MappingKind.PhysicalWindow or MappingKind.Uio ? MemoryAttributes.Device : MemoryAttributes.Normal),
             kind is MappingKind.PhysicalWindow or MappingKind.Uio ? BarrierDomain.System : BarrierDomain.InnerShareable);
     }
 
@@ -290,25 +292,34 @@ public sealed unsafe class MappedRegion : IDisposable
     }
 
     /// <summary>
-    /// Maps a physical window through /dev/mem opened with O_SYNC (uncached on real SoCs). The window need not be
-    /// page aligned. The device address defaults to the physical address.
+    /// Maps a physical window through /dev/mem opened with O_SYNC (uncached on real SoCs), accessed as device memory;
+    /// or, <paramref name="cacheable"/>, opened without O_SYNC and accessed as normal memory (a carveout coherent with
+    /// the remote). The window need not be page aligned. The device address defaults to the physical address.
     /// </summary>
-    public static MappedRegion MapPhysical(ulong physicalAddress, ulong size, ulong? deviceAddress = null, string devMemPath = "/dev/mem")
+    /// <remarks>
+    /// The kernel has the last word on the memory type: arm64 maps a page outside its linear map (a no-map carveout)
+    /// Device-nGnRnE whatever the flags, so cacheable is for memory the board knows the kernel maps cacheable;
+    /// otherwise the normal-memory fast path's unaligned and vector accesses would fault.
+    /// </remarks>
+    public static MappedRegion MapPhysical(ulong physicalAddress, ulong size, ulong? deviceAddress = null, string devMemPath = "/dev/mem", bool cacheable = false)
     {
         string name = $"{devMemPath}@0x{physicalAddress:x}";
         RequireSize(size, name);
-        int fd = Posix.Open(devMemPath, O_RDWR | O_SYNC);
+        int fd = Posix.Open(devMemPath, PhysicalOpenFlags(cacheable));
         try
         {
             ulong aligned = physicalAddress & ~(Posix.PageSize - 1);
             return Map(name, MappingKind.PhysicalWindow, fd, aligned, size + (physicalAddress - aligned), deviceAddress ?? physicalAddress,
-                keep: null, innerOffset: physicalAddress - aligned);
+                keep: null, innerOffset: physicalAddress - aligned, attributes: cacheable ? MemoryAttributes.Normal : MemoryAttributes.Device);
         }
         finally
         {
             close(fd);
         }
     }
+
+    /// <summary>How <see cref="MapPhysical"/> opens /dev/mem: O_SYNC (the kernel maps the window uncached) unless cacheable.</summary>
+    internal static int PhysicalOpenFlags(bool cacheable) => cacheable ? O_RDWR : O_RDWR | O_SYNC;
 
     /// <summary>
     /// Maps UIO map <paramref name="mapIndex"/> of /dev/uio<paramref name="uioIndex"/>, reading its size, physical address and
@@ -414,7 +425,8 @@ public sealed unsafe class MappedRegion : IDisposable
         }
     }
 
-    private static MappedRegion Map(string name, MappingKind kind, int fd, ulong fileOffset, ulong length, ulong deviceAddress, FileDescriptorHandle? keep, ulong innerOffset = 0, ulong pageSize = 0)
+    private static MappedRegion Map(string name, MappingKind kind, int fd, ulong fileOffset, ulong length, ulong deviceAddress, FileDescriptorHandle? keep, ulong innerOffset = 0, ulong pageSize = 0,
+        MemoryAttributes? attributes = null)
     {
         ulong mapLength = RoundUp(length, pageSize == 0 ? Posix.PageSize : pageSize);
         // size_t is 4 bytes in a 32-bit process: a longer window would be truncated by the cast, not refused by mmap.
@@ -423,7 +435,7 @@ public sealed unsafe class MappedRegion : IDisposable
         void* p = mmap(null, (size_t)mapLength, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (long)fileOffset);
         if (p == MAP_FAILED)
             throw SharedMemoryException.FromErrno($"mmap of {mapLength} bytes of '{name}' at offset 0x{fileOffset:x}", errno);
-        return new MappedRegion(name, kind, (byte*)p, mapLength, innerOffset, length - innerOffset, deviceAddress, keep);
+        return new MappedRegion(name, kind, (byte*)p, mapLength, innerOffset, length - innerOffset, deviceAddress, keep, attributes);
     }
 
     private static ulong RoundUp(ulong value, ulong page) => (value + page - 1) & ~(page - 1);

@@ -61,7 +61,8 @@ public sealed class CoreMailboxes : IDisposable
 
     /// <summary>Opens every channel but the UNIX-socket ones (<see cref="ConnectSockets"/>); on failure what was opened is closed.</summary>
     /// <exception cref="BoardException">A UIO channel's device or register map cannot be opened (the message names the channel).</exception>
-    public static CoreMailboxes Open(BoardDescriptor board, ILogger logger)
+    /// <remarks><paramref name="uioRoot"/> stands in for /sys/class/uio and /dev (tests); null: the real ones.</remarks>
+    public static CoreMailboxes Open(BoardDescriptor board, ILogger logger, UioPaths? uioRoot = null)
     {
         var m = new CoreMailboxes(board, logger);
         try
@@ -82,18 +83,7 @@ public sealed class CoreMailboxes : IDisposable
                         m._remote[i] = m._owned.Push(new PollingDoorbell());
                         break;
                     case DoorbellKind.Uio:
-                        DoorbellSpec d = s.ToDoorbell();
-                        try
-                        {
-                            if (!registerMaps.TryGetValue((d.UioDevice, d.MailboxMap), out MappedRegion? regs))
-                                registerMaps[(d.UioDevice, d.MailboxMap)] = regs = m._owned.Push(MappedRegion.MapUio(d.UioDevice, d.MailboxMap));
-                            m._host[i] = m._owned.Push(new UioDoorbell($"/dev/uio{d.UioDevice}",
-                                new MailboxRegister(regs.Io, d.MailboxOffset, (uint)d.MailboxValue, d.MailboxNotifyIdShift)));
-                        }
-                        catch (SharedMemoryException e) when (board.Mailboxes is not null)
-                        {
-                            throw new BoardException($"board '{board.Name}': mailbox '{s.Name}' (uio{d.UioDevice} map {d.MailboxMap}) cannot be opened: {e.Message}");
-                        }
+                        m.OpenUio(board, i, registerMaps, uioRoot);
                         break;
                 }
             }
@@ -103,6 +93,32 @@ public sealed class CoreMailboxes : IDisposable
         {
             m.Dispose();
             throw;
+        }
+    }
+
+    // A UIO device is one mailbox block with one interrupt: the first of its channels that carries kicks from the remote
+    // waits on it and acknowledges every such channel of the device; the others only kick (or, receive-only, do nothing
+    // of their own). A device none of whose channels receives is not opened at all, only its registers mapped.
+    private void OpenUio(BoardDescriptor board, int i, Dictionary<(int, int), MappedRegion> registerMaps, UioPaths? paths)
+    {
+        MailboxSpec s = _specs[i];
+        DoorbellSpec d = s.ToDoorbell();
+        UioPaths uio = paths ?? UioPaths.System;
+        try
+        {
+            if (!registerMaps.TryGetValue((d.UioDevice, d.MailboxMap), out MappedRegion? regs))
+                registerMaps[(d.UioDevice, d.MailboxMap)] = regs = _owned.Push(MappedRegion.MapUio(d.UioDevice, d.MailboxMap, sysfsRoot: uio.Sysfs, devRoot: uio.Dev));
+            MailboxRegister? kick = s.Block is { Kind: not MailboxBlockKind.Uio } block && block.Kick is null ? null
+                : new MailboxRegister(regs.Io, d.MailboxOffset, (uint)d.MailboxValue, d.MailboxNotifyIdShift);
+            MailboxSpec[] inbound = [.. _specs.Where(c => c.Kind == DoorbellKind.Uio && c.UioDevice == d.UioDevice && c.Direction != MailboxDirection.ToRemote)];
+            if (inbound.Length > 0 && inbound[0] == s)
+                _host[i] = _owned.Push(new UioDoorbell(Path.Combine(uio.Dev, $"uio{d.UioDevice}"), kick, MailboxBlocks.For(inbound, regs.Io)));
+            else
+                _host[i] = _owned.Push<Doorbell>(kick is null ? new PollingDoorbell() : new RegisterDoorbell(kick, $"mailbox {s.Name} (uio{d.UioDevice} map {d.MailboxMap} +0x{d.MailboxOffset:x})"));
+        }
+        catch (SharedMemoryException e) when (board.Mailboxes is not null)
+        {
+            throw new BoardException($"board '{board.Name}': mailbox '{s.Name}' (uio{d.UioDevice} map {d.MailboxMap}) cannot be opened: {e.Message}");
         }
     }
 
@@ -161,7 +177,7 @@ public sealed class CoreMailboxes : IDisposable
     }
 
     private static string Describe(MailboxSpec s) =>
-        $"{s.Name} ({CoreMemory.Kebab(s.Kind)}, {(s.NotifyIds is { } ids ? $"notify ids [{string.Join(", ", ids)}]" : "every notify id")}, {CoreMemory.Kebab(s.Direction)})";
+        $"{s.Name} ({CoreMemory.Kebab(s.Kind)}{(s.Block is { } b ? $" {CoreMemory.Kebab(b.Kind)}" : "")}, {(s.NotifyIds is { } ids ? $"notify ids [{string.Join(", ", ids)}]" : "every notify id")}, {CoreMemory.Kebab(s.Direction)})";
 
     private InvalidOperationException NotConnected(int i) => new($"board '{_board}': mailbox '{_specs[i].Name}' is not connected yet");
 

@@ -23,7 +23,7 @@ public sealed record CoreMemoryOptions
 /// <summary>
 /// A core's memory regions (<see cref="BoardDescriptor.EffectiveRegions"/>), each mapped by its backing (memfd, file,
 /// a /dev/mem window, a UIO map) at its device address in one <see cref="MemoryMap"/>, with the memory attributes the
-/// mapping has (device memory for /dev/mem and UIO). An alias (<see cref="RegionSpec.AliasOf"/>) is not mapped again:
+/// mapping has (device memory for /dev/mem and UIO, normal memory for a dev-mem region the board marks coherent). An alias (<see cref="RegionSpec.AliasOf"/>) is not mapped again:
 /// it is a second view of its region's mapping at the alias's device address, so a write through one is the other's.
 /// </summary>
 public sealed class CoreMemory : IDisposable
@@ -106,7 +106,7 @@ public sealed class CoreMemory : IDisposable
                     catch (SharedMemoryException e) { return (null, e.Message); }
                 }),
                 SharedMemoryKind.File => MappedRegion.MapFile(b.Path!, r.Size, BoardInstanceLock.CreateFileOptions(file), r.DeviceAddress),
-                SharedMemoryKind.DevMem => MappedRegion.MapPhysical(r.PhysicalAddress, r.Size, r.DeviceAddress, options.PhysicalMemoryPath),
+                SharedMemoryKind.DevMem => MappedRegion.MapPhysical(r.PhysicalAddress, r.Size, r.DeviceAddress, options.PhysicalMemoryPath, cacheable: r.Cache == RegionCache.Coherent),
                 _ => MappedRegion.MapUio(b.UioDevice, b.UioMap, r.DeviceAddress),
             };
         }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using AmpCan.SharedMem.Doorbells;
 
 namespace AmpCan.Remoteproc.Boards;
 
@@ -43,14 +44,27 @@ public sealed record MailboxSpec
     public IReadOnlyList<int>? NotifyIds { get; init; }
     /// <summary>Which way the hardware channel carries kicks; default both.</summary>
     public MailboxDirection Direction { get; init; } = MailboxDirection.Both;
+    /// <summary>
+    /// The mailbox block and the part of it this channel is; absent: a generic register (<see cref="MailboxBlockKind.Uio"/>).
+    /// For a uio channel of a real block the kick's register and value come from it, and the remote's kicks are
+    /// acknowledged as the block requires.
+    /// </summary>
+    public MailboxBlockSpec? Block { get; init; }
 
     /// <summary>The channel as a <see cref="DoorbellSpec"/> (what the runtime's doorbell code takes).</summary>
     // A method, not a property: a "doorbell" key inside a mailbox must be refused as unknown, not read by nobody.
-    public DoorbellSpec ToDoorbell() => new()
+    // A uio channel's block kick stands for the mailbox fields (which it requires absent), so the board's single
+    // doorbell, written with the fields, still names the channel; a polling channel's block only records the hardware.
+    public DoorbellSpec ToDoorbell()
     {
-        Kind = Kind, Path = Path, UioDevice = UioDevice ?? 0, MailboxMap = MailboxMap ?? new DoorbellSpec { Kind = Kind }.MailboxMap,
-        MailboxOffset = MailboxOffset ?? 0, MailboxValue = MailboxValue, MailboxNotifyIdShift = MailboxNotifyIdShift,
-    };
+        MailboxKick? kick = Kind == DoorbellKind.Uio ? Block?.Kick : null;
+        return new()
+        {
+            Kind = Kind, Path = Path, UioDevice = UioDevice ?? 0, MailboxMap = MailboxMap ?? new DoorbellSpec { Kind = Kind }.MailboxMap,
+            MailboxOffset = kick?.Offset ?? MailboxOffset ?? 0, MailboxValue = kick?.Value ?? MailboxValue,
+            MailboxNotifyIdShift = kick?.NotifyIdShift ?? MailboxNotifyIdShift,
+        };
+    }
 
     /// <summary>Whether the channel carries <paramref name="notifyId"/>.</summary>
     public bool Carries(int notifyId) => NotifyIds is null || NotifyIds.Contains(notifyId);

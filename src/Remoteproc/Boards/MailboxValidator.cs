@@ -22,6 +22,7 @@ internal static class MailboxValidator
             if (mailboxes.Count > MaxMailboxes) fail("mailboxes", $"{mailboxes.Count} channels; at most {MaxMailboxes}");
             for (int i = 0; i < mailboxes.Count; i++) Channel(b, mailboxes[i], $"mailboxes[{i}]", vrings, fail);
             BoardNames.Unique([.. mailboxes.Select(m => m.Name)], "mailboxes", "mailbox", fail);
+            MailboxBlockValidator.Validate(mailboxes, fail);
             CarriedOnce(mailboxes, vrings, fail);
             if (!mailboxes.Any(m => m.ToDoorbell() == b.Doorbell))
                 fail("doorbell", $"is not one of the mailboxes ({string.Join(", ", mailboxes.Select(m => m.Name))}); it is the older spelling of one " +
@@ -40,7 +41,8 @@ internal static class MailboxValidator
             // is usually a UIO device of its own, so it says which device, map and register.
             if (m.UioDevice is null) fail($"{at}.uioDevice", $"'{m.Name}' is a uio mailbox and needs the UIO device (/dev/uioN) whose interrupt it raises");
             if (m.MailboxMap is null) fail($"{at}.mailboxMap", $"'{m.Name}' is a uio mailbox and needs the UIO map holding its register (usually 0 for a mailbox's own UIO device)");
-            if (m.MailboxOffset is null) fail($"{at}.mailboxOffset", $"'{m.Name}' is a uio mailbox and needs the offset of its register in that map");
+            if (m.MailboxOffset is null && (m.Block is null || m.Block.Kind == MailboxBlockKind.Uio))
+                fail($"{at}.mailboxOffset", $"'{m.Name}' is a uio mailbox and needs the offset of its register in that map (or a block that says where its kick goes)");
             if (b.EffectiveRegions.FirstOrDefault(r => r.Backing.Kind == SharedMemoryKind.Uio && (r.Backing.UioDevice, r.Backing.UioMap) == (m.UioDevice, m.MailboxMap)) is { } memory)
                 fail($"{at}.mailboxMap", $"uio{m.UioDevice} map {m.MailboxMap} is region '{memory.Name}''s memory, not a register map");
         }

@@ -19,6 +19,17 @@ public enum RegionRole
     Carveout,
 }
 
+/// <summary>How the host caches a region (board files say <c>"uncached"</c>, <c>"coherent"</c>, <c>"non-coherent"</c>).</summary>
+public enum RegionCache
+{
+    /// <summary>Mapped uncached (dev-mem: /dev/mem opened O_SYNC) and accessed as device memory: aligned words only.</summary>
+    Uncached,
+    /// <summary>Mapped cacheable and accessed as normal memory: the carveout is coherent with the remote (a coherent interconnect), so no cache maintenance is needed.</summary>
+    Coherent,
+    /// <summary>Cacheable but not coherent with the remote: refused, as AmpCan does no cache maintenance (clean/invalidate around each ring and buffer access).</summary>
+    NonCoherent,
+}
+
 /// <summary>
 /// One named memory region of a remote core, as a device tree's <c>reserved-memory</c> node and the core's
 /// <c>memory-region</c> list describe it: where the remote sees it, where Linux sees it, how AmpCan maps it, and what it is for.
@@ -50,6 +61,8 @@ public sealed record RegionSpec
     /// marked shared and cover exactly the same physical range.
     /// </summary>
     public bool Shared { get; init; }
+    /// <summary>How the host caches the region; uncached unless the board says otherwise (dev-mem regions only).</summary>
+    public RegionCache Cache { get; init; } = RegionCache.Uncached;
 
     /// <summary>Whether <paramref name="role"/> is among <see cref="Roles"/>.</summary>
     public bool Has(RegionRole role) => Roles.Contains(role);

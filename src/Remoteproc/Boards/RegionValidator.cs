@@ -51,6 +51,7 @@ internal static class RegionValidator
         if (k.Kind != SharedMemoryKind.File && k.Path is not null) fail($"{at}.backing.path", $"is for kind 'file'; this backing is '{Kebab(k.Kind)}'");
         if (k.UioDevice < 0) fail($"{at}.backing.uioDevice", $"{k.UioDevice} must not be negative");
         if (k.UioMap is < 0 or >= SharedMemorySpec.UioMaps) fail($"{at}.backing.uioMap", $"{k.UioMap} must be 0 to {SharedMemorySpec.UioMaps - 1}");
+        CacheRules(r, at, fail);
     }
 
     private static void Alias(IReadOnlyList<RegionSpec> regions, int i, Action<string, string> fail)
@@ -128,6 +129,21 @@ internal static class RegionValidator
     {
         fail(field, why);
         return new InvalidOperationException("the fail action returned instead of throwing");
+    }
+
+    // AmpCan does no cache maintenance, so memory the remote reaches around the host's caches is mapped uncached, or
+    // cacheable only when the hardware keeps it coherent.
+    private static void CacheRules(RegionSpec r, string at, Action<string, string> fail)
+    {
+        if (r.Cache == RegionCache.NonCoherent)
+            fail($"{at}.cache", $"'{r.Name}' is 'non-coherent': mapped cacheable, the remote would not see the host's writes nor the host the remote's until " +
+                "the lines were cleaned and invalidated around every ring and buffer access, which AmpCan does not do; map it 'uncached' (the default), " +
+                "or 'coherent' if the interconnect keeps the remote's accesses coherent with the host's caches");
+        if (r.Cache != RegionCache.Uncached && r.AliasOf is not null)
+            fail($"{at}.cache", $"'{r.Name}' is an alias, a view of '{r.AliasOf}''s mapping; give the cache on '{r.AliasOf}'");
+        if (r.Cache == RegionCache.Coherent && r.Backing.Kind != SharedMemoryKind.DevMem)
+            fail($"{at}.cache", $"'coherent' is for dev-mem regions; '{r.Name}' is '{Kebab(r.Backing.Kind)}'" + (r.Backing.Kind == SharedMemoryKind.Uio
+                ? ", whose memory type the kernel's UIO driver chooses (uio_pdrv_genirq maps it uncached)" : ", which is cacheable, coherent memory already"));
     }
 
     /// <summary>An enum value as board files spell it.</summary>

@@ -24,22 +24,33 @@ public sealed record MailboxRegister(IoRegion Registers, ulong Offset, uint Valu
 
 /// <summary>
 /// Interrupts from a UIO device (<c>/dev/uioN</c>): a 4-byte read returns the event count, writing 1 re-enables the
-/// interrupt (uio_pdrv_genirq semantics). Kicks to the remote go through a <see cref="MailboxRegister"/>.
+/// interrupt (uio_pdrv_genirq semantics). Kicks to the remote go through a <see cref="MailboxRegister"/>. A mailbox
+/// block whose source must be acknowledged (<see cref="IMailboxAcknowledge"/>) is acknowledged after the event is read
+/// and before the interrupt is re-enabled; uio_pdrv_genirq disables a level-triggered line until then, and re-enabling
+/// it with the source still pending would fire it again at once.
 /// </summary>
 public sealed unsafe class UioDoorbell : Doorbell
 {
     private readonly FileDescriptorHandle _device;
     private readonly MailboxRegister? _outgoing;
+    private readonly IMailboxAcknowledge? _source;
     private readonly string _description;
 
-    /// <summary>Opens <paramref name="uioDevicePath"/> and enables its interrupt.</summary>
-    public UioDoorbell(string uioDevicePath, MailboxRegister? outgoing)
+    /// <summary>
+    /// Opens <paramref name="uioDevicePath"/>, unmasks <paramref name="source"/>'s receive channels (when given) and
+    /// enables the interrupt.
+    /// </summary>
+    public UioDoorbell(string uioDevicePath, MailboxRegister? outgoing, IMailboxAcknowledge? source = null)
     {
-        _description = $"uio({uioDevicePath})";
+        _description = source is null ? $"uio({uioDevicePath})" : $"uio({uioDevicePath}, {source.Description})";
         _outgoing = outgoing;
+        _source = source;
         _device = new FileDescriptorHandle(Posix.Open(uioDevicePath, O_RDWR | O_NONBLOCK));
         try
         {
+            // Kicks that came before the host listened are acknowledged too: the first pass of the loop reads the rings.
+            source?.Enable();
+            source?.AcknowledgePending();
             Rearm();
         }
         catch
@@ -75,6 +86,9 @@ public sealed unsafe class UioDoorbell : Doorbell
             long n = Posix.Read(fd, &count, 4);
             if (n == -EAGAIN) return false;
             if (n != 4) throw SharedMemoryException.FromErrno($"read from {Description}", n < 0 ? (int)-n : EIO);
+            // Source first, then the line: a kick between the two raises a fresh interrupt after the re-enable, and the
+            // rings, read after this returns, see its work either way.
+            _source?.AcknowledgePending();
             Rearm(fd);
             return true;
         }
