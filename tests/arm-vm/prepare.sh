@@ -103,7 +103,9 @@ fi
 
 # ---- the guest root: busybox and the libraries .NET needs, merged /usr like trixie ---------------------------------------
 G=$C/root
-LIBS_STAMP=$(for p in busybox-static libc6 libgcc-s1 libstdc++6; do basename "$(deb $p)"; done | md5sum | cut -c1-12)
+APPLETS="sh ash awk cat ls echo printf mkdir rm cp mv ln sed grep head tail find basename dirname sleep tr cut test [ kill
+         insmod rmmod lsmod mount umount dd hexdump od uptime wc env true false sync poweroff uname dmesg"
+LIBS_STAMP=$({ for p in busybox-static libc6 libgcc-s1 libstdc++6; do basename "$(deb $p)"; done; echo $APPLETS; } | md5sum | cut -c1-12)
 if [ "$(cat "$G/.libs" 2>/dev/null)" != "$LIBS_STAMP" ]; then
   say "making the arm64 guest root in $G"
   rm -rf "$G.tmp" && mkdir -p "$G.tmp/usr/bin" "$G.tmp/usr/sbin" "$G.tmp/usr/lib"
@@ -116,13 +118,13 @@ if [ "$(cat "$G/.libs" 2>/dev/null)" != "$LIBS_STAMP" ]; then
     ln -sfn "usr/$d" "$G.tmp/$d"
   done
   # the applets the guest scripts use (busybox --list would need an arm64 CPU or qemu-user to run)
-  for a in sh ash cat ls echo printf mkdir rm cp mv ln sed grep head tail find basename dirname sleep tr cut test [ \
-           kill insmod rmmod lsmod modprobe mount umount dd hexdump od uptime wc env true false sync poweroff uname dmesg; do
+  for a in $APPLETS; do
     [ -e "$G.tmp/usr/bin/$a" ] || ln -s busybox "$G.tmp/usr/bin/$a"
   done
   mkdir -p "$G.tmp"/{proc,sys,dev,tmp,run,root,etc,opt,mnt}
   echo 'root:x:0:0:root:/root:/bin/sh' >"$G.tmp/etc/passwd"
   echo 'root:x:0:' >"$G.tmp/etc/group"
+  [ -d "$G/opt/armprobe" ] && mv "$G/opt/armprobe" "$G.tmp/opt/armprobe"   # published below only when its sources change
   rm -rf "$G.old"; [ -d "$G" ] && mv "$G" "$G.old"
   mv "$G.tmp" "$G" && rm -rf "$G.old"
   echo "$LIBS_STAMP" >"$G/.libs"

@@ -3,7 +3,7 @@
 # kernel) with ivshmem-plain devices over host files, runs one command in it and returns the command's exit code.
 #
 # usage: run-guest.sh [--ivshmem PATH:SIZE]... [--env NAME=VALUE]... [--cpu MODEL] [--smp N] [--mem MIB]
-#                     [--timeout S] [--verbose] [--timing] [--keep] [--] COMMAND [ARGS...]
+#                     [--timeout S] [--verbose] [--timing] [--keep] [--script FILE] [--] COMMAND [ARGS...]
 #
 #   --ivshmem PATH:SIZE  an ivshmem-plain PCI device (1af4:1110, no interrupts) whose BAR2 is the host file PATH
 #                        (created if missing, grown to SIZE, e.g. /dev/shm/NAME), shared both ways while the guest
@@ -11,6 +11,7 @@
 #                        option order: guest BDF 0000:00:10.0, 0000:00:11.0, ... Repeatable.
 #   --cpu MODEL          the vCPU (default cortex-a57: an ARMv8.0 core like the Cortex-A53 boards); --smp (default 2),
 #                        --mem (MiB, default 1024), --timeout (seconds, default 300)
+#   --script FILE        copy FILE (a host file) into the guest and run it with /bin/sh, ARGS as its arguments
 #   --verbose            the guest's console on stderr; --timing: a timing line on stderr; --keep: keep the run dir
 # In the guest: / is the arm64 guest root (read-only; busybox, glibc, libstdc++, the probe at /opt/armprobe), fresh
 # /tmp, /run and /dev/shm; modules uio and uio_pci_generic are loaded; no network. COMMAND runs under /bin/sh.
@@ -24,7 +25,7 @@ VC=${AMPCAN_VVM_CACHE:-/var/tmp/ampcan-virtio-vm}
 R=$VC/trixie
 die() { echo "run-guest: $*" >&2; exit 125; }
 
-IVSHMEM=(); ENVS=(); CPU=cortex-a57; SMP=2; MEM=1024; TMO=300; VERBOSE=0; TIMING=0; KEEP=0
+IVSHMEM=(); ENVS=(); SCRIPT=; CPU=cortex-a57; SMP=2; MEM=1024; TMO=300; VERBOSE=0; TIMING=0; KEEP=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --ivshmem) [ $# -ge 2 ] || die "--ivshmem needs PATH:SIZE"; IVSHMEM+=("$2"); shift 2 ;;
@@ -33,16 +34,17 @@ while [ $# -gt 0 ]; do
     --smp) [[ ${2:-} =~ ^[1-8]$ ]] || die "--smp wants 1 to 8, got '${2:-}'"; SMP=$2; shift 2 ;;
     --mem) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--mem wants MiB, got '${2:-}'"; MEM=$2; shift 2 ;;
     --timeout) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--timeout wants seconds, got '${2:-}'"; TMO=$2; shift 2 ;;
+    --script) [ $# -ge 2 ] && [ -f "$2" ] && [ -r "$2" ] || die "--script: cannot read ${2:-(nothing given)}"; SCRIPT=$2; shift 2 ;;
     --verbose) VERBOSE=1; shift ;;
     --timing) TIMING=1; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     --) shift; break ;;
     --*) die "unknown option $1 (-h for help)" ;;
     *) break ;;
   esac
 done
-[ $# -gt 0 ] || die "no command given (-h for help)"
+[ $# -gt 0 ] || [ -n "$SCRIPT" ] || die "no command given (-h for help)"
 [ "$(id -u)" = 0 ] || die "needs root (QEMU runs chrooted in the virtio-VM root, in a private mount namespace)"
 [ -x "$R/usr/bin/qemu-system-aarch64" ] && [ -s "$C/boot/Image" ] && [ -s "$C/boot/initramfs.cpio.gz" ] && [ -d "$C/root/opt" ] ||
   die "the arm64 guest is not prepared in $C (run tests/arm-vm/prepare.sh)"
@@ -75,7 +77,13 @@ trap 'exit 143' TERM
   echo 'export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DOTNET_EnableDiagnostics=0'
   for e in ${ENVS[@]+"${ENVS[@]}"}; do printf 'export %s\n' "$(printf '%q' "$e")"; done
   echo 'cd /tmp'
-  printf 'exec'; printf ' %q' "$@"; printf '\n'
+  if [ -n "$SCRIPT" ]; then
+    cp -- "$SCRIPT" "$RUN/io/script" || die "cannot copy $SCRIPT"
+    printf 'exec /bin/sh /run/ampcan/script'
+  else
+    printf 'exec'
+  fi
+  printf ' %q' "$@"; printf '\n'
 } >"$RUN/io/cmd.sh"
 : >"$RUN/io/stdout"; : >"$RUN/io/stderr"
 
