@@ -37,6 +37,7 @@ public sealed partial class ArmVmTests
         TestContext.Progress.WriteLine($"arm64 guest: exit {_run.Code}\n{_run.Out}{_run.Err}");
         _vring.Dispose();
         _rpmsg.Dispose();
+        TestContext.Progress.WriteLine($"host vring device: {_vring.Served} chains, median service {_vring.MedianServiceMicroseconds:F1} us; rpmsg remote: {_rpmsg.Echoed} echoed");
         ArmVmHarness.AssertGuestRan(_run);
         _exits = ExitLine().Matches(_run.Out).ToDictionary(m => m.Groups[1].Value, m => int.Parse(m.Groups[2].Value, provider: null));
     }

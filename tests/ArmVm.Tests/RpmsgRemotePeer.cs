@@ -87,8 +87,10 @@ internal sealed class RpmsgRemotePeer : IDisposable
         if (message.Endpoint.PostTo(message.Source, p)) Interlocked.Increment(ref _echoed);
     }
 
-    /// <summary>The remote bus's own failure, if it had one.</summary>
-    public Exception? BusFailure => _remote?.Failure;
+    /// <summary>The remote bus's own failure while it ran (before <see cref="Dispose"/> stopped it), if it had one.</summary>
+    public Exception? BusFailure => _disposed ? _failureAtStop : _remote?.Failure;
+
+    private Exception? _failureAtStop;
 
     public void Dispose()
     {
@@ -96,6 +98,7 @@ internal sealed class RpmsgRemotePeer : IDisposable
         _disposed = true;
         _stop.Cancel();
         _thread.Join(TimeSpan.FromSeconds(10));
+        _failureAtStop = _remote?.Failure;   // stopping it sets a failure of its own ("was stopped")
         _loop.Dispose();
         _remote?.Dispose();
         _doorbell.Dispose();

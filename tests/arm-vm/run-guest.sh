@@ -12,6 +12,8 @@
 #   --cpu MODEL          the vCPU (default cortex-a57: an ARMv8.0 core like the Cortex-A53 boards); --smp (default 2),
 #                        --mem (MiB, default 1024), --timeout (seconds, default 300)
 #   --script FILE        copy FILE (a host file) into the guest and run it with /bin/sh, ARGS as its arguments
+#   --host-qemu          run the host's own qemu-system-aarch64 (e.g. Debian 12's 7.2) instead of the root's, to compare
+#                        emulators (7.2 does not fault on unaligned Device-memory accesses; see docs/arm-vm.md)
 #   --verbose            the guest's console on stderr; --timing: a timing line on stderr; --keep: keep the run dir
 # In the guest: / is the arm64 guest root (read-only; busybox, glibc, libstdc++, the probe at /opt/armprobe), fresh
 # /tmp, /run and /dev/shm; modules uio and uio_pci_generic are loaded; no network. COMMAND runs under /bin/sh.
@@ -25,7 +27,7 @@ VC=${AMPCAN_VVM_CACHE:-/var/tmp/ampcan-virtio-vm}
 R=$VC/trixie
 die() { echo "run-guest: $*" >&2; exit 125; }
 
-IVSHMEM=(); ENVS=(); SCRIPT=; CPU=cortex-a57; SMP=2; MEM=1024; TMO=300; VERBOSE=0; TIMING=0; KEEP=0
+IVSHMEM=(); ENVS=(); SCRIPT=; HOSTQ=0; CPU=cortex-a57; SMP=2; MEM=1024; TMO=300; VERBOSE=0; TIMING=0; KEEP=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --ivshmem) [ $# -ge 2 ] || die "--ivshmem needs PATH:SIZE"; IVSHMEM+=("$2"); shift 2 ;;
@@ -35,10 +37,11 @@ while [ $# -gt 0 ]; do
     --mem) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--mem wants MiB, got '${2:-}'"; MEM=$2; shift 2 ;;
     --timeout) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--timeout wants seconds, got '${2:-}'"; TMO=$2; shift 2 ;;
     --script) [ $# -ge 2 ] && [ -f "$2" ] && [ -r "$2" ] || die "--script: cannot read ${2:-(nothing given)}"; SCRIPT=$2; shift 2 ;;
+    --host-qemu) HOSTQ=1; shift ;;
     --verbose) VERBOSE=1; shift ;;
     --timing) TIMING=1; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     --) shift; break ;;
     --*) die "unknown option $1 (-h for help)" ;;
     *) break ;;
@@ -46,7 +49,8 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || [ -n "$SCRIPT" ] || die "no command given (-h for help)"
 [ "$(id -u)" = 0 ] || die "needs root (QEMU runs chrooted in the virtio-VM root, in a private mount namespace)"
-[ -x "$R/usr/bin/qemu-system-aarch64" ] && [ -s "$C/boot/Image" ] && [ -s "$C/boot/initramfs.cpio.gz" ] && [ -d "$C/root/opt" ] ||
+[ $HOSTQ = 0 ] || command -v qemu-system-aarch64 >/dev/null || die "--host-qemu: no qemu-system-aarch64 on this host (apt-get install qemu-system-arm)"
+{ [ $HOSTQ = 1 ] || [ -x "$R/usr/bin/qemu-system-aarch64" ]; } && [ -s "$C/boot/Image" ] && [ -s "$C/boot/initramfs.cpio.gz" ] && [ -d "$C/root/opt" ] ||
   die "the arm64 guest is not prepared in $C (run tests/arm-vm/prepare.sh)"
 INITRD=$(readlink "$C/boot/initramfs.cpio.gz")
 [ "$INITRD" = "initramfs-$(readlink "$C/boot/Image" | sed 's/^Image-//')-$(cat "$HERE/init" "$HERE/prepare.sh" | md5sum | cut -c1-12).cpio.gz" ] ||
@@ -60,6 +64,7 @@ for d in "$R"/var/tmp/ampcan-armrun.*; do
 done
 RUN=$(mktemp -d "$R/var/tmp/ampcan-armrun.XXXXXX") || die "cannot create a run directory in $R/var/tmp"
 RUNC=${RUN#"$R"}     # the same directory as QEMU sees it
+[ $HOSTQ = 1 ] && RUNC=$RUN
 echo $$ >"$RUN/owner"
 mkdir "$RUN/io" "$RUN/root" "$RUN/boot"
 T_START=$(date +%s.%N)
@@ -119,6 +124,13 @@ while [ "$n" -gt 0 ]; do
   shift; n=$((n - 1))
 done
 exec chroot "$R" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root qemu-system-aarch64 "$@"'
+[ $HOSTQ = 1 ] && NS='
+R=$1; n=$2; shift 2
+while [ "$n" -gt 0 ]; do
+  mount --bind "${1%%|*}" "${1#*|}" || { echo "run-guest: cannot bind ${1%%|*} into the run directory" >&2; exit 125; }
+  shift; n=$((n - 1))
+done
+exec qemu-system-aarch64 "$@"'
 timeout -k 5 "$TMO" unshare -m --propagation private -- /bin/sh -c "$NS" sh "$R" "${#BINDS[@]}" "${BINDS[@]}" \
   "${QARGS[@]}" </dev/null >"$QOUT" 2>&1 &
 QPID=$!
