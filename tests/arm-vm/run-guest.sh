@@ -13,7 +13,8 @@
 #                        --mem (MiB, default 1024), --timeout (seconds, default 300)
 #   --script FILE        copy FILE (a host file) into the guest and run it with /bin/sh, ARGS as its arguments
 #   --host-qemu          run the host's own qemu-system-aarch64 (e.g. Debian 12's 7.2) instead of the root's, to compare
-#                        emulators (7.2 does not fault on unaligned Device-memory accesses; see docs/arm-vm.md)
+#                        emulators (7.2 does not fault on unaligned Device-memory accesses; see docs/arm-vm.md); also
+#                        when AMPCAN_ARMVM_HOST_QEMU=1 (so the tests can be run against it)
 #   --verbose            the guest's console on stderr; --timing: a timing line on stderr; --keep: keep the run dir
 # In the guest: / is the arm64 guest root (read-only; busybox, glibc, libstdc++, the probe at /opt/armprobe), fresh
 # /tmp, /run and /dev/shm; modules uio and uio_pci_generic are loaded; no network. COMMAND runs under /bin/sh.
@@ -27,7 +28,7 @@ VC=${AMPCAN_VVM_CACHE:-/var/tmp/ampcan-virtio-vm}
 R=$VC/trixie
 die() { echo "run-guest: $*" >&2; exit 125; }
 
-IVSHMEM=(); ENVS=(); SCRIPT=; HOSTQ=0; CPU=cortex-a57; SMP=2; MEM=1024; TMO=300; VERBOSE=0; TIMING=0; KEEP=0
+IVSHMEM=(); ENVS=(); SCRIPT=; HOSTQ=${AMPCAN_ARMVM_HOST_QEMU:-0}; CPU=cortex-a57; SMP=2; MEM=1024; TMO=300; VERBOSE=0; TIMING=0; KEEP=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --ivshmem) [ $# -ge 2 ] || die "--ivshmem needs PATH:SIZE"; IVSHMEM+=("$2"); shift 2 ;;
@@ -41,7 +42,7 @@ while [ $# -gt 0 ]; do
     --verbose) VERBOSE=1; shift ;;
     --timing) TIMING=1; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     --) shift; break ;;
     --*) die "unknown option $1 (-h for help)" ;;
     *) break ;;
