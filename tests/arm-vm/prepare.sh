@@ -68,12 +68,17 @@ printf 'deb %s trixie main\ndeb %s trixie-backports main\n' "$MIRROR" "$MIRROR" 
 APT=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Dir::Etc::SourceList="$A/sources.list"
      -o Dir::Etc::SourceParts=/nonexistent -o Dir::State::Lists="$A/lists" -o Dir::State::status="$A/status"
      -o Dir::Cache="$A/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User=root -q)
-mirror_down() { timeout 30 apt-get "${APT[@]}" update >/dev/null 2>&1 || unavailable "cannot reach $MIRROR (no network?); $1 needs it"; }
+# apt-get update exits 0 when the mirror cannot be reached (it warns "Failed to fetch"): its output says it
+mirror_down() {
+  timeout 60 apt-get "${APT[@]}" update >"$LOG/apt-update-check.log" 2>&1 && ! grep -qE '^(W|E): (Failed to fetch|Some index files failed)' "$LOG/apt-update-check.log" ||
+    unavailable "cannot reach $MIRROR (no network?); $1 needs it"
+}
 PKGS=("linux-binary-$KVER" "linux-modules-$KVER" busybox-static libc6 libgcc-s1 libstdc++6)
 have_debs() { local p; for p in "${PKGS[@]}"; do ls "$C/debs/${p}_"*_arm64.deb >/dev/null 2>&1 || return 1; done; }
 if ! have_debs; then
   say "downloading Debian's arm64 packages: ${PKGS[*]} (~100 MB)"
-  timeout 900 apt-get "${APT[@]}" update >"$LOG/apt-update.log" 2>&1 || mirror_down "apt-get update (arm64 lists)"
+  timeout 900 apt-get "${APT[@]}" update >"$LOG/apt-update.log" 2>&1 && ! grep -qE '^(W|E): (Failed to fetch|Some index files failed)' "$LOG/apt-update.log" ||
+    mirror_down "apt-get update (arm64 lists)"
   (cd "$C/debs" && timeout 1800 apt-get "${APT[@]}" download "${PKGS[@]}") >"$LOG/apt-download.log" 2>&1 ||
     { mirror_down "downloading ${PKGS[*]}"; failed "downloading ${PKGS[*]} failed: $(tail -n 2 "$LOG/apt-download.log" | tr '\n' ' ')(log: $LOG/apt-download.log)"; }
 fi
