@@ -14,7 +14,11 @@
 #   3. tests/virtio-vm/prepare.sh (as root only): a Debian trixie root with QEMU 11 and Debian's 7.x kernel, and Linux's
 #      rpmsg drivers built from that kernel's source, made once into /var/tmp/ampcan-virtio-vm (debootstrap and ~450 MB
 #      from the Debian mirror, a few minutes), for the tests that serve virtio devices to a Linux guest over vhost-user.
-#   4. dotnet test AmpCan.sln -c Release --logger trx --results-directory TestResults, stopped after
+#   4. tests/arm-vm/prepare.sh (as root only): qemu-system-arm in that trixie root, Debian's arm64 kernel and the arm64
+#      libraries .NET needs (downloaded with a private apt state, unpacked, nothing installed), and tests/ArmProbe
+#      published for linux-arm64, made once into /var/tmp/ampcan-arm-vm (~100 MB from the mirror, a few minutes; the
+#      publish again when the sources change), for the ArmVm tests that run the arm64 build in an emulated arm64 guest.
+#   5. dotnet test AmpCan.sln -c Release --logger trx --results-directory TestResults, stopped after
 #      AMPCAN_TEST_MINUTES (default 30) as a backstop: each test has its own time limit (tests/TestTimeLimit.cs), this
 #      catches what lies outside one (a build, a fixture set-up, a test host that never exits).
 # What cannot be installed is reported, and the tests that need it skip with the reason.
@@ -25,7 +29,7 @@ say() { echo "tests/run.sh: $*" >&2; }
 
 SUDO=(); [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
 PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio python3 gcc make libc6-dev kmod can-utils debootstrap wget
-      gcc-arm-none-eabi binutils-arm-none-eabi)
+      gcc-arm-none-eabi binutils-arm-none-eabi xz-utils)
 if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
   missing=()
   for p in "${PKGS[@]}"; do
@@ -73,6 +77,14 @@ case $rc in
   0) ;;
   3) say "virtio-VM tests will skip: $prep" ;;
   *) say "preparing the virtio-VM tests failed (they will fail and say why): $prep" ;;
+esac
+
+say "preparing the arm64 guest in ${AMPCAN_ARMVM_CACHE:-/var/tmp/ampcan-arm-vm} (the first time downloads Debian's arm64 kernel and libraries and publishes the arm64 probe: a few minutes)"
+prep=$(bash tests/arm-vm/prepare.sh); rc=$?
+case $rc in
+  0) ;;
+  3) say "ArmVm tests will skip: $prep" ;;
+  *) say "preparing the ArmVm tests failed (they will fail and say why): $prep" ;;
 esac
 
 rm -rf TestResults
