@@ -291,10 +291,6 @@ public sealed unsafe class IoRegion
         else Interlocked.MemoryBarrier();
     }
 
-    /// <summary>Full barrier among this cluster's cores (<see cref="BarrierDomain.InnerShareable"/>); a window's peer needs <see cref="Fence"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void FullFence() => Interlocked.MemoryBarrier();
-
     /// <summary>A live, writable view of <paramref name="length"/> bytes at <paramref name="offset"/> (ordinary memory only).</summary>
     /// <exception cref="InvalidOperationException">This window is device memory: nobody gets a span into it (use Read/Write).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -13,11 +13,11 @@ namespace AmpCan.SharedMem.Doorbells;
 /// <param name="NotifyIdShift">Where the notify id goes in the value, or -1 to leave it out.</param>
 public sealed record MailboxRegister(IoRegion Registers, ulong Offset, uint Value = 0, int NotifyIdShift = -1)
 {
-    /// <summary>Writes the register; every store to shared memory before it is visible first.</summary>
+    /// <summary>Writes the register; every store to shared memory before it is visible first (to a remote core: mb()).</summary>
     public void Ring(uint notifyId)
     {
         uint v = NotifyIdShift >= 0 ? Value | (notifyId << NotifyIdShift) : Value;
-        IoRegion.FullFence();
+        Registers.Fence();
         Registers.WriteU32Release(Offset, v);
     }
 }
