@@ -250,4 +250,19 @@ public class BenchTests
                 Assert.That(Figure(json, $"{key}.alloc_bytes_per_message"), Is.LessThan(1));
             }
     }
+
+    [Test]
+    public void QuickDeviceMemoryBenchComparesEachCaseOverNormalAndDeviceMemoryWithoutAllocating()
+    {
+        var (json, _) = RunQuick("device-memory");
+        foreach (string key in new[] { "devmem.copy.16", "devmem.copy.496", "devmem.ring.16", "devmem.ring.496", "devmem.fence" })
+        {
+            Assert.That(Figure(json, $"{key}.normal_ns"), Is.GreaterThan(0), key);
+            Assert.That(Figure(json, $"{key}.device_ns"), Is.GreaterThan(0), key);
+            Assert.That(Figure(json, $"{key}.device_vs_normal"), Is.EqualTo(Figure(json, $"{key}.device_ns") / Figure(json, $"{key}.normal_ns")).Within(0.1).Percent, key);
+        }
+        Assert.That(Figure(json, "devmem.copy.496.device_vs_normal"), Is.GreaterThan(2), "496 bytes word by word cost well over one vector copy");
+        Assert.That(Figure(json, "devmem.ring.16.device_alloc_bytes_per_rt"), Is.LessThan(1));
+        Assert.That(Figure(json, "devmem.ring.496.device_alloc_bytes_per_rt"), Is.LessThan(1));
+    }
 }

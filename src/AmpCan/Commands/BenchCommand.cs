@@ -4,7 +4,7 @@ using AmpCan.Host.Service;
 
 namespace AmpCan.Host.Commands;
 
-/// <summary><c>ampcan bench vring|rpmsg|vhost-user|can|recovery</c>: the figures in BENCHMARKS.md.</summary>
+/// <summary><c>ampcan bench vring|rpmsg|vhost-user|can|recovery|rpmsg-char|device-memory</c>: the figures in BENCHMARKS.md.</summary>
 internal static class BenchCommand
 {
     public static Command Create()
@@ -85,6 +85,16 @@ internal static class BenchCommand
             return 0;
         });
         bench.Subcommands.Add(chardev);
+
+        var devmem = new Command("device-memory", "What the device-memory policy costs: copies, a one-thread vring round trip and the fence, over normal memory and over device memory with system barriers") { json, quick, filter };
+        devmem.SetAction(r =>
+        {
+            var report = new DeviceMemoryBench(Settings(r), Console.Error).Run();
+            report.WriteTable(Console.Out);
+            if (r.GetValue(json)) report.WriteJson(Console.Out);
+            return 0;
+        });
+        bench.Subcommands.Add(devmem);
         return bench;
     }
 
