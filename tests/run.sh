@@ -7,7 +7,8 @@
 # TestResults/ (the .trx files, at the checkout's root) holds the last run only.
 #   1. apt packages for the kernel-VM tests (QEMU, Debian's kernel, busybox, gcc/make for the uio_ivshmem module),
 #      debootstrap for the virtio-VM root and gcc-arm-none-eabi with its binutils for the Cortex-M firmware the
-#      remoteproc tests build (tests/firmware/cortex-m), through sudo when not root; a few 2 MiB huge pages and a
+#      remoteproc tests build (tests/firmware/cortex-m), the aarch64 binutils whose disassembler checks the barrier
+#      code (tests/SharedMem.Tests/Ordering), through sudo when not root; a few 2 MiB huge pages and a
 #      hugetlbfs mount for the hugetlbfs mapping test.
 #   2. tests/kernel-vm/prepare.sh: the guest's module and the ivshmem peer, built (and the kernel headers they need
 #      downloaded) once into /var/tmp/ampcan-kernel-vm, outside the checkout.
@@ -29,7 +30,7 @@ say() { echo "tests/run.sh: $*" >&2; }
 
 SUDO=(); [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
 PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio python3 gcc make libc6-dev kmod can-utils debootstrap wget
-      gcc-arm-none-eabi binutils-arm-none-eabi xz-utils)
+      gcc-arm-none-eabi binutils-arm-none-eabi binutils-aarch64-linux-gnu xz-utils)
 if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
   missing=()
   for p in "${PKGS[@]}"; do

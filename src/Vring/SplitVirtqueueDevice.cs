@@ -31,6 +31,7 @@ public sealed class SplitVirtqueueDevice : IVirtqueueNotifications
     private ushort _nextUsed;
     private ushort _publishedUsed;
     private readonly QueueFault _fault = new();
+    private readonly byte[] _spacer; // allocated last: keeps the next object off this queue's cache lines
 
     /// <summary>
     /// Creates the device side over <paramref name="ring"/>. Buffers are resolved through <paramref name="memory"/>.
@@ -51,6 +52,7 @@ public sealed class SplitVirtqueueDevice : IVirtqueueNotifications
         DeviceQueueState s = state ?? CurrentRingState(ring);
         _nextAvail = _cachedAvailIndex = s.NextAvail;
         _nextUsed = _publishedUsed = s.NextUsed;
+        _spacer = CacheLineSpacer.Allocate();
     }
 
     /// <summary>The state a fresh device side would resume from: both indices at the used ring's index.</summary>

@@ -32,6 +32,7 @@ public sealed partial class SplitVirtqueueDriver
         ArgumentOutOfRangeException.ThrowIfGreaterThan(tokens, ring.QueueSize);
         var q = new SplitVirtqueueDriver(ring, eventIndex) { _tokenCount = tokens };
         q.AdoptRing(saved, owner);
+        q._spacer = CacheLineSpacer.Allocate();
         return q;
     }
 

@@ -52,6 +52,7 @@ public sealed partial class SplitVirtqueueDriver : IVirtqueueNotifications
     private IoRegion? _indirectTables;
     private int _indirectEntries;
     private readonly QueueFault _fault = new();
+    private byte[]? _spacer; // allocated last: keeps the next object off this queue's cache lines
 
     /// <summary>
     /// Creates the driver side over <paramref name="ring"/>. With <paramref name="clearRing"/> the ring is zeroed
@@ -62,6 +63,7 @@ public sealed partial class SplitVirtqueueDriver : IVirtqueueNotifications
     {
         if (clearRing) ring.Clear();
         Attach();
+        _spacer = CacheLineSpacer.Allocate();
     }
 
     private SplitVirtqueueDriver(SplitRing ring, bool eventIndex)

@@ -20,6 +20,9 @@ public static class ArmVmLayout
     public const ulong DevMemPatternOffset = 0x200;
     /// <summary>The guest writes <see cref="SecondMapPattern"/> here through its second mapping (UIO or resource2).</summary>
     public const ulong SecondMapPatternOffset = 0x300;
+
+    /// <summary>A word the guest's barrier check writes, fences and reads back through /dev/mem.</summary>
+    public const ulong BarrierWordOffset = 0x400;
     /// <summary>Pattern of the host test.</summary>
     public const ulong HostPattern = 0x1122334455667788;
     /// <summary>Pattern of the guest through /dev/mem.</summary>

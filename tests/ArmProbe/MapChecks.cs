@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using AmpCan.SharedMem;
+using AmpCan.SharedMem.Ordering;
 
 namespace AmpCan.Tests.ArmProbe;
 
@@ -20,6 +22,19 @@ internal static class MapChecks
         if (seen != ArmVmLayout.HostPattern) return Report.Fail("devmem", $"read 0x{seen:x} at 0x{ArmVmLayout.HostPatternOffset:x}, expected the host's 0x{ArmVmLayout.HostPattern:x}");
         mem.Io.WriteU64(ArmVmLayout.DevMemPatternOffset, ArmVmLayout.DevMemPattern);
         Report.Pass("devmem", $"{mem}: host pattern read, guest pattern written");
+
+        // A /dev/mem window's peer is a remote core: its index accesses and fences run the system barriers (dsb sy,
+        // dmb oshld, dmb oshst), machine code mapped at start-up; here they must exist and execute on arm64.
+        if (mem.Io.Barriers != BarrierDomain.System) return Report.Fail("barriers", $"a /dev/mem window has barriers {mem.Io.Barriers}, not System");
+        if (!SystemBarriers.Available || RuntimeInformation.ProcessArchitecture != Architecture.Arm64 || !SystemBarriers.Description.StartsWith("arm64:", StringComparison.Ordinal))
+            return Report.Fail("barriers", $"{RuntimeInformation.ProcessArchitecture}: {SystemBarriers.Description}");
+        for (uint i = 0; i < 1000; i++)
+        {
+            mem.Io.WriteU32Release(ArmVmLayout.BarrierWordOffset, i);
+            mem.Io.Fence();
+            if (mem.Io.ReadU32Acquire(ArmVmLayout.BarrierWordOffset) != i) return Report.Fail("barriers", $"word {i} did not read back");
+        }
+        Report.Pass("barriers", SystemBarriers.Description);
 
         string uioDir = $"/sys/bus/pci/devices/{bdf}/uio";
         string? uio = Directory.Exists(uioDir) ? Directory.GetDirectories(uioDir).Select(Path.GetFileName).FirstOrDefault() : null;

@@ -55,7 +55,7 @@ public sealed partial class ArmVmTests
     [Test]
     public void TheBarMapsAsDeviceMemoryThroughDevMemAndSysfsAndBothSeeTheHost()
     {
-        AssertCheckPassed("maps", "devmem", "uio-regs", "second-map");
+        AssertCheckPassed("maps", "devmem", "barriers", "uio-regs", "second-map");
         Assert.Multiple(() =>
         {
             Assert.That(_bar0.Io.ReadU64(ArmVmLayout.DevMemPatternOffset), Is.EqualTo(ArmVmLayout.DevMemPattern), "the guest's write through /dev/mem, seen in the host's file");
