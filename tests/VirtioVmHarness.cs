@@ -4,47 +4,24 @@ namespace AmpCan.Tests;
 /// What the virtio-VM fixtures share: tests/virtio-vm, a QEMU guest running Debian's kernel with Linux's rpmsg drivers,
 /// whose virtio devices are served over vhost-user by back-ends listening on host sockets. prepare.sh builds it (once
 /// per machine, into /var/tmp/ampcan-virtio-vm) and runs once per test process here; run-guest.sh boots one guest per
-/// command. Linked beside KernelVmHarness.cs, whose RepoRoot and Run it uses.
+/// command. Linked beside KernelVmHarness.cs and GuestPreparation.cs.
 /// </summary>
 internal static class VirtioVmHarness
 {
-    /// <summary>What prepare.sh said: its KEY=VALUE lines, or why no guest can boot here, or how it failed.</summary>
-    private sealed record Preparation(IReadOnlyDictionary<string, string> Facts, string? Unavailable, string? Failure);
-
-    private static readonly Lazy<Preparation> Prepared = new(Prepare);
+    // The first time debootstraps a root and downloads ~450 MB; every later time takes a second or two.
+    private static readonly GuestPreparation Preparation = new(ScriptDirectory, "virtio-VM guest", TimeSpan.FromMinutes(20));
 
     /// <summary>tests/virtio-vm in this checkout.</summary>
     public static string ScriptDirectory => Path.Combine(KernelVmHarness.RepoRoot(), "tests", "virtio-vm");
 
     /// <summary>Null when guests can boot here; otherwise why not, in prepare.sh's words (no root, no mirror, ...).</summary>
-    public static string? SkipReason => Prepared.Value.Unavailable;
+    public static string? SkipReason => Preparation.SkipReason;
 
     /// <summary>prepare.sh's KEY=VALUE lines: kernel, qemu, qemu-device, rpmsg-modules, can-modules, vermagic, ...</summary>
-    public static IReadOnlyDictionary<string, string> Facts => Prepared.Value.Facts;
+    public static IReadOnlyDictionary<string, string> Facts => Preparation.Facts;
 
-    /// <summary>
-    /// Ignores the calling fixture or test, with the reason, when no guest can boot here; fails it when prepare.sh
-    /// failed for another reason (a build broke). Call it from OneTimeSetUp: the first call may take minutes.
-    /// </summary>
-    public static void RequireGuest(string what)
-    {
-        Preparation p = Prepared.Value;
-        if (p.Unavailable is not null) Assert.Ignore($"{what}: no virtio-VM guest can boot here (tests/virtio-vm/prepare.sh): {p.Unavailable}");
-        if (p.Failure is not null) Assert.Fail($"preparing the virtio-VM bench (tests/virtio-vm/prepare.sh) failed: {p.Failure}");
-    }
-
-    private static Preparation Prepare()
-    {
-        // The first time debootstraps a root and downloads ~450 MB; every later time takes a second or two.
-        var (code, stdout, stderr) = KernelVmHarness.Run("bash", [Path.Combine(ScriptDirectory, "prepare.sh")], TimeSpan.FromMinutes(20));
-        string said = stdout.Trim();
-        return code switch
-        {
-            0 => new(said.Split('\n').Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1].Trim()), null, null),
-            3 => new(new Dictionary<string, string>(), said, null),
-            _ => new(new Dictionary<string, string>(), null, $"exit {code}: {said}\n{stderr.Trim()}"),
-        };
-    }
+    /// <summary>Ignores the calling fixture or test when no guest can boot here, fails it when prepare.sh failed (<see cref="GuestPreparation.RequireGuest"/>).</summary>
+    public static void RequireGuest(string what) => Preparation.RequireGuest(what);
 
     /// <summary>A guest's run: the command's exit code (124: out of time, 125: the guest failed) and its output.</summary>
     public sealed record GuestRun(int Code, string Out, string Err);

@@ -10,38 +10,17 @@ namespace AmpCan.Tests.ArmVm;
 /// </summary>
 internal static class ArmVmHarness
 {
-    private sealed record Preparation(IReadOnlyDictionary<string, string> Facts, string? Unavailable, string? Failure);
-
-    private static readonly Lazy<Preparation> Prepared = new(Prepare);
+    // The first call may take minutes (downloads, the arm64 publish).
+    private static readonly GuestPreparation Preparation = new(ScriptDirectory, "arm64 guest", TimeSpan.FromMinutes(25));
 
     /// <summary>tests/arm-vm in this checkout.</summary>
     public static string ScriptDirectory => Path.Combine(KernelVmHarness.RepoRoot(), "tests", "arm-vm");
 
     /// <summary>prepare.sh's KEY=VALUE lines: qemu, kernel, kernel-package, libc, probe, ...</summary>
-    public static IReadOnlyDictionary<string, string> Facts => Prepared.Value.Facts;
+    public static IReadOnlyDictionary<string, string> Facts => Preparation.Facts;
 
-    /// <summary>
-    /// Ignores the calling fixture, with prepare.sh's one line, when no arm64 guest can be made here; fails it when
-    /// prepare.sh failed otherwise (a build broke). The first call may take minutes (downloads, the arm64 publish).
-    /// </summary>
-    public static void RequireGuest(string what)
-    {
-        Preparation p = Prepared.Value;
-        if (p.Unavailable is not null) Assert.Ignore($"{what}: no arm64 guest can boot here (tests/arm-vm/prepare.sh): {p.Unavailable}");
-        if (p.Failure is not null) Assert.Fail($"preparing the arm64 guest (tests/arm-vm/prepare.sh) failed: {p.Failure}");
-    }
-
-    private static Preparation Prepare()
-    {
-        var (code, stdout, stderr) = KernelVmHarness.Run("bash", [Path.Combine(ScriptDirectory, "prepare.sh")], TimeSpan.FromMinutes(25));
-        string said = stdout.Trim();
-        return code switch
-        {
-            0 => new(said.Split('\n').Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1].Trim()), null, null),
-            3 => new(new Dictionary<string, string>(), said, null),
-            _ => new(new Dictionary<string, string>(), null, $"exit {code}: {said}\n{stderr.Trim()}"),
-        };
-    }
+    /// <summary>Ignores the calling fixture when no arm64 guest can be made here, fails it when prepare.sh failed (<see cref="GuestPreparation.RequireGuest"/>).</summary>
+    public static void RequireGuest(string what) => Preparation.RequireGuest(what);
 
     /// <summary>A guest's run: the command's exit code (124: out of time, 125: the guest failed) and its output.</summary>
     public sealed record GuestRun(int Code, string Out, string Err);
