@@ -65,6 +65,9 @@ internal sealed partial class BoardJsonContext : JsonSerializerContext
             [typeof(CoreMechanism)] = Kebab<CoreMechanism>(),
             [typeof(RecoveryPolicy)] = Kebab<RecoveryPolicy>(),
             [typeof(CoredumpMode)] = Kebab<CoredumpMode>(),
+            [typeof(MailboxBlockKind)] = Kebab<MailboxBlockKind>(),
+            [typeof(MuChannelType)] = Kebab<MuChannelType>(),
+            [typeof(RegionCache)] = Kebab<RegionCache>(),
         };
 
         /// <summary>The enum types this converts.</summary>
